@@ -1,0 +1,81 @@
+# Tribe: `make run` serves the embedded default, `make test` runs every check. `make help` lists all.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+WEB_PORT ?= 8000
+STRIPE_EMULATOR_PORT ?= 8420
+SITE_URL ?= http://127.0.0.1:$(WEB_PORT)
+export WEB_PORT STRIPE_EMULATOR_PORT SITE_URL
+
+.DEFAULT_GOAL := help
+.PHONY: help install run run-services migrate seed worker beat stripe-emulator test lint typecheck \
+        migrations-check pytest services fmt bench lock clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create the virtualenv and install the locked dependencies
+
+lock: ## Re-pin constraints.txt from the current virtualenv
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+var:
+	@mkdir -p var/broker/queue var/broker/processed
+
+migrate: install var ## Apply migrations to the embedded default database
+	DJANGO_SETTINGS_MODULE=config.settings.local $(BIN)/python manage.py migrate --noinput
+
+seed: migrate ## Seed the demo data (idempotent)
+	DJANGO_SETTINGS_MODULE=config.settings.local $(BIN)/python manage.py seed_demo
+
+run: seed ## Run the embedded default: SQLite, Celery worker + beat, Stripe emulator, web
+	@echo "Ctrl-C stops everything started here."
+	PATH="$(CURDIR)/$(BIN):$$PATH" DJANGO_SETTINGS_MODULE=config.settings.local \
+	  STRIPE_API_BASE=http://127.0.0.1:$(STRIPE_EMULATOR_PORT) \
+	  STRIPE_JS_URL=http://127.0.0.1:$(STRIPE_EMULATOR_PORT)/js.stripe.com/v3/ \
+	  $(BIN)/honcho -f Procfile.dev start
+
+worker: install var ## Run a Celery worker (settings from DJANGO_SETTINGS_MODULE, default local)
+	$(BIN)/celery -A config worker --loglevel=INFO
+
+beat: install var ## Run Celery beat
+	$(BIN)/celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule
+
+stripe-emulator: install ## Run the local Stripe emulator on 127.0.0.1:$(STRIPE_EMULATOR_PORT)
+	$(BIN)/python -m devtools.stripe_emulator --port $(STRIPE_EMULATOR_PORT)
+
+services: ## Check PostgreSQL and Redis for the tests; start them if installed but stopped
+	@bash devtools/ensure_services.sh
+
+lint: install ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install ## mypy
+	$(BIN)/mypy .
+
+migrations-check: install ## Fail if models changed without a migration
+	DJANGO_SETTINGS_MODULE=config.settings.local $(BIN)/python manage.py makemigrations --check --dry-run
+
+pytest: install services ## Only the test suite (PostgreSQL, Redis, a real Celery worker)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck migrations-check pytest ## Everything CI runs: lint, types, migrations, tests
+
+fmt: install ## Format and autofix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install services ## Run the benchmarks in bench/ (writes bench/results/)
+	$(BIN)/python -m bench.run_all
+
+clean: ## Remove the local database, broker folder and caches
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

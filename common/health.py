@@ -1,0 +1,73 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+
+from common.errors import error_body
+
+logger = logging.getLogger(__name__)
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """The process is up and serving requests."""
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def _check_cache() -> None:
+    cache.set("readyz", "1", timeout=5)
+    if cache.get("readyz") != "1":
+        raise RuntimeError("cache did not return what was written")
+
+
+def _check_broker() -> None:
+    url = settings.CELERY_BROKER_URL
+    if url.startswith("filesystem://"):
+        folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+        folder.mkdir(parents=True, exist_ok=True)
+        return
+    from config.celery_app import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+
+
+CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
+
+
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Database, cache and broker are reachable; 503 names the part that is not."""
+    results: dict[str, str] = {}
+    for name, check in CHECKS.items():
+        try:
+            check()
+        except Exception as exc:
+            logger.warning("readiness check %s failed: %s", name, exc)
+            results[name] = f"error: {exc.__class__.__name__}"
+        else:
+            results[name] = "ok"
+    failing = [name for name, result in results.items() if result != "ok"]
+    if failing:
+        body = error_body(
+            code="not_ready",
+            message=f"Not ready: {', '.join(failing)} unreachable.",
+            details={"checks": results, "failing": failing},
+            retryable=True,
+        )
+        return JsonResponse(body, status=503)
+    return JsonResponse({"status": "ready", "checks": results})

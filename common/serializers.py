@@ -1,0 +1,60 @@
+"""Serializer pieces shared by every app."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from common.money import Money
+
+
+class MoneySchema(serializers.Serializer):
+    amount = serializers.DecimalField(
+        max_digits=14, decimal_places=3, coerce_to_string=True, help_text="Decimal string."
+    )
+    currency = serializers.CharField(min_length=3, max_length=3, help_text="ISO 4217 code.")
+
+
+@extend_schema_field(MoneySchema)
+class MoneyField(serializers.Field):
+    """Read-only money object `{"amount": "19.99", "currency": "USD"}` from two attributes."""
+
+    def __init__(self, *, amount: str, currency: str, **kwargs: Any) -> None:
+        kwargs.setdefault("source", "*")
+        kwargs["read_only"] = True
+        self.amount_attr = amount
+        self.currency_attr = currency
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> dict[str, str] | None:
+        amount = _resolve(value, self.amount_attr)
+        if amount is None:
+            return None
+        currency = _resolve(value, self.currency_attr)
+        return Money(Decimal(amount), currency).as_dict()
+
+
+def _resolve(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        obj = obj.get(part) if isinstance(obj, dict) else getattr(obj, part)
+        if obj is None:
+            return None
+    return obj
+
+
+class ErrorDetailSchema(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField()  # type: ignore[assignment]
+    details = serializers.DictField()
+    request_id = serializers.CharField()
+    retryable = serializers.BooleanField()
+
+
+class ErrorSchema(serializers.Serializer):
+    """The envelope every 4xx and 5xx answer uses."""
+
+    error = ErrorDetailSchema()

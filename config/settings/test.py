@@ -1,0 +1,45 @@
+"""Tests: the real PostgreSQL and Redis at their local defaults (overridable by env)."""
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import env, env_value
+
+DEBUG = False
+SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-0123456789"
+ALLOWED_HOSTS = ["*"]
+
+DATABASES = {
+    "default": env_value(
+        env.db_url, "DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/tribe"
+    )
+}
+REDIS_URL = env_value(env.str, "REDIS_URL", default="redis://127.0.0.1:6379/15")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "tribe-test",
+    }
+}
+CELERY_BROKER_URL = env_value(env.str, "CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = env_value(env.str, "CELERY_RESULT_BACKEND", default=REDIS_URL)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}  # noqa: F405
+# Logic tests run tasks eagerly; the worker tests start a real worker process instead.
+CELERY_TASK_ALWAYS_EAGER = env_value(env.bool, "CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_TASK_EAGER_PROPAGATES = True
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+STRIPE_API_KEY = env_value(env.str, "STRIPE_API_KEY", default="sk_test_local_emulator")
+STRIPE_PUBLISHABLE_KEY = "pk_test_local_emulator"
+STRIPE_WEBHOOK_SECRET = "whsec_test_secret"
+STRIPE_API_BASE = env_value(env.str, "STRIPE_API_BASE", default="http://127.0.0.1:8421")
+
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"anon": "10000/min", "user": "10000/min", "auth": "10000/min"},
+}
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from common.health import healthz, readyz
+
+api_v1 = [
+    path("auth/", include("accounts.api.urls")),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/", include(api_v1)),
+]
+
+handler400 = "common.errors.handler400"
+handler403 = "common.errors.handler403"
+handler404 = "common.errors.handler404"
+handler500 = "common.errors.handler500"
+
+admin.site.site_header = "Tribe"
+admin.site.site_title = "Tribe admin"
+admin.site.index_title = "Brands, catalog and orders"
