@@ -62,7 +62,7 @@ lint: install ## ruff lint and format check
 typecheck: install ## mypy
 	$(BIN)/mypy .
 
-migrations-check: install ## Fail if models changed without a migration
+migrations-check: install var ## Fail if models changed without a migration
 	DJANGO_SETTINGS_MODULE=config.settings.local $(BIN)/python manage.py makemigrations --check --dry-run
 
 pytest: install services ## Only the test suite (PostgreSQL, Redis, a real Celery worker)

@@ -1,0 +1,230 @@
+"""Brands, their members, products, variants and the stock ledger."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+RATE_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
+
+
+class Brand(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217 code.")
+    default_commission_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("10.00"),
+        validators=RATE_VALIDATORS,
+        help_text="Percent of a line's paid amount creators earn unless a product says otherwise.",
+    )
+    description = models.TextField(blank=True)
+    website = models.URLField(blank=True)
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(blank=True)
+    contact_phone = models.CharField(max_length=50, blank=True)
+    logo_url = models.URLField(blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("name", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(default_commission_rate__gte=0) & Q(default_commission_rate__lte=100),
+                name="brand_rate_between_0_and_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="brand_currency_iso"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BrandMember(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        MANAGER = "manager", "Manager"
+        VIEWER = "viewer", "Viewer"
+
+    WRITE_ROLES = (Role.OWNER, Role.MANAGER)
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="brand_memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("brand_id", "id")
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "user"], name="brand_member_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.brand} ({self.role})"
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in self.WRITE_ROLES
+
+
+class Product(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        ARCHIVED = "archived", "Archived"
+
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="products")
+    title = models.CharField(max_length=255)
+    slug = models.SlugField(max_length=255)
+    description = models.TextField(blank=True)
+    category = models.CharField(max_length=100, blank=True, db_index=True)
+    tags = models.JSONField(default=list, blank=True)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    commission_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=RATE_VALIDATORS,
+        help_text="The open rate every creator gets, in percent; empty means the brand's default.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "slug"], name="product_slug_unique_per_brand"),
+            models.CheckConstraint(
+                condition=Q(commission_rate__isnull=True)
+                | (Q(commission_rate__gte=0) & Q(commission_rate__lte=100)),
+                name="product_rate_between_0_and_100",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "brand"], name="product_status_brand")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def open_rate(self) -> Decimal:
+        """The commission rate (percent) every creator gets on this product."""
+        if self.commission_rate is not None:
+            return self.commission_rate
+        return self.brand.default_commission_rate
+
+
+class ProductImage(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    url = models.URLField(max_length=1000)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    alt = models.CharField(max_length=255, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ("position", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(width__gt=0) & Q(height__gt=0), name="image_dimensions_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class Variant(models.Model):
+    """A purchasable SKU. `available = max(0, on_hand - reserved)`."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    sku = models.CharField(max_length=64, unique=True)
+    title = models.CharField(max_length=255, blank=True)
+    options = models.JSONField(
+        default=dict, blank=True, help_text='Option values, e.g. {"size": "M", "colour": "red"}.'
+    )
+    price = models.DecimalField(max_digits=14, decimal_places=3)
+    compare_at_price = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
+    on_hand = models.IntegerField(
+        default=0, help_text="Units the brand can still ship through Tribe."
+    )
+    reserved = models.IntegerField(default=0, help_text="Units held by open checkouts.")
+    low_stock_threshold = models.PositiveIntegerField(default=5)
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("position", "id")
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="variant_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(compare_at_price__isnull=True) | Q(compare_at_price__gte=0),
+                name="variant_compare_at_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(on_hand__gte=0), name="variant_on_hand_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(reserved__gte=0), name="variant_reserved_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} ({self.product_id})"
+
+    @property
+    def available(self) -> int:
+        return max(0, self.on_hand - self.reserved)
+
+    @property
+    def currency(self) -> str:
+        return self.product.brand.currency
+
+
+class StockMovement(models.Model):
+    """One change to a variant's `on_hand`; the level always equals the sum of its movements."""
+
+    class Reason(models.TextChoices):
+        INITIAL = "initial", "Initial stock"
+        ADMIN_EDIT = "admin_edit", "Admin edit"
+        API_ADJUSTMENT = "api_adjustment", "Brand API adjustment"
+        FEED_SYNC = "feed_sync", "Inventory feed"
+        SALE = "sale", "Sale"
+        REFUND_RESTOCK = "refund_restock", "Refund restock"
+        CORRECTION = "correction", "Manual correction"
+        IMPORT = "import", "CSV import"
+
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="movements")
+    delta = models.IntegerField()
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reference = models.CharField(max_length=255, blank=True)
+    on_hand_after = models.IntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=["variant", "created_at"], name="movement_variant_time")]
+
+    def __str__(self) -> str:
+        return f"{self.variant_id} {self.delta:+d} ({self.reason})"

@@ -1,0 +1,85 @@
+"""Reads of brands, catalog and stock, with their prefetching fixed in one place."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, F, Min, OuterRef, Prefetch, Q, QuerySet
+
+from accounts.models import User
+from common.errors import NotFound
+from shop.models import Brand, BrandMember, Product, ProductImage, Variant
+
+
+def brand_ids_for_user(user: User, *, write: bool = False) -> list[int]:
+    """Ids of the brands the user is a member of (with a writing role if `write`)."""
+    if not user.is_authenticated:
+        return []
+    memberships = BrandMember.objects.filter(user=user)
+    if write:
+        memberships = memberships.filter(role__in=BrandMember.WRITE_ROLES)
+    return list(memberships.values_list("brand_id", flat=True))
+
+
+def brand_membership_get(*, user: User, brand_id: int) -> BrandMember | None:
+    return BrandMember.objects.filter(user=user, brand_id=brand_id).first()
+
+
+def _available_variants() -> QuerySet[Variant]:
+    return Variant.objects.filter(on_hand__gt=F("reserved"))
+
+
+def product_public_queryset() -> QuerySet[Product]:
+    """Active products of active brands, with what every list and detail page shows."""
+    return (
+        Product.objects.filter(status=Product.Status.ACTIVE, brand__is_active=True)
+        .select_related("brand")
+        .prefetch_related(
+            Prefetch("variants", queryset=Variant.objects.order_by("position", "id")),
+            Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")),
+        )
+        .annotate(
+            min_price=Min("variants__price"),
+            in_stock=Exists(_available_variants().filter(product_id=OuterRef("pk"))),
+        )
+    )
+
+
+def product_public_get(*, product_id: int) -> Product:
+    product = product_public_queryset().filter(pk=product_id).first()
+    if product is None:
+        raise NotFound("No such product.", code="product_not_found")
+    return product
+
+
+def brand_public_get(*, slug: str) -> Brand:
+    brand = Brand.objects.filter(slug=slug, is_active=True).first()
+    if brand is None:
+        raise NotFound("No such brand.", code="brand_not_found")
+    return brand
+
+
+def product_for_members_queryset(*, user: User) -> QuerySet[Product]:
+    """Every product (any status) of the brands the user belongs to."""
+    return (
+        Product.objects.filter(brand_id__in=brand_ids_for_user(user))
+        .select_related("brand")
+        .prefetch_related(
+            Prefetch("variants", queryset=Variant.objects.order_by("position", "id")),
+            Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")),
+        )
+    )
+
+
+def variant_for_member_get(*, user: User, variant_id: int) -> Variant:
+    variant = (
+        Variant.objects.select_related("product__brand")
+        .filter(pk=variant_id, product__brand_id__in=brand_ids_for_user(user))
+        .first()
+    )
+    if variant is None:
+        raise NotFound("No such variant.", code="variant_not_found")
+    return variant
+
+
+def low_stock_filter() -> Q:
+    """Variants at or under their low-stock threshold (and not yet sold out)."""
+    return Q(on_hand__gt=F("reserved")) & Q(on_hand__lte=F("reserved") + F("low_stock_threshold"))
