@@ -3,9 +3,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from common.health import healthz, readyz
+from shop.api.urls import brand_urls, public_urls
 
 api_v1 = [
     path("auth/", include("accounts.api.urls")),
+    path("", include(public_urls)),
+    path("brand/", include(brand_urls)),
 ]
 
 urlpatterns = [

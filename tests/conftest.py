@@ -29,7 +29,7 @@ def api_client() -> APIClient:
 
 @pytest.fixture
 def user(db):
-    return UserFactory()
+    return UserFactory.create()
 
 
 def client_for(user) -> APIClient:

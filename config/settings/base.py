@@ -195,6 +195,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {},
 }
 
+# Cached public catalog list pages live this long (stock in them is at most this stale).
+CATALOG_LIST_CACHE_SECONDS = env_value(env.int, "CATALOG_LIST_CACHE_SECONDS", default=5)
+
 # Idempotency-Key records are kept this long; a repeat inside the window replays the response.
 IDEMPOTENCY_TTL = timedelta(hours=24)
 

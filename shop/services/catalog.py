@@ -17,6 +17,7 @@ from django.utils.text import slugify
 from accounts.models import User
 from common.errors import ApplicationError, Forbidden, NotFound, ValidationFailed
 from common.money import currency_exponent
+from shop.cache import catalog_changed
 from shop.models import Brand, BrandMember, Product, ProductImage, StockMovement, Variant
 from shop.services.stock import stock_adjust, stock_set
 
@@ -223,7 +224,9 @@ def product_set_status(*, user: User, product_ids: Iterable[int], status: str) -
     for brand_id in brand_ids:
         membership_require(user=user, brand_id=brand_id, write=True)
     with transaction.atomic(durable=True):
-        return Product.objects.filter(pk__in=ids).exclude(status=status).update(status=status)
+        changed = Product.objects.filter(pk__in=ids).exclude(status=status).update(status=status)
+        catalog_changed()
+        return changed
 
 
 def variant_create(*, user: User, product: Product, **data: Any) -> Variant:

@@ -65,7 +65,7 @@ def test_logout_revokes_the_refresh_token(api_client, user):
 
 
 def test_logout_cannot_revoke_another_users_token(auth_client):
-    other = UserFactory()
+    other = UserFactory.create()
     other_tokens = sign_in(APIClient(), other.email).json()
     response = auth_client.post("/api/v1/auth/logout/", {"refresh": other_tokens["refresh"]})
     assert response.status_code == 400
@@ -83,7 +83,7 @@ def test_me_update_changes_display_name(auth_client, user):
 
 
 def test_me_update_to_a_taken_email_is_409(auth_client, user):
-    other = UserFactory()
+    other = UserFactory.create()
     response = auth_client.patch("/api/v1/auth/me/", {"email": other.email}, format="json")
     assert response.status_code == 409
     user.refresh_from_db()

@@ -1,0 +1,77 @@
+"""Public catalog filtering and the whitelisted orderings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import Q, QuerySet
+from rest_framework.filters import BaseFilterBackend
+from rest_framework.request import Request
+
+from common.errors import ValidationFailed
+from shop.models import Product
+
+
+class ProductFilter(django_filters.FilterSet):
+    brand = django_filters.CharFilter(field_name="brand__slug", help_text="Brand slug.")
+    category = django_filters.CharFilter(field_name="category")
+    price_min = django_filters.NumberFilter(field_name="min_price", lookup_expr="gte")
+    price_max = django_filters.NumberFilter(field_name="min_price", lookup_expr="lte")
+    in_stock = django_filters.BooleanFilter(field_name="in_stock")
+    q = django_filters.CharFilter(method="search", help_text="Words in title, description, brand.")
+
+    class Meta:
+        model = Product
+        fields: list[str] = []
+
+    def search(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
+        for word in value.split()[:8]:
+            queryset = queryset.filter(
+                Q(title__icontains=word)
+                | Q(description__icontains=word)
+                | Q(brand__name__icontains=word)
+                | Q(category__iexact=word)
+            )
+        return queryset
+
+
+class WhitelistOrdering(BaseFilterBackend):
+    """`?ordering=` takes only names from the view's `ordering_map`; ties break on id.
+
+    The cursor paginator reads `get_ordering`, so pages stay stable for every ordering.
+    """
+
+    param = "ordering"
+
+    def get_ordering(self, request: Request, queryset: QuerySet, view: Any) -> tuple[str, ...]:
+        ordering_map: dict[str, tuple[str, ...]] = view.ordering_map
+        value = request.query_params.get(self.param) or view.default_ordering
+        if value not in ordering_map:
+            raise ValidationFailed(
+                "Unknown ordering.",
+                code="invalid_ordering",
+                fields={
+                    self.param: [
+                        {
+                            "code": "invalid_choice",
+                            "message": f"Choose one of: {', '.join(ordering_map)}.",
+                        }
+                    ]
+                },
+            )
+        return ordering_map[value]
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
+        return queryset.order_by(*self.get_ordering(request, queryset, view))
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.param,
+                "required": False,
+                "in": "query",
+                "description": "Sort order.",
+                "schema": {"type": "string", "enum": list(view.ordering_map)},
+            }
+        ]

@@ -1,0 +1,78 @@
+"""The public catalog the apps and storefronts read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, permissions
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from common.serializers import ErrorSchema
+from shop import selectors
+from shop.api.filters import ProductFilter, WhitelistOrdering
+from shop.api.serializers import BrandPublicSerializer, ProductPublicSerializer
+from shop.cache import list_cache_key, list_cache_seconds
+
+PRODUCT_ORDERINGS: dict[str, tuple[str, ...]] = {
+    "newest": ("-created_at", "-id"),
+    "price": ("min_price", "id"),
+    "-price": ("-min_price", "-id"),
+    "title": ("title", "id"),
+    "-title": ("-title", "-id"),
+}
+
+
+class ProductListView(generics.ListAPIView):
+    """Active products of active brands; the list is cached for a few seconds."""
+
+    serializer_class = ProductPublicSerializer
+    permission_classes = [permissions.AllowAny]
+    filter_backends = [DjangoFilterBackend, WhitelistOrdering]
+    filterset_class = ProductFilter
+    ordering_map = PRODUCT_ORDERINGS
+    default_ordering = "newest"
+
+    def get_queryset(self):
+        return selectors.product_public_queryset()
+
+    @extend_schema(summary="List products", responses={200: ProductPublicSerializer(many=True)})
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:  # type: ignore[override]
+        key = list_cache_key(
+            f"{request.get_host()}{request.path}", dict(request.query_params.lists())
+        )
+        cached = cache.get(key)
+        if cached is not None:
+            return HttpResponse(cached, content_type="application/json")
+        response = self.list(request, *args, **kwargs)
+        cache.set(key, JSONRenderer().render(response.data), timeout=list_cache_seconds())
+        return response
+
+
+class ProductDetailView(generics.RetrieveAPIView):
+    """One product with live stock."""
+
+    serializer_class = ProductPublicSerializer
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        summary="Get a product", responses={200: ProductPublicSerializer, 404: ErrorSchema}
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        product = selectors.product_public_get(product_id=pk)
+        return Response(self.get_serializer(product).data)
+
+
+class BrandDetailView(generics.RetrieveAPIView):
+    serializer_class = BrandPublicSerializer
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(summary="Get a brand", responses={200: BrandPublicSerializer, 404: ErrorSchema})
+    def get(self, request: Request, slug: str) -> Response:
+        return Response(self.get_serializer(selectors.brand_public_get(slug=slug)).data)

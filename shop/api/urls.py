@@ -1,0 +1,40 @@
+from django.urls import path
+
+from shop.api import brand, public
+
+public_urls = [
+    path("products/", public.ProductListView.as_view(), name="product-list"),
+    path("products/<int:pk>/", public.ProductDetailView.as_view(), name="product-detail"),
+    path("brands/<slug:slug>/", public.BrandDetailView.as_view(), name="brand-detail"),
+]
+
+brand_urls = [
+    path("products/", brand.BrandProductListView.as_view(), name="brand-product-list"),
+    path("products/<int:pk>/", brand.BrandProductDetailView.as_view(), name="brand-product-detail"),
+    path(
+        "products/<int:pk>/archive/",
+        brand.BrandProductArchiveView.as_view(),
+        name="brand-product-archive",
+    ),
+    path(
+        "products/<int:pk>/activate/",
+        brand.BrandProductActivateView.as_view(),
+        name="brand-product-activate",
+    ),
+    path(
+        "products/<int:pk>/variants/",
+        brand.BrandVariantCreateView.as_view(),
+        name="brand-variant-create",
+    ),
+    path("variants/<int:pk>/", brand.BrandVariantDetailView.as_view(), name="brand-variant-detail"),
+    path(
+        "variants/<int:pk>/stock/",
+        brand.BrandVariantStockView.as_view(),
+        name="brand-variant-stock",
+    ),
+    path(
+        "variants/<int:pk>/movements/",
+        brand.BrandVariantMovementsView.as_view(),
+        name="brand-variant-movements",
+    ),
+]

@@ -1,0 +1,47 @@
+"""The public catalog list cache: versioned keys, bumped on any catalog change, short TTL.
+
+Stock moves through conditional UPDATEs that fire no signals, so the TTL
+(`CATALOG_LIST_CACHE_SECONDS`, 5 s) bounds how stale a cached page's stock can be.
+Detail pages and checkout never read this cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+VERSION_KEY = "catalog:version"
+
+
+def catalog_version() -> int:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        cache.add(VERSION_KEY, 1, timeout=None)
+        version = cache.get(VERSION_KEY, 1)
+    return int(version)
+
+
+def _bump() -> None:
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:
+        cache.add(VERSION_KEY, 2, timeout=None)
+
+
+def catalog_changed() -> None:
+    """Invalidate every cached list page once the current transaction commits."""
+    transaction.on_commit(_bump)
+
+
+def list_cache_key(path: str, params: dict[str, list[str]]) -> str:
+    query = urlencode(sorted((k, v) for k, values in params.items() for v in values))
+    digest = hashlib.sha256(f"{path}?{query}".encode()).hexdigest()[:32]
+    return f"catalog:list:{catalog_version()}:{digest}"
+
+
+def list_cache_seconds() -> int:
+    return int(getattr(settings, "CATALOG_LIST_CACHE_SECONDS", 5))
