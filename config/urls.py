@@ -9,6 +9,7 @@ api_v1 = [
     path("auth/", include("accounts.api.urls")),
     path("", include(public_urls)),
     path("brand/", include(brand_urls)),
+    path("", include("orders.api.urls")),
 ]
 
 urlpatterns = [
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),
+    path("", include("orders.urls")),
 ]
 
 handler400 = "common.errors.handler400"

@@ -29,6 +29,19 @@ class Brand(models.Model):
     contact_email = models.EmailField(blank=True)
     contact_phone = models.CharField(max_length=50, blank=True)
     logo_url = models.URLField(blank=True)
+    shipping_flat_rate = models.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        default=Decimal("0"),
+        help_text="Shipping charged once per order for this brand's lines.",
+    )
+    free_shipping_threshold = models.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="Shipping is free when this brand's lines reach this amount; empty means never.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -42,6 +55,14 @@ class Brand(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(currency__regex=r"^[A-Z]{3}$"), name="brand_currency_iso"
+            ),
+            models.CheckConstraint(
+                condition=Q(shipping_flat_rate__gte=0), name="brand_shipping_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(free_shipping_threshold__isnull=True)
+                | Q(free_shipping_threshold__gte=0),
+                name="brand_free_shipping_not_negative",
             ),
         ]
 
@@ -100,6 +121,9 @@ class Product(models.Model):
         blank=True,
         validators=RATE_VALIDATORS,
         help_text="The open rate every creator gets, in percent; empty means the brand's default.",
+    )
+    units_sold = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Paid units, kept by the stock service on each sale."
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -101,3 +101,53 @@ def real_worker(celery_worker_process, settings):
     app.conf.task_always_eager = False
     yield celery_worker_process
     app.conf.task_always_eager = True
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def stripe_emulator_base() -> Iterator[str]:
+    """The project's Stripe emulator as a separate process on a free loopback port."""
+    import urllib.request
+
+    port = _free_port()
+    (ROOT / "var").mkdir(exist_ok=True)
+    log = open(ROOT / "var" / "test-stripe-emulator.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "devtools.stripe_emulator", "--port", str(port),
+            "--webhook-secret", "whsec_test_secret",
+        ],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{base}/js.stripe.com/v3/", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"Stripe emulator exited; see {log.name}") from None
+            time.sleep(0.2)
+    else:
+        proc.terminate()
+        raise RuntimeError(f"Stripe emulator did not start; see {log.name}")
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture
+def stripe_emulator(stripe_emulator_base, settings) -> str:
+    """Point the service's Stripe client at the emulator for this test."""
+    settings.STRIPE_API_BASE = stripe_emulator_base
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    return stripe_emulator_base

@@ -172,6 +172,7 @@ REST_FRAMEWORK = {
         "anon": env_value(env.str, "THROTTLE_ANON", default="120/min"),
         "user": env_value(env.str, "THROTTLE_USER", default="600/min"),
         "auth": env_value(env.str, "THROTTLE_AUTH", default="10/min"),
+        "checkout": env_value(env.str, "THROTTLE_CHECKOUT", default="30/min"),
     },
     "EXCEPTION_HANDLER": "common.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -192,7 +193,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "ProductStatusEnum": "shop.models.Product.Status",
+        "CartStatusEnum": "orders.models.Cart.Status",
+        "OrderStatusEnum": "orders.models.Order.Status",
+    },
 }
 
 # Cached public catalog list pages live this long (stock in them is at most this stale).
@@ -208,7 +213,13 @@ STRIPE_WEBHOOK_SECRET = env_value(env.str, "STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env_value(env.str, "STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_JS_URL = env_value(env.str, "STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 STRIPE_MAX_NETWORK_RETRIES = env_value(env.int, "STRIPE_MAX_NETWORK_RETRIES", default=2)
+STRIPE_TIMEOUT_SECONDS = env_value(env.int, "STRIPE_TIMEOUT_SECONDS", default=15)
 STRIPE_WEBHOOK_TOLERANCE = 300
+
+# --- Checkout -------------------------------------------------------------
+CHECKOUT_HOLD_MINUTES = env_value(env.int, "CHECKOUT_HOLD_MINUTES", default=15)
+CART_MAX_LINE_QUANTITY = env_value(env.int, "CART_MAX_LINE_QUANTITY", default=20)
+CART_MAX_LINES = 50
 
 # --- Celery ---------------------------------------------------------------
 CELERY_BROKER_URL = env_value(env.str, "CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
@@ -232,6 +243,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "common-idempotency-prune": {
         "task": "common.tasks.idempotency_prune",
         "schedule": 60 * 60,
+    },
+    "orders-reservations-expire": {
+        "task": "orders.tasks.reservations_expire",
+        "schedule": 60,
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")

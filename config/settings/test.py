@@ -37,7 +37,12 @@ STRIPE_API_BASE = env_value(env.str, "STRIPE_API_BASE", default="http://127.0.0.
 
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
-    "DEFAULT_THROTTLE_RATES": {"anon": "10000/min", "user": "10000/min", "auth": "10000/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": "100000/min",
+        "user": "100000/min",
+        "auth": "100000/min",
+        "checkout": "100000/min",
+    },
 }
 STORAGES = {
     **STORAGES,  # noqa: F405

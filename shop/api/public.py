@@ -22,6 +22,7 @@ from shop.cache import list_cache_key, list_cache_seconds
 
 PRODUCT_ORDERINGS: dict[str, tuple[str, ...]] = {
     "newest": ("-created_at", "-id"),
+    "best_selling": ("-units_sold", "-id"),
     "price": ("min_price", "id"),
     "-price": ("-min_price", "-id"),
     "title": ("title", "id"),

@@ -14,7 +14,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from common.errors import Conflict, NotFound, ValidationFailed
-from shop.models import StockMovement, Variant
+from shop.models import Product, StockMovement, Variant
 
 
 def _require_atomic() -> None:
@@ -131,12 +131,13 @@ def stock_sell_reserved(*, variant_id: int, quantity: int, reference: str) -> Sa
     row = (
         Variant.objects.select_for_update(of=("self",))
         .filter(pk=variant_id)
-        .values("on_hand", "reserved")
+        .values("on_hand", "reserved", "product_id")
         .first()
     )
     if row is None:
         raise NotFound("No such variant.", code="variant_not_found")
     take = min(quantity, row["on_hand"])
+    Product.objects.filter(pk=row["product_id"]).update(units_sold=F("units_sold") + quantity)
     Variant.objects.filter(pk=variant_id).update(
         on_hand=F("on_hand") - take,
         reserved=Greatest(F("reserved") - quantity, 0),

@@ -1,0 +1,123 @@
+"""Carts for apps (X-Cart-Token header) and the web (tribe_cart cookie)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.api import authenticated_user
+from common.serializers import ErrorSchema
+from orders import selectors
+from orders.api.serializers import CartSerializer, NewCartSerializer
+from orders.models import Cart
+from orders.services import carts
+
+CART_HEADER = "X-Cart-Token"
+CART_COOKIE = "tribe_cart"
+CART_TOKEN_PARAM = OpenApiParameter(
+    CART_HEADER, str, OpenApiParameter.HEADER, required=False, description="Anonymous cart token."
+)
+
+
+def cart_token(request: Request) -> str | None:
+    return request.headers.get(CART_HEADER) or request.COOKIES.get(CART_COOKIE)
+
+
+def cart_for_request(request: Request, cart_id: int) -> Cart:
+    return selectors.cart_get_for(cart_id=cart_id, user=request.user, token=cart_token(request))  # type: ignore[arg-type]
+
+
+def _cart_response(cart_id: int, *, status_code: int = 200, new: bool = False) -> Response:
+    cart = selectors.cart_queryset().get(pk=cart_id)
+    serializer = NewCartSerializer if new else CartSerializer
+    response = Response(serializer(cart).data, status=status_code)
+    if new and cart.user_id is None:
+        response.set_cookie(
+            CART_COOKIE,
+            cart.token,
+            max_age=60 * 60 * 24 * 30,
+            httponly=True,
+            samesite="Lax",
+            secure=not settings.DEBUG,
+        )
+    return response
+
+
+class CartCreateView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        summary="Create a cart (signed-in users get their open cart back)",
+        request=None,
+        responses={201: NewCartSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        cart = carts.cart_create(user=request.user)  # type: ignore[arg-type]
+        return _cart_response(cart.pk, status_code=status.HTTP_201_CREATED, new=True)
+
+
+class CartDetailView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        summary="Get a cart with its totals",
+        parameters=[CART_TOKEN_PARAM],
+        responses={200: CartSerializer, 404: ErrorSchema},
+    )
+    def get(self, request: Request, cart_id: int) -> Response:
+        cart = cart_for_request(request, cart_id)
+        return Response(CartSerializer(cart).data)
+
+
+class LineInput(serializers.Serializer):
+    quantity = serializers.IntegerField(help_text="The full quantity wanted (not a delta).")
+    attribution_token = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class CartLineView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        summary="Set a line's quantity (safe to retry)",
+        parameters=[CART_TOKEN_PARAM],
+        request=LineInput,
+        responses={200: CartSerializer, 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema},
+    )
+    def put(self, request: Request, cart_id: int, sku: str) -> Response:
+        cart = cart_for_request(request, cart_id)
+        data = LineInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        carts.cart_line_set(cart=cart, sku=sku, **data.validated_data)
+        return _cart_response(cart.pk)
+
+    @extend_schema(
+        summary="Remove a line",
+        parameters=[CART_TOKEN_PARAM],
+        responses={200: CartSerializer, 404: ErrorSchema, 409: ErrorSchema},
+    )
+    def delete(self, request: Request, cart_id: int, sku: str) -> Response:
+        cart = cart_for_request(request, cart_id)
+        carts.cart_line_remove(cart=cart, sku=sku)
+        return _cart_response(cart.pk)
+
+
+class CartMergeView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        summary="Merge an anonymous cart into the signed-in user's cart",
+        parameters=[CART_TOKEN_PARAM],
+        request=None,
+        responses={200: CartSerializer, 404: ErrorSchema, 409: ErrorSchema},
+    )
+    def post(self, request: Request, cart_id: int) -> Response:
+        user = authenticated_user(request)
+        source = selectors.cart_get_for(cart_id=cart_id, user=None, token=cart_token(request))
+        cart = carts.cart_merge(source=source, user=user)
+        response = _cart_response(cart.pk)
+        response.delete_cookie(CART_COOKIE)
+        return response

@@ -1,0 +1,96 @@
+"""Checkout: hold the stock, create the order and its PaymentIntent; poll its state."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from common.errors import ValidationFailed
+from common.idempotency import HEADER as IDEMPOTENCY_HEADER
+from common.idempotency import MAX_KEY_LENGTH
+from common.serializers import ErrorSchema
+from orders import selectors
+from orders.api.carts import CART_TOKEN_PARAM, cart_for_request
+from orders.api.serializers import CheckoutSerializer
+from orders.services.checkout import checkout_start
+
+
+class AddressInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=100)
+    postal_code = serializers.CharField(max_length=20)
+    region = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    country = serializers.RegexField(r"^[A-Z]{2}$", help_text="ISO 3166-1 alpha-2, e.g. US.")
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+
+
+class CheckoutInput(serializers.Serializer):
+    cart_id = serializers.IntegerField()
+    email = serializers.EmailField()
+    shipping_address = AddressInput()
+
+
+class CheckoutCreateView(APIView):
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "checkout"
+
+    @extend_schema(
+        summary="Check out a cart",
+        description=(
+            "Holds stock for every line (CHECKOUT_HOLD_MINUTES), creates the order and its "
+            "PaymentIntent, and returns what Stripe's SDKs need. Requires an Idempotency-Key: "
+            "a retry with the same key returns the same order and PaymentIntent, also after "
+            "a payment-provider error."
+        ),
+        parameters=[
+            CART_TOKEN_PARAM,
+            OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=True),
+        ],
+        request=CheckoutInput,
+        responses={
+            201: CheckoutSerializer,
+            400: ErrorSchema,
+            404: ErrorSchema,
+            409: ErrorSchema,
+            422: ErrorSchema,
+            502: ErrorSchema,
+            503: ErrorSchema,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        key = request.headers.get(IDEMPOTENCY_HEADER, "")
+        if not key or len(key) > MAX_KEY_LENGTH:
+            raise ValidationFailed(
+                "Checkout needs an Idempotency-Key header (at most 255 characters).",
+                code="idempotency_key_required",
+            )
+        data = CheckoutInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart = cart_for_request(request, data.validated_data["cart_id"])
+        order = checkout_start(
+            cart=cart,
+            user=request.user,  # type: ignore[arg-type]
+            idempotency_key=key,
+            email=data.validated_data["email"],
+            shipping_address=dict(data.validated_data["shipping_address"]),
+        )
+        order = selectors.order_get_by_token(token=order.token)
+        return Response(CheckoutSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class CheckoutDetailView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        summary="Get a checkout's state by its order token",
+        responses={200: CheckoutSerializer, 404: ErrorSchema},
+    )
+    def get(self, request: Request, token: str) -> Response:
+        return Response(CheckoutSerializer(selectors.order_get_by_token(token=token)).data)

@@ -1,0 +1,158 @@
+"""Output serializers of carts and orders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from common.money import Money
+from common.serializers import MoneyField, MoneySchema
+from orders.models import Cart, CartLine, Order, OrderLine
+from orders.selectors import cart_totals
+from shop.api.serializers import stock_state
+
+
+class CartLineSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="variant.sku")
+    product_id = serializers.IntegerField(source="variant.product_id")
+    title = serializers.CharField(source="variant.product.title")
+    variant_title = serializers.CharField(source="variant.title")
+    brand = serializers.CharField(source="variant.product.brand.slug")
+    unit_price = MoneyField(amount="variant.price", currency="variant.product.brand.currency")
+    available = serializers.IntegerField(source="variant.available")
+    stock_state = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CartLine
+        fields = (
+            "sku",
+            "product_id",
+            "title",
+            "variant_title",
+            "brand",
+            "quantity",
+            "unit_price",
+            "available",
+            "stock_state",
+            "attribution_token",
+        )
+
+    def get_stock_state(self, line: CartLine) -> str:
+        return stock_state(line.variant)
+
+
+class BrandShippingSchema(serializers.Serializer):
+    brand = serializers.CharField()
+    items = MoneySchema()
+    shipping = MoneySchema()
+
+
+class TotalsSchema(serializers.Serializer):
+    items = MoneySchema()
+    shipping = MoneySchema()
+    grand_total = MoneySchema()
+    brands = BrandShippingSchema(many=True)
+    tax_included = serializers.BooleanField()
+
+
+class CartSerializer(serializers.ModelSerializer):
+    lines = CartLineSerializer(many=True, read_only=True)
+    totals = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Cart
+        fields = ("id", "status", "currency", "lines", "totals", "created_at", "updated_at")
+
+    @extend_schema_field(TotalsSchema(allow_null=True))
+    def get_totals(self, cart: Cart) -> dict[str, Any] | None:
+        totals = cart_totals(cart)
+        if totals is None:
+            return None
+        money = lambda amount: Money(amount, totals.currency).as_dict()  # noqa: E731
+        return {
+            "items": money(totals.items),
+            "shipping": money(totals.shipping),
+            "grand_total": money(totals.grand),
+            "brands": [
+                {"brand": b.brand.slug, "items": money(b.items), "shipping": money(b.shipping)}
+                for b in totals.brands
+            ],
+            "tax_included": True,
+        }
+
+
+class NewCartSerializer(CartSerializer):
+    token = serializers.CharField(
+        read_only=True, help_text="Send as X-Cart-Token on every later cart or checkout request."
+    )
+
+    class Meta(CartSerializer.Meta):
+        fields = (*CartSerializer.Meta.fields, "token")  # type: ignore[assignment]
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    brand = serializers.CharField(source="brand.slug")
+    unit_price = MoneyField(amount="unit_price", currency="currency")
+    line_total = MoneyField(amount="line_total", currency="currency")
+
+    class Meta:
+        model = OrderLine
+        fields = ("sku", "title", "options", "brand", "quantity", "unit_price", "line_total")
+
+
+class OrderShippingSerializer(serializers.Serializer):
+    brand = serializers.CharField(source="brand.slug")
+    amount = MoneyField(amount="amount", currency="order.currency")
+
+
+class CheckoutSerializer(serializers.ModelSerializer):
+    order_id = serializers.IntegerField(source="id")
+    order_token = serializers.CharField(source="token")
+    amount = MoneyField(amount="grand_total", currency="currency")
+    items_total = MoneyField(amount="items_total", currency="currency")
+    shipping_total = MoneyField(amount="shipping_total", currency="currency")
+    shipping = OrderShippingSerializer(source="shipping_lines", many=True)
+    lines = OrderLineSerializer(many=True)
+    payment_intent_id = serializers.CharField(source="stripe_payment_intent_id")
+    client_secret = serializers.SerializerMethodField(
+        help_text="For Stripe's mobile SDKs and Stripe.js; only while payment is pending."
+    )
+    publishable_key = serializers.SerializerMethodField()
+    payment_page_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = (
+            "order_id",
+            "order_token",
+            "status",
+            "currency",
+            "amount",
+            "items_total",
+            "shipping_total",
+            "shipping",
+            "lines",
+            "payment_intent_id",
+            "client_secret",
+            "publishable_key",
+            "reservation_expires_at",
+            "payment_page_url",
+            "created_at",
+        )
+
+    def get_client_secret(self, order: Order) -> str | None:
+        if order.status != Order.Status.PENDING_PAYMENT:
+            return None
+        return order.stripe_client_secret or None
+
+    def get_publishable_key(self, order: Order) -> str:
+        from django.conf import settings
+
+        return settings.STRIPE_PUBLISHABLE_KEY
+
+    def get_payment_page_url(self, order: Order) -> str:
+        from django.conf import settings
+
+        return f"{settings.SITE_URL}/checkout/{order.token}/"

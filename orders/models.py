@@ -1,0 +1,230 @@
+"""Carts, orders with their snapshots, stock reservations, payments and Stripe events."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from shop.models import Brand, Product, Variant
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Cart(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ORDERED = "ordered", "Ordered"
+        MERGED = "merged", "Merged"
+
+    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="carts",
+    )
+    currency = models.CharField(max_length=3, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-id",)
+        indexes = [models.Index(fields=["user", "status"], name="cart_user_status")]
+
+    def __str__(self) -> str:
+        return f"cart {self.pk}"
+
+
+class CartLine(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField()
+    attribution_token = models.TextField(blank=True)
+    added_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "variant"], name="cart_line_unique_variant"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="cart_line_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.variant_id}"
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PENDING_PAYMENT = "pending_payment", "Pending payment"
+        PAID = "paid", "Paid"
+        EXPIRED = "expired", "Expired"
+        CANCELED = "canceled", "Canceled"
+        REFUNDED = "refunded", "Refunded"
+
+    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
+    )
+    cart = models.ForeignKey(
+        Cart, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    checkout_scope = models.CharField(max_length=100)
+    checkout_key = models.CharField(max_length=255)
+    email = models.EmailField()
+    shipping_address = models.JSONField()
+    currency = models.CharField(max_length=3)
+    items_total = models.DecimalField(max_digits=14, decimal_places=3)
+    shipping_total = models.DecimalField(max_digits=14, decimal_places=3)
+    grand_total = models.DecimalField(max_digits=14, decimal_places=3)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING_PAYMENT, db_index=True
+    )
+    reservation_expires_at = models.DateTimeField(db_index=True)
+    stripe_payment_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    stripe_client_secret = models.CharField(max_length=255, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["checkout_scope", "checkout_key"], name="order_checkout_key_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(items_total__gte=0) & Q(shipping_total__gte=0) & Q(grand_total__gte=0),
+                name="order_totals_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.pk}"
+
+
+class OrderLine(models.Model):
+    """What was bought, snapshotted at purchase: later catalog edits never change it."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=64)
+    title = models.CharField(max_length=512)
+    options = models.JSONField(default=dict)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=3)
+    quantity = models.PositiveIntegerField()
+    line_total = models.DecimalField(max_digits=14, decimal_places=3)
+    currency = models.CharField(max_length=3)
+    open_rate = models.DecimalField(max_digits=5, decimal_places=2)
+    attribution_token = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="order_line_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0) & Q(line_total__gte=0),
+                name="order_line_amounts_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
+
+
+class OrderShipping(models.Model):
+    """Shipping charged for one brand's lines of an order."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipping_lines")
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(max_digits=14, decimal_places=3)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = [
+            models.UniqueConstraint(fields=["order", "brand"], name="order_shipping_unique_brand"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="order_shipping_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"shipping {self.brand_id} on {self.order_id}"
+
+
+class StockReservation(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        RELEASED = "released", "Released"
+        CONVERTED = "converted", "Sold"
+
+    order_line = models.OneToOneField(
+        OrderLine, on_delete=models.CASCADE, related_name="reservation"
+    )
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField()
+    expires_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("id",)
+        indexes = [
+            models.Index(
+                fields=["variant", "expires_at"],
+                name="reservation_active_expiry",
+                condition=Q(status="active"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.variant_id} ({self.status})"
+
+
+class OrderEvent(models.Model):
+    """The audit trail: every state change and every payment fact about an order."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=50)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("id",)
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind}"
+
+
+class StripeEvent(models.Model):
+    """A verified Stripe webhook event, stored raw; the unique id makes replays no-ops."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ("-id",)
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type}"

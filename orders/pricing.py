@@ -1,0 +1,57 @@
+"""Cart and order totals: items, each brand's shipping, and the grand total."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from common.money import quantize
+from shop.models import Brand, Variant
+
+
+@dataclass
+class BrandTotals:
+    brand: Brand
+    items: Decimal = Decimal(0)
+    shipping: Decimal = Decimal(0)
+
+
+@dataclass
+class Totals:
+    currency: str
+    items: Decimal = Decimal(0)
+    shipping: Decimal = Decimal(0)
+    brands: list[BrandTotals] = field(default_factory=list)
+
+    @property
+    def grand(self) -> Decimal:
+        return self.items + self.shipping
+
+
+def brand_shipping(brand: Brand, items: Decimal) -> Decimal:
+    """The brand's flat rate, or nothing once its lines reach its free-shipping threshold."""
+    threshold = brand.free_shipping_threshold
+    if threshold is not None and items >= threshold:
+        return Decimal(0)
+    return brand.shipping_flat_rate
+
+
+def price_lines(lines: Iterable[tuple[Variant, int]], currency: str) -> Totals:
+    """Totals of (variant, quantity) pairs whose variants have product.brand loaded.
+
+    Prices are tax-inclusive; tax calculation is out of scope.
+    """
+    totals = Totals(currency=currency)
+    per_brand: dict[int, BrandTotals] = {}
+    for variant, quantity in lines:
+        brand = variant.product.brand
+        entry = per_brand.setdefault(brand.pk, BrandTotals(brand=brand))
+        entry.items += variant.price * quantity
+    for entry in per_brand.values():
+        entry.items = quantize(entry.items, currency)
+        entry.shipping = quantize(brand_shipping(entry.brand, entry.items), currency)
+        totals.items += entry.items
+        totals.shipping += entry.shipping
+    totals.brands = sorted(per_brand.values(), key=lambda b: b.brand.pk)
+    return totals

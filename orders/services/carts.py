@@ -1,0 +1,157 @@
+"""Cart writes: create, set or remove a line (safe to retry), merge on sign-in."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from common.errors import ApplicationError, Conflict, NotFound, ValidationFailed
+from orders.models import Cart, CartLine
+from shop.models import Product, Variant
+
+
+class OutOfStock(Conflict):
+    code = "out_of_stock"
+    default_message = "Not enough stock."
+
+
+def _purchasable_variant(sku: str) -> Variant:
+    variant = Variant.objects.select_related("product__brand").filter(sku=sku).first()
+    if variant is None:
+        raise NotFound(f"No product has SKU {sku}.", code="sku_not_found")
+    product = variant.product
+    if product.status != Product.Status.ACTIVE or not product.brand.is_active:
+        raise ApplicationError(f"SKU {sku} is not for sale.", code="sku_unavailable")
+    return variant
+
+
+def _check_quantity(quantity: int) -> None:
+    maximum = settings.CART_MAX_LINE_QUANTITY
+    if not 1 <= quantity <= maximum:
+        raise ValidationFailed(
+            f"Quantity must be between 1 and {maximum}.",
+            code="invalid_quantity",
+            fields={"quantity": [{"code": "out_of_range", "message": f"1 to {maximum}."}]},
+        )
+
+
+def _lock_open_cart(cart_id: int) -> Cart:
+    cart = Cart.objects.select_for_update().get(pk=cart_id)
+    if cart.status != Cart.Status.OPEN:
+        raise Conflict("This cart has already been ordered.", code="cart_closed")
+    return cart
+
+
+def cart_create(*, user: User | None) -> Cart:
+    """A new cart; signed-in users reuse their open cart."""
+    with transaction.atomic(durable=True):
+        if user is not None and user.is_authenticated:
+            existing = Cart.objects.filter(user=user, status=Cart.Status.OPEN).first()
+            if existing is not None:
+                return existing
+            return Cart.objects.create(user=user)
+        return Cart.objects.create()
+
+
+def cart_line_set(
+    *, cart: Cart, sku: str, quantity: int, attribution_token: str | None = None
+) -> CartLine:
+    """Set the line's quantity to exactly `quantity` (a retry changes nothing more)."""
+    _check_quantity(quantity)
+    variant = _purchasable_variant(sku)
+    currency = variant.product.brand.currency
+    with transaction.atomic(durable=True):
+        locked = _lock_open_cart(cart.pk)
+        has_lines = locked.lines.exclude(variant=variant).exists()
+        if has_lines and locked.currency and locked.currency != currency:
+            raise ApplicationError(
+                f"This cart is in {locked.currency}; {sku} is sold in {currency}.",
+                code="currency_mismatch",
+                details={"cart_currency": locked.currency, "sku_currency": currency},
+            )
+        if not has_lines and locked.lines.count() >= settings.CART_MAX_LINES:
+            raise ValidationFailed("Too many lines in one cart.", code="cart_too_large")
+        available = Variant.objects.filter(pk=variant.pk).values_list("on_hand", "reserved").get()
+        if quantity > max(0, available[0] - available[1]):
+            raise OutOfStock(
+                f"Only {max(0, available[0] - available[1])} left of {sku}.",
+                details={"available": {sku: max(0, available[0] - available[1])}},
+            )
+        locked.currency = currency
+        locked.save(update_fields=["currency", "updated_at"])
+        line, created = CartLine.objects.get_or_create(
+            cart=locked,
+            variant=variant,
+            defaults={"quantity": quantity, "attribution_token": attribution_token or ""},
+        )
+        if not created:
+            line.quantity = quantity
+            if attribution_token:
+                line.attribution_token = attribution_token
+            line.save(update_fields=["quantity", "attribution_token", "updated_at"])
+        return line
+
+
+def cart_line_remove(*, cart: Cart, sku: str) -> None:
+    with transaction.atomic(durable=True):
+        locked = _lock_open_cart(cart.pk)
+        deleted, _ = CartLine.objects.filter(cart=locked, variant__sku=sku).delete()
+        if not deleted:
+            raise NotFound(f"The cart has no line for {sku}.", code="line_not_found")
+        if not locked.lines.exists():
+            locked.currency = ""
+            locked.save(update_fields=["currency", "updated_at"])
+
+
+def cart_merge(*, source: Cart, user: User) -> Cart:
+    """Fold an anonymous cart into the user's open cart (quantities add, capped)."""
+    if source.user_id is not None:
+        raise Conflict("Only an anonymous cart can be merged.", code="cart_not_anonymous")
+    maximum = settings.CART_MAX_LINE_QUANTITY
+    with transaction.atomic(durable=True):
+        target = Cart.objects.filter(user=user, status=Cart.Status.OPEN).first()
+        if target is None:
+            Cart.objects.filter(pk=source.pk, status=Cart.Status.OPEN).update(
+                user=user, updated_at=timezone.now()
+            )
+            return Cart.objects.get(pk=source.pk)
+        # Lock both carts in id order so two merges never deadlock.
+        locked = {
+            c.pk: c
+            for c in Cart.objects.select_for_update()
+            .filter(pk__in=[source.pk, target.pk])
+            .order_by("pk")
+        }
+        src, dst = locked[source.pk], locked[target.pk]
+        if src.status != Cart.Status.OPEN:
+            raise Conflict("This cart has already been ordered.", code="cart_closed")
+        src_lines = list(src.lines.select_related("variant__product__brand"))
+        if (
+            dst.currency
+            and any(line.variant.product.brand.currency != dst.currency for line in src_lines)
+            and dst.lines.exists()
+        ):
+            raise ApplicationError(
+                "The carts are in different currencies.", code="currency_mismatch"
+            )
+        for line in src_lines:
+            existing = dst.lines.filter(variant=line.variant).first()
+            if existing is None:
+                CartLine.objects.create(
+                    cart=dst,
+                    variant=line.variant,
+                    quantity=min(line.quantity, maximum),
+                    attribution_token=line.attribution_token,
+                )
+            else:
+                existing.quantity = min(existing.quantity + line.quantity, maximum)
+                existing.attribution_token = line.attribution_token or existing.attribution_token
+                existing.save(update_fields=["quantity", "attribution_token", "updated_at"])
+            if not dst.currency:
+                dst.currency = line.variant.product.brand.currency
+        dst.save(update_fields=["currency", "updated_at"])
+        src.status = Cart.Status.MERGED
+        src.save(update_fields=["status", "updated_at"])
+        return dst

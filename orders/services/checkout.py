@@ -1,0 +1,244 @@
+"""Checkout in three steps: hold stock and write the order (one short transaction), create
+the PaymentIntent with an idempotency key (no transaction open), record it (short
+transaction). A retry with the same key resumes the same order and PaymentIntent.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+import stripe
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from common.db import in_transaction
+from common.errors import ApplicationError, Conflict, UnprocessableEntity
+from common.money import quantize
+from orders.models import Cart, Order, OrderLine, OrderShipping, StockReservation
+from orders.pricing import price_lines
+from orders.services.carts import OutOfStock
+from orders.services.reservations import order_holds_release, reservations_reclaim_expired
+from orders.state import order_note, order_transition
+from orders.stripe.client import minimum_charge, stripe_amount, stripe_client, upstream_error
+from shop.models import Product, Variant
+from shop.services.stock import stock_reserve
+
+logger = logging.getLogger(__name__)
+
+
+def checkout_scope(*, user: User | None, cart: Cart) -> str:
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    return f"cart:{cart.pk}"
+
+
+def _reserve_all(lines: list[tuple[Variant, int]]) -> None:
+    """Hold every line in variant-id order; raise OutOfStock naming every short SKU."""
+    shortages: dict[str, int] = {}
+    for variant, quantity in sorted(lines, key=lambda pair: pair[0].pk):
+        if stock_reserve(variant_id=variant.pk, quantity=quantity):
+            continue
+        if reservations_reclaim_expired(variant_id=variant.pk) and stock_reserve(
+            variant_id=variant.pk, quantity=quantity
+        ):
+            continue
+        on_hand, reserved = (
+            Variant.objects.filter(pk=variant.pk).values_list("on_hand", "reserved").get()
+        )
+        shortages[variant.sku] = max(0, on_hand - reserved)
+    if shortages:
+        raise OutOfStock(
+            "Some items are sold out or short: " + ", ".join(shortages) + ".",
+            details={"available": shortages},
+        )
+
+
+def _replace_pending_orders(cart: Cart) -> None:
+    """A new checkout of the same cart supersedes an unpaid earlier one and frees its hold."""
+    from orders.tasks import payment_intent_cancel
+
+    previous = Order.objects.select_for_update().filter(
+        cart=cart, status=Order.Status.PENDING_PAYMENT
+    )
+    for order in previous.order_by("pk"):
+        order_holds_release(order=order)
+        order_transition(order=order, to_status=Order.Status.CANCELED, kind="superseded")
+        if order.stripe_payment_intent_id:
+            transaction.on_commit(partial(payment_intent_cancel.delay, order.pk))
+
+
+def _create_order(
+    *,
+    cart: Cart,
+    user: User | None,
+    scope: str,
+    key: str,
+    email: str,
+    shipping_address: dict[str, Any],
+) -> Order:
+    with transaction.atomic(durable=True):
+        locked = Cart.objects.select_for_update().get(pk=cart.pk)
+        raced = Order.objects.filter(checkout_scope=scope, checkout_key=key).first()
+        if raced is not None:
+            return raced
+        if locked.status != Cart.Status.OPEN:
+            raise Conflict("This cart has already been ordered.", code="cart_closed")
+        cart_lines = list(
+            locked.lines.select_related("variant__product__brand").order_by("variant_id")
+        )
+        if not cart_lines:
+            raise ApplicationError("The cart is empty.", code="cart_empty")
+        for line in cart_lines:
+            product = line.variant.product
+            if product.status != Product.Status.ACTIVE or not product.brand.is_active:
+                raise Conflict(
+                    f"SKU {line.variant.sku} is no longer for sale.",
+                    code="sku_unavailable",
+                    details={"sku": line.variant.sku},
+                )
+        currency = locked.currency
+        totals = price_lines(((line.variant, line.quantity) for line in cart_lines), currency)
+        minimum = minimum_charge(currency)
+        if totals.grand < minimum:
+            raise ApplicationError(
+                f"The total is below the minimum charge of {minimum} {currency}.",
+                code="amount_too_small",
+                details={"minimum": {"amount": str(minimum), "currency": currency}},
+            )
+        _replace_pending_orders(locked)
+        _reserve_all([(line.variant, line.quantity) for line in cart_lines])
+
+        expires_at = timezone.now() + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
+        order = Order.objects.create(
+            user=user if user is not None and user.is_authenticated else None,
+            cart=locked,
+            checkout_scope=scope,
+            checkout_key=key,
+            email=email,
+            shipping_address=shipping_address,
+            currency=currency,
+            items_total=quantize(totals.items, currency),
+            shipping_total=quantize(totals.shipping, currency),
+            grand_total=quantize(totals.grand, currency),
+            reservation_expires_at=expires_at,
+        )
+        for line in cart_lines:
+            variant, product = line.variant, line.variant.product
+            order_line = OrderLine.objects.create(
+                order=order,
+                variant=variant,
+                product=product,
+                brand=product.brand,
+                sku=variant.sku,
+                title=f"{product.title} - {variant.title}" if variant.title else product.title,
+                options=variant.options,
+                unit_price=variant.price,
+                quantity=line.quantity,
+                line_total=quantize(variant.price * line.quantity, currency),
+                currency=currency,
+                open_rate=product.open_rate,
+                attribution_token=line.attribution_token,
+            )
+            StockReservation.objects.create(
+                order_line=order_line,
+                variant=variant,
+                quantity=line.quantity,
+                expires_at=expires_at,
+            )
+        OrderShipping.objects.bulk_create(
+            OrderShipping(order=order, brand=entry.brand, amount=entry.shipping)
+            for entry in totals.brands
+        )
+        order_note(order=order, kind="created", data={"hold_until": expires_at.isoformat()})
+        return order
+
+
+def _attach_payment_intent(order: Order) -> Order:
+    """Create (or, on a retry, get back) the order's PaymentIntent. Never inside a transaction."""
+    if in_transaction():
+        raise RuntimeError("Stripe must not be called inside a transaction.")
+    address = order.shipping_address
+    try:
+        intent = stripe_client().v1.payment_intents.create(
+            params={
+                "amount": stripe_amount(order.grand_total, order.currency),
+                "currency": order.currency.lower(),
+                "automatic_payment_methods": {"enabled": True},
+                "receipt_email": order.email,
+                "description": f"Tribe order {order.pk}",
+                "metadata": {"order_id": str(order.pk)},
+                "shipping": {
+                    "name": address.get("name", ""),
+                    "phone": address.get("phone", ""),
+                    "address": {
+                        "line1": address.get("line1", ""),
+                        "line2": address.get("line2", ""),
+                        "city": address.get("city", ""),
+                        "postal_code": address.get("postal_code", ""),
+                        "state": address.get("region", ""),
+                        "country": address.get("country", ""),
+                    },
+                },
+            },
+            options={"idempotency_key": f"tribe-order-{order.pk}-payment-intent"},
+        )
+    except stripe.StripeError as exc:
+        logger.warning("PaymentIntent create failed for order %s: %s", order.pk, exc)
+        with transaction.atomic(durable=True):
+            order_note(
+                order=order,
+                kind="payment_intent_create_failed",
+                data={"error": exc.__class__.__name__, "code": getattr(exc, "code", None)},
+            )
+        raise upstream_error(exc) from exc
+    with transaction.atomic(durable=True):
+        Order.objects.filter(pk=order.pk, stripe_payment_intent_id__isnull=True).update(
+            stripe_payment_intent_id=intent.id, stripe_client_secret=intent.client_secret or ""
+        )
+    order.refresh_from_db()
+    return order
+
+
+def checkout_start(
+    *,
+    cart: Cart,
+    user: User | None,
+    idempotency_key: str,
+    email: str,
+    shipping_address: dict[str, Any],
+) -> Order:
+    """Start (or resume, for a repeated key) the checkout of a cart."""
+    scope = checkout_scope(user=user, cart=cart)
+    order = Order.objects.filter(checkout_scope=scope, checkout_key=idempotency_key).first()
+    if order is None:
+        try:
+            order = _create_order(
+                cart=cart,
+                user=user,
+                scope=scope,
+                key=idempotency_key,
+                email=email,
+                shipping_address=shipping_address,
+            )
+        except IntegrityError:
+            # The same key raced us to it: that order is the answer.
+            order = Order.objects.get(checkout_scope=scope, checkout_key=idempotency_key)
+    if order.cart_id != cart.pk or order.email != email:
+        raise UnprocessableEntity(
+            "This Idempotency-Key was used for another checkout.", code="idempotency_key_reused"
+        )
+    if order.status == Order.Status.PENDING_PAYMENT and not order.stripe_payment_intent_id:
+        order = _attach_payment_intent(order)
+    return order
+
+
+def order_payment_intent_ensure(*, order: Order) -> Order:
+    """Make sure a pending order has its PaymentIntent (the payment page calls this)."""
+    if order.status == Order.Status.PENDING_PAYMENT and not order.stripe_payment_intent_id:
+        return _attach_payment_intent(order)
+    return order

@@ -1,0 +1,281 @@
+"""Stripe webhooks: verify, store raw, process idempotently by reconciling to Stripe's state.
+
+Events arrive in any order and any number of times. Every payment_intent.* event is
+handled the same way: re-fetch the PaymentIntent (outside any transaction) and move the
+order to match it, so the final state depends on neither order nor repetition.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import stripe
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from common.errors import ApplicationError
+from common.money import from_minor_units
+from common.signals import order_paid
+from orders.models import Order, StockReservation, StripeEvent
+from orders.services.reservations import order_holds_release
+from orders.state import order_note, order_transition
+from orders.stripe.client import stripe_client
+from shop.services.stock import stock_reserve, stock_sell_reserved
+
+logger = logging.getLogger(__name__)
+
+
+class InvalidSignature(ApplicationError):
+    code = "invalid_signature"
+    default_message = "The webhook signature or timestamp is not valid."
+
+
+def stripe_webhook_receive(*, payload: bytes, signature: str) -> StripeEvent:
+    """Verify the signature before anything else, store the event once, then process it."""
+    try:
+        stripe.Webhook.construct_event(
+            payload, signature, settings.STRIPE_WEBHOOK_SECRET, settings.STRIPE_WEBHOOK_TOLERANCE
+        )
+    except (ValueError, stripe.SignatureVerificationError) as exc:
+        raise InvalidSignature() from exc
+    data = json.loads(payload)
+    try:
+        with transaction.atomic(durable=True):
+            event = StripeEvent.objects.create(
+                event_id=data["id"], type=data.get("type", ""), payload=data
+            )
+    except IntegrityError:
+        event = StripeEvent.objects.get(event_id=data["id"])
+    if event.processed_at is None:
+        stripe_event_process(event_id=event.event_id)
+        event.refresh_from_db()
+    return event
+
+
+def stripe_event_process(*, event_id: str) -> None:
+    """Run the handler for a stored event; a failure leaves it unprocessed for Stripe's retry."""
+    event = StripeEvent.objects.get(event_id=event_id)
+    if event.processed_at is not None:
+        return
+    StripeEvent.objects.filter(pk=event.pk).update(attempts=event.attempts + 1)
+    handler = HANDLERS.get(event.type.split(".")[0])
+    try:
+        if handler is not None:
+            handler(event.payload)
+    except Exception as exc:
+        StripeEvent.objects.filter(pk=event.pk).update(last_error=repr(exc)[:2000])
+        raise
+    StripeEvent.objects.filter(pk=event.pk, processed_at__isnull=True).update(
+        processed_at=timezone.now(), last_error=""
+    )
+
+
+def _order_for_intent(intent_id: str, metadata: dict[str, Any]) -> Order | None:
+    order = Order.objects.filter(stripe_payment_intent_id=intent_id).first()
+    if order is not None:
+        return order
+    order_id = metadata.get("order_id")
+    if not order_id or not str(order_id).isdigit():
+        return None
+    # The PaymentIntent was created but its id was never recorded (a crash between the
+    # two steps); link it now.
+    with transaction.atomic(durable=True):
+        Order.objects.filter(pk=int(order_id), stripe_payment_intent_id__isnull=True).update(
+            stripe_payment_intent_id=intent_id
+        )
+    return Order.objects.filter(stripe_payment_intent_id=intent_id).first()
+
+
+def _handle_payment_intent(payload: dict[str, Any]) -> None:
+    obj = payload["data"]["object"]
+    order = _order_for_intent(obj["id"], obj.get("metadata") or {})
+    if order is None:
+        logger.info("PaymentIntent %s matches no order; ignored", obj["id"])
+        return
+    intent = stripe_client().v1.payment_intents.retrieve(obj["id"])
+    payment_reconcile(
+        order_id=order.pk,
+        intent_status=intent.status,
+        amount=intent.amount,
+        currency=intent.currency,
+        last_error=_error_of(intent),
+        event_id=payload.get("id", ""),
+    )
+
+
+def _error_of(intent: Any) -> dict[str, Any] | None:
+    error = getattr(intent, "last_payment_error", None)
+    if not error:
+        return None
+    return {
+        "code": getattr(error, "code", None),
+        "decline_code": getattr(error, "decline_code", None),
+        "message": getattr(error, "message", None),
+    }
+
+
+HANDLERS: dict[str, Callable[[dict[str, Any]], None]] = {"payment_intent": _handle_payment_intent}
+
+
+class _Unfulfillable(Exception):
+    def __init__(self, shortages: dict[str, int]) -> None:
+        self.shortages = shortages
+
+
+def payment_reconcile(
+    *,
+    order_id: int,
+    intent_status: str,
+    amount: int,
+    currency: str,
+    last_error: dict[str, Any] | None,
+    event_id: str,
+) -> None:
+    """Move the order to match its PaymentIntent's current state."""
+    if intent_status == "succeeded":
+        order_mark_paid(order_id=order_id, amount=amount, currency=currency)
+    elif intent_status == "canceled":
+        order_cancel_unpaid(order_id=order_id, reason="payment_intent_canceled")
+    elif intent_status == "requires_payment_method" and last_error:
+        with transaction.atomic(durable=True):
+            order = Order.objects.select_for_update().get(pk=order_id)
+            if order.status == Order.Status.PENDING_PAYMENT:
+                # The hold stays: the shopper may try another card until it lapses.
+                order_note(
+                    order=order, kind="payment_failed", data={**last_error, "event": event_id}
+                )
+
+
+def order_cancel_unpaid(*, order_id: int, reason: str) -> None:
+    with transaction.atomic(durable=True):
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status != Order.Status.PENDING_PAYMENT:
+            return
+        order_holds_release(order=order)
+        order_transition(order=order, to_status=Order.Status.CANCELED, kind=reason)
+
+
+def _sell_lines(order: Order) -> None:
+    """Turn each line's hold into a sale; re-hold lines whose hold was released."""
+    shortages: dict[str, int] = {}
+    lines = order.lines.select_related("reservation").order_by("variant_id", "pk")
+    for line in lines:
+        reservation = getattr(line, "reservation", None)
+        held = reservation is not None and (
+            StockReservation.objects.filter(
+                pk=reservation.pk, status=StockReservation.Status.ACTIVE
+            ).update(status=StockReservation.Status.CONVERTED, closed_at=timezone.now())
+            == 1
+        )
+        if not held:
+            if not stock_reserve(variant_id=line.variant_id, quantity=line.quantity):
+                shortages[line.sku] = line.quantity
+                continue
+            if reservation is not None:
+                StockReservation.objects.filter(pk=reservation.pk).update(
+                    status=StockReservation.Status.CONVERTED, closed_at=timezone.now()
+                )
+        stock_sell_reserved(
+            variant_id=line.variant_id, quantity=line.quantity, reference=f"order:{order.pk}"
+        )
+    if shortages:
+        raise _Unfulfillable(shortages)
+
+
+def order_mark_paid(*, order_id: int, amount: int, currency: str) -> None:
+    """Mark the order paid once and sell its stock; a late payment without stock is refunded."""
+    late_refund = False
+    try:
+        with transaction.atomic(durable=True):
+            order = Order.objects.select_for_update().get(pk=order_id)
+            if order.status in (Order.Status.PAID, Order.Status.REFUNDED):
+                return
+            paid = from_minor_units(amount, currency.upper())
+            if paid != order.grand_total or currency.upper() != order.currency:
+                order_note(
+                    order=order,
+                    kind="amount_mismatch",
+                    data={
+                        "paid": str(paid),
+                        "currency": currency,
+                        "expected": str(order.grand_total),
+                    },
+                )
+                logger.error(
+                    "Order %s paid %s %s, expected %s", order.pk, paid, currency, order.grand_total
+                )
+                return
+            was = order.status
+            _sell_lines(order)
+            order_transition(
+                order=order,
+                to_status=Order.Status.PAID,
+                kind="paid" if was == Order.Status.PENDING_PAYMENT else "paid_after_hold_lapsed",
+            )
+            Order.objects.filter(pk=order.pk).update(paid_at=timezone.now())
+            if order.cart_id:
+                from orders.models import Cart
+
+                Cart.objects.filter(pk=order.cart_id).update(status=Cart.Status.ORDERED)
+            transaction.on_commit(lambda: order_paid.send(sender=Order, order_id=order_id))
+    except _Unfulfillable as exc:
+        late_refund = True
+        shortages = exc.shortages
+    if late_refund:
+        _refund_unfulfillable(order_id=order_id, shortages=shortages)
+
+
+def _refund_unfulfillable(*, order_id: int, shortages: dict[str, int]) -> None:
+    from orders.tasks import order_auto_refund
+
+    with transaction.atomic(durable=True):
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status == Order.Status.PENDING_PAYMENT:
+            order_holds_release(order=order)
+            order_transition(
+                order=order,
+                to_status=Order.Status.CANCELED,
+                kind="canceled_unfulfillable",
+                data={"short": shortages},
+            )
+        if order.events.filter(kind="auto_refund_requested").exists():
+            return
+        order_note(order=order, kind="auto_refund_requested", data={"short": shortages})
+        transaction.on_commit(partial(order_auto_refund.delay, order.pk))
+
+
+def order_auto_refund(*, order_id: int) -> None:
+    """Refund a payment we could not honour; the idempotency key makes retries safe."""
+    order = Order.objects.get(pk=order_id)
+    if not order.stripe_payment_intent_id or order.events.filter(kind="auto_refunded").exists():
+        return
+    refund = stripe_client().v1.refunds.create(
+        params={
+            "payment_intent": order.stripe_payment_intent_id,
+            "reason": "requested_by_customer",
+            "metadata": {"order_id": str(order.pk), "why": "sold_out_after_hold_lapsed"},
+        },
+        options={"idempotency_key": f"tribe-order-{order.pk}-auto-refund"},
+    )
+    with transaction.atomic(durable=True):
+        order_note(order=order, kind="auto_refunded", data={"refund": refund.id})
+
+
+def payment_intent_cancel(*, order_id: int) -> None:
+    """Cancel the PaymentIntent of an order that expired or was superseded."""
+    order = Order.objects.get(pk=order_id)
+    if not order.stripe_payment_intent_id or order.status == Order.Status.PAID:
+        return
+    try:
+        stripe_client().v1.payment_intents.cancel(
+            order.stripe_payment_intent_id,
+            options={"idempotency_key": f"tribe-order-{order.pk}-cancel"},
+        )
+    except stripe.InvalidRequestError as exc:
+        # Already succeeded or canceled: the webhook decides what happens next.
+        logger.info("PaymentIntent of order %s not canceled: %s", order.pk, exc)

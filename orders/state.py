@@ -1,0 +1,68 @@
+"""The order state machine: legal moves only, each one audited by an OrderEvent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from common.errors import Conflict
+from orders.models import Order, OrderEvent
+
+S = Order.Status
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PENDING_PAYMENT: frozenset({S.PAID, S.EXPIRED, S.CANCELED}),
+    # A payment that succeeds after its hold lapsed is honoured when stock allows.
+    S.EXPIRED: frozenset({S.PAID}),
+    S.CANCELED: frozenset({S.PAID}),
+    S.PAID: frozenset({S.REFUNDED}),
+    S.REFUNDED: frozenset(),
+}
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_order_transition"
+
+
+def can_transition(from_status: str, to_status: str) -> bool:
+    return to_status in TRANSITIONS.get(from_status, frozenset())
+
+
+def order_transition(
+    *, order: Order, to_status: str, kind: str | None = None, data: dict[str, Any] | None = None
+) -> Order:
+    """Move the order to `to_status` if legal and still in the state we read; audit it.
+
+    Composes inside the caller's transaction; the UPDATE is conditional on the current
+    status, so two workers can never both make the same move.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("order_transition must run inside a transaction.")
+    from_status = order.status
+    if not can_transition(from_status, to_status):
+        raise InvalidTransition(
+            f"An order cannot go from {from_status} to {to_status}.",
+            details={"from": from_status, "to": to_status},
+        )
+    updated = Order.objects.filter(pk=order.pk, status=from_status).update(status=to_status)
+    if not updated:
+        raise InvalidTransition(
+            "The order changed meanwhile.", details={"from": from_status, "to": to_status}
+        )
+    order.status = to_status
+    OrderEvent.objects.create(
+        order=order,
+        kind=kind or to_status,
+        from_status=from_status,
+        to_status=to_status,
+        data=data or {},
+    )
+    return order
+
+
+def order_note(*, order: Order, kind: str, data: dict[str, Any] | None = None) -> OrderEvent:
+    """Record a fact about an order that does not change its state (a decline, a retry)."""
+    return OrderEvent.objects.create(
+        order=order, kind=kind, from_status=order.status, to_status=order.status, data=data or {}
+    )

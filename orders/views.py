@@ -1,0 +1,72 @@
+"""The web payment page (Stripe.js + Payment Element) and its confirmation page."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from common.errors import ApplicationError, NotFound
+from orders import selectors
+from orders.models import Order
+from orders.services.checkout import order_payment_intent_ensure
+
+
+def _lines_by_brand(order: Order) -> list[dict[str, object]]:
+    shipping = {s.brand_id: s.amount for s in order.shipping_lines.all()}
+    groups: dict[int, dict[str, object]] = {}
+    for line in order.lines.all():
+        group = groups.setdefault(
+            line.brand_id,
+            {"brand": line.brand, "lines": [], "shipping": shipping.get(line.brand_id)},
+        )
+        group["lines"].append(line)  # type: ignore[attr-defined]
+    return list(groups.values())
+
+
+def _order_or_404(request: HttpRequest, token: str) -> Order | HttpResponse:
+    try:
+        return selectors.order_get_by_token(token=token)
+    except NotFound:
+        return render(
+            request,
+            "error.html",
+            {"status_code": 404, "message": "We could not find that checkout."},
+            status=404,
+        )
+
+
+@never_cache
+def payment_page(request: HttpRequest, token: str) -> HttpResponse:
+    order = _order_or_404(request, token)
+    if isinstance(order, HttpResponse):
+        return order
+    if order.status == Order.Status.PAID:
+        return redirect("checkout-complete", token=token)
+    error = None
+    if order.status == Order.Status.PENDING_PAYMENT:
+        try:
+            order = order_payment_intent_ensure(order=order)
+        except ApplicationError as exc:
+            error = exc.message
+    context = {
+        "order": order,
+        "groups": _lines_by_brand(order),
+        "pending": order.status == Order.Status.PENDING_PAYMENT and not error,
+        "error": error,
+        "stripe_js_url": settings.STRIPE_JS_URL,
+        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "return_url": request.build_absolute_uri(f"/checkout/{order.token}/complete/"),
+    }
+    return render(request, "orders/payment.html", context)
+
+
+@never_cache
+def payment_complete(request: HttpRequest, token: str) -> HttpResponse:
+    order = _order_or_404(request, token)
+    if isinstance(order, HttpResponse):
+        return order
+    return render(
+        request, "orders/complete.html", {"order": order, "groups": _lines_by_brand(order)}
+    )

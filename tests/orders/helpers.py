@@ -1,0 +1,109 @@
+"""Shared builders for the orders tests."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from decimal import Decimal
+from typing import Any
+
+import stripe
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from orders.models import Cart, CartLine
+from shop.models import Variant
+from tests.shop.factories import BrandFactory, ProductFactory, VariantFactory
+
+ADDRESS = {
+    "name": "Fan One",
+    "line1": "1 Main St",
+    "city": "Springfield",
+    "postal_code": "12345",
+    "country": "US",
+}
+
+
+def variant_in_stock(
+    on_hand: int = 10, price: str = "20.00", currency: str = "USD", **brand_kw: Any
+) -> Variant:
+    brand = BrandFactory.create(currency=currency, **brand_kw)
+    return VariantFactory.create(
+        product=ProductFactory.create(brand=brand), on_hand=on_hand, price=Decimal(price)
+    )
+
+
+def cart_with(*lines: tuple[Variant, int]) -> Cart:
+    cart = Cart.objects.create(currency=lines[0][0].product.brand.currency if lines else "")
+    for variant, quantity in lines:
+        CartLine.objects.create(cart=cart, variant=variant, quantity=quantity)
+    return cart
+
+
+def cart_client(cart: Cart) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_X_CART_TOKEN=cart.token)
+    return client
+
+
+def checkout(client: APIClient, cart: Cart, key: str = "key-1", email: str = "fan@example.com"):
+    return client.post(
+        "/api/v1/checkouts/",
+        {"cart_id": cart.pk, "email": email, "shipping_address": ADDRESS},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+
+def sign(payload: bytes, *, secret: str | None = None, timestamp: int | None = None) -> str:
+    """A Stripe-Signature header for `payload`, built as Stripe documents it."""
+    ts = int(time.time()) if timestamp is None else timestamp
+    secret = secret or settings.STRIPE_WEBHOOK_SECRET
+    mac = hmac.new(secret.encode(), f"{ts}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={ts},v1={mac}"
+
+
+def event_payload(event_id: str, event_type: str, obj: dict[str, Any]) -> bytes:
+    return json.dumps(
+        {
+            "id": event_id,
+            "object": "event",
+            "type": event_type,
+            "created": int(time.time()),
+            "data": {"object": obj},
+        }
+    ).encode()
+
+
+def post_event(client: APIClient, payload: bytes, signature: str | None = None):
+    return client.post(
+        "/api/v1/webhooks/stripe/",
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature if signature is not None else sign(payload),
+    )
+
+
+def stripe_test_client() -> stripe.StripeClient:
+    return stripe.StripeClient(
+        api_key=settings.STRIPE_API_KEY,
+        base_addresses={"api": settings.STRIPE_API_BASE},
+        max_network_retries=0,
+    )
+
+
+def pay(intent_id: str, card: str = "4242424242424242") -> Any:
+    """Confirm a PaymentIntent on the emulator with a test card, as a shopper's SDK would."""
+    client = stripe_test_client()
+    method = client.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": card, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+        }
+    )
+    try:
+        return client.v1.payment_intents.confirm(intent_id, params={"payment_method": method.id})
+    except stripe.CardError as exc:
+        return exc
