@@ -1,0 +1,384 @@
+"""The shop admin: every admin here is scoped to the signed-in user's brands.
+
+Scoping comes from `shop.admin_scoping`; stock edits go through the stock service so
+each one is an audited StockMovement.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db import models
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, QuerySet, Sum
+from django.db.models.functions import Greatest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from import_export.admin import ImportExportMixin
+from import_export.formats import base_formats
+
+from common.errors import ApplicationError
+from shop.admin_forms import (
+    AVAILABLE,
+    BrandMemberForm,
+    BrandMemberFormSet,
+    ProductAdminForm,
+    ProductStockLevelFilter,
+    VariantAdminForm,
+    VariantInlineFormSet,
+    VariantStockLevelFilter,
+    stock_level_label,
+    variant_save_from_admin,
+)
+from shop.admin_resources import ProductVariantResource
+from shop.admin_scoping import (
+    WRITE_ROLES,
+    BrandScopedAdminMixin,
+    BrandScopedInlineMixin,
+    brand_ids_for_request,
+    is_unrestricted,
+)
+from shop.models import Brand, BrandMember, Product, ProductImage, StockMovement, Variant
+from shop.selectors import low_stock_filter
+from shop.services.catalog import product_set_status
+
+# --- Brand ------------------------------------------------------------------------
+
+
+class BrandMemberInline(BrandScopedInlineMixin, admin.TabularInline):
+    """Owners manage their brand's members; managers and viewers see them read-only."""
+
+    model = BrandMember
+    brand_path = "brand"
+    write_roles = (BrandMember.Role.OWNER,)
+    form = BrandMemberForm
+    formset = BrandMemberFormSet
+    fields = ("email", "role")
+    extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BrandMember]:
+        return super().get_queryset(request).select_related("user")
+
+    @admin.display(description="User email")
+    def email(self, obj: BrandMember) -> str:
+        return obj.user.email
+
+
+@admin.register(Brand)
+class BrandAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+    brand_path = "pk"
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_display = ("name", "slug", "currency", "default_commission_rate", "products", "is_active")
+    list_filter = ("is_active", "currency")
+    search_fields = ("name", "slug")
+    inlines = (BrandMemberInline,)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Brand]:
+        # Aggregates drop Meta.ordering, which autocomplete's paginator needs.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(product_count=Count("products"))
+            .order_by(*Brand._meta.ordering)
+        )
+
+    @admin.display(description="Products", ordering="product_count")
+    def products(self, obj: Any) -> int:
+        return obj.product_count
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not is_unrestricted(request):
+            # Identity, currency and listing status are the platform's to change.
+            readonly += ["slug", "currency", "is_active"]
+        return readonly
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Any]:
+        return {"slug": ("name",)} if is_unrestricted(request) else {}
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_unrestricted(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_unrestricted(request)
+
+
+# --- Product ----------------------------------------------------------------------
+
+
+class VariantInline(BrandScopedInlineMixin, admin.TabularInline):
+    model = Variant
+    brand_path = "product__brand"
+    form = VariantAdminForm
+    formset = VariantInlineFormSet
+    fields = (
+        "sku",
+        "title",
+        "options",
+        "price",
+        "compare_at_price",
+        "on_hand",
+        "reserved",
+        "available",
+        "low_stock_threshold",
+        "position",
+    )
+    readonly_fields = ("reserved", "available")
+    extra = 0
+
+    @admin.display(description="Available")
+    def available(self, obj: Variant) -> int | str:
+        return obj.available if obj.pk else "-"
+
+
+class ProductImageInline(BrandScopedInlineMixin, admin.TabularInline):
+    model = ProductImage
+    brand_path = "product__brand"
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fields = ("url", "width", "height", "alt", "position")
+    extra = 0
+
+
+@admin.register(Product)
+class ProductAdmin(BrandScopedAdminMixin, ImportExportMixin, admin.ModelAdmin):
+    brand_path = "brand"
+    form = ProductAdminForm
+    list_display = (
+        "title",
+        "brand",
+        "status",
+        "variant_count",
+        "price_range",
+        "on_hand_total",
+        "available_total",
+        "stock_level",
+        "created_at",
+    )
+    list_select_related = ("brand",)
+    list_filter = ("status", "brand", ProductStockLevelFilter)
+    search_fields = ("title", "slug", "category", "variants__sku")
+    autocomplete_fields = ("brand",)
+    prepopulated_fields = {"slug": ("title",)}
+    fields = (
+        "brand",
+        "title",
+        "slug",
+        "status",
+        "category",
+        "tags",
+        "description",
+        "commission_rate",
+    )
+    inlines = (VariantInline, ProductImageInline)
+    actions = ("activate", "archive")
+    resource_classes = [ProductVariantResource]
+    import_formats = [base_formats.CSV]
+    export_formats = [base_formats.CSV]
+    import_template_name = "admin/shop/product/import.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
+        variants = Variant.objects.filter(product_id=OuterRef("pk"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                variant_count=Count("variants"),
+                on_hand_total=Sum("variants__on_hand"),
+                available_total=Sum(Greatest(F("variants__on_hand") - F("variants__reserved"), 0)),
+                min_price=Min("variants__price"),
+                max_price=Max("variants__price"),
+                any_available=Exists(variants.filter(AVAILABLE)),
+                any_low=Exists(variants.filter(low_stock_filter())),
+            )
+            .order_by(*Product._meta.ordering)
+        )
+
+    @admin.display(description="Variants", ordering="variant_count")
+    def variant_count(self, obj: Any) -> int:
+        return obj.variant_count
+
+    @admin.display(description="Price")
+    def price_range(self, obj: Any) -> str:
+        if obj.min_price is None:
+            return "-"
+        low, high = (f"{p.normalize():f}" for p in (obj.min_price, obj.max_price))
+        unit = obj.brand.currency
+        return f"{low} {unit}" if low == high else f"{low} to {high} {unit}"
+
+    @admin.display(description="On hand", ordering="on_hand_total")
+    def on_hand_total(self, obj: Any) -> int:
+        return obj.on_hand_total or 0
+
+    @admin.display(description="Available", ordering="available_total")
+    def available_total(self, obj: Any) -> int:
+        return obj.available_total or 0
+
+    @admin.display(description="Stock")
+    def stock_level(self, obj: Any) -> str:
+        return stock_level_label(available=obj.any_available, low=obj.any_low)
+
+    # --- saving: variants through the stock service ---------------------------
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Variant:
+            super().save_formset(request, form, formset, change)
+            return
+        formset.save(commit=False)
+        for variant in formset.deleted_objects:
+            variant.delete()
+        for variant_form in formset.forms:
+            if variant_form in formset.deleted_forms or not variant_form.has_changed():
+                continue
+            variant_save_from_admin(request=request, form=variant_form)
+
+    # --- actions ------------------------------------------------------------
+    @admin.action(description="Activate selected products", permissions=["change"])
+    def activate(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+        self._set_status(request, queryset, Product.Status.ACTIVE)
+
+    @admin.action(description="Archive selected products", permissions=["change"])
+    def archive(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+        self._set_status(request, queryset, Product.Status.ARCHIVED)
+
+    def _set_status(self, request: HttpRequest, queryset: QuerySet[Product], status: str) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        try:
+            changed = product_set_status(user=request.user, product_ids=ids, status=status)  # type: ignore[arg-type]
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        self.message_user(request, f"{changed} product(s) set to {status}.", messages.SUCCESS)
+
+    # --- CSV import / export ----------------------------------------------------
+    def get_resource_kwargs(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        return {"user": request.user}
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return is_unrestricted(request) or bool(brand_ids_for_request(request, WRITE_ROLES))
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        """Preview every row; offer to import the valid ones even when others have errors."""
+        response = super().import_action(request, **kwargs)
+        context = getattr(response, "context_data", None)
+        if isinstance(response, TemplateResponse) and context is not None:
+            result = context.get("result")
+            if (
+                result is not None
+                and "confirm_form" not in context
+                and not result.has_errors()
+                and result.has_validation_errors()
+                and result.valid_rows()
+            ):
+                context["confirm_form"] = self.create_confirm_form(
+                    request, import_form=context["form"]
+                )
+        return response
+
+    def process_result(self, result: Any, request: HttpRequest) -> HttpResponse:
+        response = super().process_result(result, request)
+        if result.has_validation_errors():
+            self.message_user(
+                request,
+                f"{len(result.invalid_rows)} row(s) had errors and were not imported.",
+                messages.WARNING,
+            )
+        return response
+
+
+# --- Variant ----------------------------------------------------------------------
+
+
+@admin.register(Variant)
+class VariantAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+    brand_path = "product__brand"
+    form = VariantAdminForm
+    list_display = (
+        "sku",
+        "product",
+        "brand",
+        "price",
+        "on_hand",
+        "reserved",
+        "available",
+        "low_stock_threshold",
+        "stock_level",
+    )
+    list_select_related = ("product__brand",)
+    list_filter = (VariantStockLevelFilter, "product__brand", "product__status")
+    search_fields = ("sku", "title", "product__title")
+    autocomplete_fields = ("product",)
+    fields = (
+        "product",
+        "sku",
+        "title",
+        "options",
+        "price",
+        "compare_at_price",
+        "on_hand",
+        "reserved",
+        "low_stock_threshold",
+        "position",
+    )
+    readonly_fields = ("reserved",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "product"] if obj is not None else readonly
+
+    @admin.display(description="Brand", ordering="product__brand__name")
+    def brand(self, obj: Variant) -> str:
+        return str(obj.product.brand)
+
+    @admin.display(description="Available")
+    def available(self, obj: Variant) -> int:
+        return obj.available
+
+    @admin.display(description="Stock")
+    def stock_level(self, obj: Variant) -> str:
+        available = obj.on_hand > obj.reserved
+        return stock_level_label(
+            available=available, low=obj.on_hand <= obj.reserved + obj.low_stock_threshold
+        )
+
+    def save_model(self, request: HttpRequest, obj: Variant, form: Any, change: bool) -> None:
+        self.require_writable(request, obj)
+        variant_save_from_admin(request=request, form=form)
+
+
+# --- Stock movements --------------------------------------------------------------
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+    """The stock ledger: read-only for everyone, superusers included."""
+
+    brand_path = "variant__product__brand"
+    list_display = (
+        "created_at",
+        "variant",
+        "product",
+        "delta",
+        "reason",
+        "on_hand_after",
+        "actor",
+        "reference",
+    )
+    list_select_related = ("variant__product__brand", "actor")
+    list_filter = ("reason", "variant__product__brand")
+    search_fields = ("variant__sku", "reference")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="Product", ordering="variant__product__title")
+    def product(self, obj: StockMovement) -> str:
+        return str(obj.variant.product)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
