@@ -45,7 +45,9 @@ def auth_client(user) -> APIClient:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen]:
+def celery_worker_process(
+    django_db_setup, django_db_blocker, stripe_emulator_base
+) -> Iterator[subprocess.Popen]:
     """A real Celery worker process on the real Redis broker, using the test database."""
     from django.conf import settings
     from django.db import connection
@@ -59,6 +61,7 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
         ),
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "0",
+        "STRIPE_API_BASE": stripe_emulator_base,
     }
     from config.celery_app import app
 
@@ -118,7 +121,7 @@ def stripe_emulator_base() -> Iterator[str]:
 
     port = _free_port()
     (ROOT / "var").mkdir(exist_ok=True)
-    log = open(ROOT / "var" / "test-stripe-emulator.log", "w")  # noqa: SIM115
+    log = open(ROOT / "var" / f"test-stripe-emulator-{port}.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "devtools.stripe_emulator", "--port", str(port),

@@ -94,8 +94,9 @@ def stripe_test_client() -> stripe.StripeClient:
     )
 
 
-def pay(intent_id: str, card: str = "4242424242424242") -> Any:
+def pay(intent_id: str | None, card: str = "4242424242424242") -> Any:
     """Confirm a PaymentIntent on the emulator with a test card, as a shopper's SDK would."""
+    assert intent_id, "the order has no PaymentIntent"
     client = stripe_test_client()
     method = client.v1.payment_methods.create(
         params={

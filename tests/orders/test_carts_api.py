@@ -1,0 +1,174 @@
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from orders.models import Cart, CartLine
+from shop.models import Product
+from tests.conftest import client_for
+from tests.factories import UserFactory
+from tests.orders.helpers import variant_in_stock
+from tests.shop.factories import ProductFactory, VariantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def new_cart(client: APIClient, *, anonymous: bool = True) -> dict:
+    response = client.post("/api/v1/carts/")
+    assert response.status_code == 201
+    body = response.json()
+    if anonymous:
+        client.credentials(HTTP_X_CART_TOKEN=body["token"])
+    return body
+
+
+def bearer(user) -> str:
+    return f"Bearer {RefreshToken.for_user(user).access_token}"
+
+
+def put_line(client, cart_id, sku, quantity, **extra):
+    return client.put(
+        f"/api/v1/carts/{cart_id}/lines/{sku}", {"quantity": quantity, **extra}, format="json"
+    )
+
+
+def test_anonymous_cart_is_identified_by_an_unguessable_token(api_client):
+    body = new_cart(api_client)
+    assert len(body["token"]) >= 40
+    assert api_client.cookies["tribe_cart"].value == body["token"]
+    assert api_client.get(f"/api/v1/carts/{body['id']}/").status_code == 200
+
+
+def test_setting_a_line_is_safe_to_retry(api_client):
+    variant = variant_in_stock(on_hand=10)
+    cart = new_cart(api_client)
+    for _ in range(3):
+        response = put_line(api_client, cart["id"], variant.sku, 2)
+        assert response.status_code == 200
+    assert response.json()["lines"][0]["quantity"] == 2
+    assert CartLine.objects.get().quantity == 2
+
+
+def test_line_keeps_its_attribution_token(api_client):
+    variant = variant_in_stock()
+    cart = new_cart(api_client)
+    put_line(api_client, cart["id"], variant.sku, 1, attribution_token="atk.abc")
+    put_line(api_client, cart["id"], variant.sku, 3)
+    assert CartLine.objects.get().attribution_token == "atk.abc"
+
+
+@pytest.mark.parametrize("quantity", [0, -1, 21])
+def test_bad_quantity_is_400_and_changes_nothing(api_client, quantity):
+    variant = variant_in_stock(on_hand=100)
+    cart = new_cart(api_client)
+    response = put_line(api_client, cart["id"], variant.sku, quantity)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_quantity"
+    assert not CartLine.objects.exists()
+
+
+def test_unknown_sku_is_404_and_inactive_sku_is_400(api_client):
+    cart = new_cart(api_client)
+    missing = put_line(api_client, cart["id"], "NOPE", 1)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "sku_not_found"
+    draft = VariantFactory.create(product=ProductFactory.create(status=Product.Status.DRAFT))
+    inactive = put_line(api_client, cart["id"], draft.sku, 1)
+    assert inactive.status_code == 400
+    assert inactive.json()["error"]["code"] == "sku_unavailable"
+
+
+def test_more_than_available_is_409_with_the_available_quantity(api_client):
+    variant = variant_in_stock(on_hand=2)
+    cart = new_cart(api_client)
+    response = put_line(api_client, cart["id"], variant.sku, 3)
+    assert response.status_code == 409
+    assert response.json()["error"]["details"]["available"] == {variant.sku: 2}
+
+
+def test_mixed_currency_add_is_a_clear_400(api_client):
+    usd, eur = variant_in_stock(currency="USD"), variant_in_stock(currency="EUR")
+    cart = new_cart(api_client)
+    put_line(api_client, cart["id"], usd.sku, 1)
+    response = put_line(api_client, cart["id"], eur.sku, 1)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "currency_mismatch"
+    assert CartLine.objects.count() == 1
+
+
+def test_totals_apply_each_brands_flat_rate_and_free_shipping_threshold(api_client):
+    cheap = variant_in_stock(price="10.00", shipping_flat_rate=Decimal("5.00"))
+    free = variant_in_stock(
+        price="30.00",
+        shipping_flat_rate=Decimal("7.00"),
+        free_shipping_threshold=Decimal("50.00"),
+    )
+    cart = new_cart(api_client)
+    put_line(api_client, cart["id"], cheap.sku, 1)
+    body = put_line(api_client, cart["id"], free.sku, 2).json()
+    totals = body["totals"]
+    assert totals["items"] == {"amount": "70.00", "currency": "USD"}
+    assert totals["shipping"] == {"amount": "5.00", "currency": "USD"}
+    assert totals["grand_total"] == {"amount": "75.00", "currency": "USD"}
+    assert [b["shipping"]["amount"] for b in totals["brands"]] == ["5.00", "0.00"]
+
+
+def test_removing_a_line(api_client):
+    variant = variant_in_stock()
+    cart = new_cart(api_client)
+    put_line(api_client, cart["id"], variant.sku, 1)
+    response = api_client.delete(f"/api/v1/carts/{cart['id']}/lines/{variant.sku}")
+    assert response.status_code == 200
+    assert response.json()["lines"] == []
+    again = api_client.delete(f"/api/v1/carts/{cart['id']}/lines/{variant.sku}")
+    assert again.status_code == 404
+
+
+def test_another_shoppers_cart_is_404_for_read_and_write(api_client):
+    variant = variant_in_stock()
+    cart = new_cart(api_client)
+    stranger = APIClient()
+    new_cart(stranger)
+    url = f"/api/v1/carts/{cart['id']}/"
+    assert stranger.get(url).status_code == 404
+    assert put_line(stranger, cart["id"], variant.sku, 1).status_code == 404
+    user_cart = new_cart(client_for(UserFactory.create()), anonymous=False)
+    assert api_client.get(f"/api/v1/carts/{user_cart['id']}/").status_code == 404
+    assert (
+        client_for(UserFactory.create()).get(f"/api/v1/carts/{user_cart['id']}/").status_code == 404
+    )
+
+
+def test_anonymous_cart_merges_into_the_users_cart_on_sign_in(api_client):
+    a, b = variant_in_stock(), variant_in_stock()
+    user = UserFactory.create()
+    signed_in = client_for(user)
+    mine = new_cart(signed_in, anonymous=False)
+    assert put_line(signed_in, mine["id"], a.sku, 1).status_code == 200
+    anon = new_cart(api_client)
+    put_line(api_client, anon["id"], a.sku, 2)
+    put_line(api_client, anon["id"], b.sku, 1)
+    signed_in.credentials(HTTP_AUTHORIZATION=bearer(user), HTTP_X_CART_TOKEN=anon["token"])
+    response = signed_in.post(f"/api/v1/carts/{anon['id']}/merge/")
+    assert response.status_code == 200
+    assert {line["sku"]: line["quantity"] for line in response.json()["lines"]} == {
+        a.sku: 3,
+        b.sku: 1,
+    }
+    assert Cart.objects.get(pk=anon["id"]).status == "merged"
+
+
+def test_merge_needs_the_anonymous_carts_token(api_client):
+    anon = new_cart(api_client)
+    response = client_for(UserFactory.create()).post(f"/api/v1/carts/{anon['id']}/merge/")
+    assert response.status_code == 404
+
+
+def test_cart_read_costs_a_fixed_number_of_queries(api_client, django_assert_max_num_queries):
+    cart = new_cart(api_client)
+    for _ in range(15):
+        put_line(api_client, cart["id"], variant_in_stock().sku, 1)
+    with django_assert_max_num_queries(2):
+        body = api_client.get(f"/api/v1/carts/{cart['id']}/").json()
+    assert len(body["lines"]) == 15
