@@ -43,6 +43,10 @@ class Brand(models.Model):
         help_text="Shipping is free when this brand's lines reach this amount; empty means never.",
     )
     is_active = models.BooleanField(default=True)
+    open_to_creators = models.BooleanField(
+        default=True,
+        help_text="Any creator may tag and link the active products; otherwise invitation only.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -216,6 +216,13 @@ STRIPE_MAX_NETWORK_RETRIES = env_value(env.int, "STRIPE_MAX_NETWORK_RETRIES", de
 STRIPE_TIMEOUT_SECONDS = env_value(env.int, "STRIPE_TIMEOUT_SECONDS", default=15)
 STRIPE_WEBHOOK_TOLERANCE = 300
 
+# --- Creators -------------------------------------------------------------
+LINK_RATE_LOCK_DAYS = env_value(env.int, "LINK_RATE_LOCK_DAYS", default=30)
+# Deep links: the apps open storefront and link URLs directly.
+APPLE_APP_IDS: list[str] = env_value(env.list, "APPLE_APP_IDS", default=[])
+ANDROID_APP_PACKAGE = env_value(env.str, "ANDROID_APP_PACKAGE", default="")
+ANDROID_CERT_FINGERPRINTS: list[str] = env_value(env.list, "ANDROID_CERT_FINGERPRINTS", default=[])
+
 # --- Checkout -------------------------------------------------------------
 CHECKOUT_HOLD_MINUTES = env_value(env.int, "CHECKOUT_HOLD_MINUTES", default=15)
 CART_MAX_LINE_QUANTITY = env_value(env.int, "CART_MAX_LINE_QUANTITY", default=20)
