@@ -189,3 +189,18 @@ def test_brand_detail_by_slug_and_inactive_brand_is_404(api_client):
     BrandFactory.create(slug="gone", is_active=False)
     assert api_client.get("/api/v1/brands/glow/").json()["name"] == "Glow"
     assert api_client.get("/api/v1/brands/gone/").status_code == 404
+
+
+def test_best_selling_ordering_follows_paid_units(api_client):
+    from django.db import transaction
+
+    from shop.services.stock import stock_reserve, stock_sell_reserved
+
+    slow, hit = ProductFactory.create(title="Slow"), ProductFactory.create(title="Hit")
+    slow_variant = VariantFactory.create(product=slow, on_hand=10)
+    hit_variant = VariantFactory.create(product=hit, on_hand=10)
+    with transaction.atomic():
+        for variant, units in ((slow_variant, 1), (hit_variant, 4)):
+            stock_reserve(variant_id=variant.pk, quantity=units)
+            stock_sell_reserved(variant_id=variant.pk, quantity=units, reference="t")
+    assert ids(api_client.get(LIST, {"ordering": "best_selling"})) == [hit.pk, slow.pk]
