@@ -65,7 +65,8 @@ typecheck: install ## mypy
 migrations-check: install var ## Fail if models changed without a migration
 	DJANGO_SETTINGS_MODULE=config.settings.local $(BIN)/python manage.py makemigrations --check --dry-run
 
-pytest: install services ## Only the test suite (PostgreSQL, Redis, a real Celery worker)
+pytest: install services ## Only the test suite (PostgreSQL, Redis, a real Celery worker, Chromium)
+	@bash devtools/install_chromium.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck migrations-check pytest ## Everything CI runs: lint, types, migrations, tests
@@ -75,7 +76,10 @@ fmt: install ## Format and autofix
 	$(BIN)/ruff check --fix .
 
 bench: install services ## Run the benchmarks in bench/ (writes bench/results/)
-	$(BIN)/python -m bench.run_all
+	@command -v wrk >/dev/null || { echo "wrk is missing; installing it with apt-get..."; \
+	  { apt-cache show wrk >/dev/null 2>&1 || apt-get update -qq; } && apt-get install -y -qq wrk; } \
+	  || { echo "Install wrk (Debian: apt-get install wrk) and run again." >&2; exit 1; }
+	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 clean: ## Remove the local database, broker folder and caches
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

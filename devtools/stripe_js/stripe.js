@@ -130,7 +130,7 @@
     const input = document.createElement('input');
     Object.assign(input, {name, placeholder, autocomplete, type: 'text', inputMode: 'numeric'});
     input.setAttribute('data-testid', `stripe-emulator-${name}`);
-    input.style.cssText = 'padding:8px;border:1px solid #ccc;border-radius:4px;font:16px monospace;';
+    input.style.cssText = 'width:100%;min-width:0;box-sizing:border-box;padding:8px;border:1px solid #ccc;border-radius:4px;font:16px monospace;';
     wrapper.appendChild(input);
     return {wrapper, input};
   }

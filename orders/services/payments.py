@@ -112,10 +112,13 @@ def _error_of(intent: Any) -> dict[str, Any] | None:
     error = getattr(intent, "last_payment_error", None)
     if not error:
         return None
+    method = getattr(error, "payment_method", None)
     return {
         "code": getattr(error, "code", None),
         "decline_code": getattr(error, "decline_code", None),
         "message": getattr(error, "message", None),
+        "charge": getattr(error, "charge", None),
+        "payment_method": getattr(method, "id", method),
     }
 
 
@@ -144,8 +147,14 @@ def payment_reconcile(
     elif intent_status == "requires_payment_method" and last_error:
         with transaction.atomic(durable=True):
             order = Order.objects.select_for_update().get(pk=order_id)
-            if order.status == Order.Status.PENDING_PAYMENT:
-                # The hold stays: the shopper may try another card until it lapses.
+            already = order.events.filter(
+                kind="payment_failed",
+                data__charge=last_error.get("charge"),
+                data__payment_method=last_error.get("payment_method"),
+            ).exists()
+            if order.status == Order.Status.PENDING_PAYMENT and not already:
+                # One note per decline however many events report it; the hold stays so the
+                # shopper may try another card until it lapses.
                 order_note(
                     order=order, kind="payment_failed", data={**last_error, "event": event_id}
                 )
