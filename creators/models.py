@@ -228,3 +228,12 @@ class AffiliateLink(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class BrandCreator(Creator):
+    """A creator as brands see them: the admin scopes it to the creators working with a brand."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "creator working with us"
+        verbose_name_plural = "creators working with us"

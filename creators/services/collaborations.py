@@ -41,7 +41,8 @@ def collaboration_invite(
             "The collaboration must end after it starts.",
             fields={"valid_until": [{"code": "invalid", "message": "Before the start."}]},
         )
-    with transaction.atomic(durable=True):
+    # One INSERT: it composes, so the admin may call it inside its own transaction.
+    with transaction.atomic():
         return Collaboration.objects.create(
             brand=brand,
             creator=creator,
