@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from common.health import healthz, readyz
+from creators.urls import api_urlpatterns as creator_public_urls
 from shop.api.urls import brand_urls, public_urls
 
 api_v1 = [
@@ -10,6 +11,8 @@ api_v1 = [
     path("", include(public_urls)),
     path("brand/", include(brand_urls)),
     path("", include("orders.api.urls")),
+    path("creators/", include("creators.api.urls")),
+    path("", include(creator_public_urls)),
 ]
 
 urlpatterns = [
@@ -19,6 +22,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),
+    path("", include("creators.urls")),
     path("", include("orders.urls")),
 ]
 

@@ -237,3 +237,62 @@ class BrandCreator(Creator):
         proxy = True
         verbose_name = "creator working with us"
         verbose_name_plural = "creators working with us"
+
+
+class Click(models.Model):
+    """One tap on an affiliate link, as flushed from Redis (or written directly when degraded)."""
+
+    class Source(models.TextChoices):
+        WEB = "web", "Web redirect"
+        APP = "app", "App"
+
+    click_id = models.CharField(max_length=32, unique=True)
+    link = models.ForeignKey(AffiliateLink, on_delete=models.CASCADE, related_name="clicks")
+    client_hash = models.CharField(max_length=64)
+    ip_hash = models.CharField(max_length=64, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.WEB)
+    is_unique = models.BooleanField(default=True)
+    is_bot = models.BooleanField(default=False)
+    clicked_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ("-clicked_at", "-id")
+        indexes = [models.Index(fields=["link", "clicked_at"], name="click_link_time")]
+
+    def __str__(self) -> str:
+        return self.click_id
+
+
+class ClickDaily(models.Model):
+    """Daily click counts per link; kept after raw clicks are pruned."""
+
+    link = models.ForeignKey(AffiliateLink, on_delete=models.CASCADE, related_name="daily")
+    date = models.DateField()
+    clicks = models.PositiveIntegerField(default=0)
+    unique_clicks = models.PositiveIntegerField(default=0)
+    bot_clicks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ("-date", "link_id")
+        constraints = [models.UniqueConstraint(fields=["link", "date"], name="click_daily_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.link_id} {self.date}"
+
+
+class AttributionCounter(models.Model):
+    """Daily counts of what attribution refused: forged, tampered or expired tokens, bots."""
+
+    date = models.DateField()
+    kind = models.CharField(max_length=40)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ("-date", "kind")
+        constraints = [
+            models.UniqueConstraint(fields=["date", "kind"], name="attribution_counter_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.kind}={self.count}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -11,7 +12,7 @@ from accounts.models import User
 from shop.models import Brand, BrandMember, Product, StockMovement
 from shop.services.catalog import product_upsert, variant_upsert
 
-BRANDS = [
+BRANDS: list[dict[str, Any]] = [
     {
         "slug": "glow-labs",
         "name": "Glow Labs",

@@ -43,6 +43,11 @@ class Brand(models.Model):
         help_text="Shipping is free when this brand's lines reach this amount; empty means never.",
     )
     is_active = models.BooleanField(default=True)
+    attribution_window_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text="A sale is credited to the last creator link clicked within this many days.",
+    )
     open_to_creators = models.BooleanField(
         default=True,
         help_text="Any creator may tag and link the active products; otherwise invitation only.",

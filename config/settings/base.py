@@ -223,6 +223,16 @@ APPLE_APP_IDS: list[str] = env_value(env.list, "APPLE_APP_IDS", default=[])
 ANDROID_APP_PACKAGE = env_value(env.str, "ANDROID_APP_PACKAGE", default="")
 ANDROID_CERT_FINGERPRINTS: list[str] = env_value(env.list, "ANDROID_CERT_FINGERPRINTS", default=[])
 
+# Clicks: the same client on the same link counts once within this window.
+CLICK_UNIQUE_WINDOW_SECONDS = env_value(env.int, "CLICK_UNIQUE_WINDOW_SECONDS", default=3600)
+CLICK_RETENTION_DAYS = env_value(env.int, "CLICK_RETENTION_DAYS", default=90)
+CLICK_HASH_SALT = env_value(env.str, "CLICK_HASH_SALT", default="")
+CLICK_TRUST_X_FORWARDED_FOR = env_value(env.bool, "CLICK_TRUST_X_FORWARDED_FOR", default=False)
+CLICK_KEY_PREFIX = env_value(env.str, "CLICK_KEY_PREFIX", default="tribe")
+CLICK_REDIS_TIMEOUT = 0.5
+# How long the redirect may serve a link's target (and sold-out state) from cache.
+LINK_CACHE_SECONDS = env_value(env.int, "LINK_CACHE_SECONDS", default=10)
+
 # --- Checkout -------------------------------------------------------------
 CHECKOUT_HOLD_MINUTES = env_value(env.int, "CHECKOUT_HOLD_MINUTES", default=15)
 CART_MAX_LINE_QUANTITY = env_value(env.int, "CART_MAX_LINE_QUANTITY", default=20)
@@ -250,6 +260,14 @@ CELERY_BEAT_SCHEDULE: dict = {
     "common-idempotency-prune": {
         "task": "common.tasks.idempotency_prune",
         "schedule": 60 * 60,
+    },
+    "creators-clicks-flush": {
+        "task": "creators.tasks.clicks_flush",
+        "schedule": 10,
+    },
+    "creators-clicks-prune": {
+        "task": "creators.tasks.clicks_prune",
+        "schedule": 60 * 60 * 6,
     },
     "orders-reservations-expire": {
         "task": "orders.tasks.reservations_expire",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils import timezone
 
-from common.errors import NotFound, ValidationFailed
+from common.errors import ApplicationError, NotFound, ValidationFailed
 from creators.models import Collaboration, Creator
 from shop.models import Product
 
@@ -41,3 +41,11 @@ def product_require_taggable(*, creator: Creator, product_id: int) -> Product:
             fields={"product_id": [{"code": "product_not_allowed", "message": "Not invited."}]},
         )
     return product
+
+
+def creator_require_active(creator: Creator) -> None:
+    """A suspended creator cannot tag, collect or link products."""
+    if creator.status != Creator.Status.ACTIVE:
+        raise ApplicationError(
+            "This creator account is suspended.", code="creator_suspended", status_code=403
+        )

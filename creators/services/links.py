@@ -10,9 +10,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from common.errors import NotFound, ValidationFailed
+from creators.attribution.links import link_target_forget
 from creators.models import AffiliateLink, Creator
 from creators.rates import best_rate
-from creators.services.access import product_require_taggable
+from creators.services.access import creator_require_active, product_require_taggable
 from creators.services.videos import video_get_own
 from shop.models import Variant
 
@@ -56,6 +57,7 @@ def link_create(
 ) -> tuple[AffiliateLink, bool]:
     """Return the creator's link for this product and video, creating it (and locking the
     best rate that applies now) if there is none yet. The bool says whether it is new."""
+    creator_require_active(creator)
     product = product_require_taggable(creator=creator, product_id=product_id)
     video = video_get_own(creator=creator, video_id=video_id) if video_id is not None else None
     existing = AffiliateLink.objects.filter(creator=creator, product=product, video=video).first()
@@ -100,6 +102,7 @@ def link_update(
 ) -> AffiliateLink:
     """Retarget a link or set its sold-out fallback; the code, locked rate and credit stay."""
     link = link_get_own(creator=creator, link_id=link_id)
+    creator_require_active(creator)
     if product_id is not None and product_id != link.product_id:
         link.product = product_require_taggable(creator=creator, product_id=product_id)
         link.preferred_variant = None
@@ -125,6 +128,7 @@ def link_update(
     try:
         with transaction.atomic(durable=True):
             link.save()
+            transaction.on_commit(lambda: link_target_forget(link.code))
     except IntegrityError:
         raise ValidationFailed(
             "You already have a link for that product and video.",

@@ -8,9 +8,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
-from common.errors import ApplicationError, Conflict, NotFound, ValidationFailed
+from common.errors import Conflict, NotFound, ValidationFailed
 from creators.models import Collection, CollectionItem, Creator, Storefront
-from creators.services.access import product_require_taggable
+from creators.services.access import creator_require_active, product_require_taggable
 
 HANDLE_RE = re.compile(r"^[a-z0-9_.]{3,30}$")
 # Paths and words a handle must never take: they are routes, or they would mislead.
@@ -137,6 +137,7 @@ def collection_item_set(
 ) -> CollectionItem:
     """Add a product to a collection (or move it); only products the creator may promote."""
     collection = _own_collection(creator, collection_id)
+    creator_require_active(creator)
     product = product_require_taggable(creator=creator, product_id=product_id)
     with transaction.atomic(durable=True):
         item, _ = CollectionItem.objects.update_or_create(
@@ -153,10 +154,3 @@ def collection_item_remove(*, creator: Creator, collection_id: int, product_id: 
         ).delete()
     if not deleted:
         raise NotFound("That product is not in the collection.", code="item_not_found")
-
-
-def creator_require_active(creator: Creator) -> None:
-    if creator.status != Creator.Status.ACTIVE:
-        raise ApplicationError(
-            "This creator account is suspended.", code="creator_suspended", status_code=403
-        )

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from common.errors import NotFound, ValidationFailed
 from creators.models import Creator, Video, VideoProduct
-from creators.services.access import product_require_taggable
+from creators.services.access import creator_require_active, product_require_taggable
 
 VIDEO_FIELDS = ("platform", "external_id", "url", "caption", "posted_at", "thumbnail_url")
 MAX_TAGS = 30
@@ -64,6 +64,7 @@ def video_tags_set(
 ) -> list[VideoProduct]:
     """Replace the video's tagged products; every product is checked before anything is saved."""
     video = video_get_own(creator=creator, video_id=video_id)
+    creator_require_active(creator)
     if len(tags) > MAX_TAGS:
         raise ValidationFailed(f"At most {MAX_TAGS} products per video.", code="too_many_tags")
     seen: set[int] = set()

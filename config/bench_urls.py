@@ -1,0 +1,23 @@
+"""The bench server's URLs: the whole service plus the reference views benchmarks compare with.
+
+A benchmark that needs its own endpoint adds one `path()` to `bench_urlpatterns`.
+"""
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path
+
+from config.urls import handler400, handler403, handler404, handler500
+
+
+def bare(request: HttpRequest) -> JsonResponse:
+    """Answer the smallest JSON through the full middleware stack: the throughput ceiling."""
+    return JsonResponse({"ok": True})
+
+
+bench_urlpatterns = [
+    path("bench/bare/", bare, name="bench-bare"),
+]
+
+urlpatterns = [*bench_urlpatterns, path("", include("config.urls"))]
+
+__all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]

@@ -1,0 +1,1 @@
+"""Click attribution: signed tokens, click recording off the hot path, and credit rules."""

@@ -1,0 +1,286 @@
+"""Clicks off the hot path: Redis takes each tap in one round trip; a beat task flushes them.
+
+Redis holds a pending list; the one-hour uniqueness rule is a `SET NX EX` per link and
+client, decided in the same Lua call as the push. The flush moves a batch to a processing
+list (so a crash never loses it), inserts it with the click id unique (so a retry never
+doubles it), recomputes the touched daily aggregates under a row lock, then drops the
+processing list. Without Redis (the embedded default, or Redis down) clicks are written
+straight to the database and the service reports the degraded mode.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import cast
+
+import redis
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from creators.models import AffiliateLink, Click, ClickDaily
+
+logger = logging.getLogger(__name__)
+
+_RECORD = """
+local unique = 0
+if ARGV[3] == '0' then
+  if redis.call('SET', KEYS[2], '1', 'NX', 'EX', tonumber(ARGV[2])) then unique = 1 end
+end
+redis.call('RPUSH', KEYS[1], ARGV[1] .. '|' .. unique)
+return unique
+"""
+_CLAIM = """
+local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #items == 0 then return items end
+redis.call('LTRIM', KEYS[1], #items, -1)
+for i = 1, #items, 500 do
+  redis.call('RPUSH', KEYS[2], unpack(items, i, math.min(i + 499, #items)))
+end
+redis.call('ZADD', KEYS[3], tonumber(ARGV[2]), KEYS[2])
+return items
+"""
+_REQUEUE = """
+local items = redis.call('LRANGE', KEYS[2], 0, -1)
+for i = 1, #items, 500 do
+  redis.call('RPUSH', KEYS[1], unpack(items, i, math.min(i + 499, #items)))
+end
+redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[3], KEYS[2])
+return #items
+"""
+
+_clients: dict[str, redis.Redis] = {}
+_degraded_since: float | None = None
+
+
+def _redis() -> redis.Redis | None:
+    url = settings.REDIS_URL
+    if not url:
+        return None
+    client = _clients.get(url)
+    if client is None:
+        client = redis.Redis.from_url(
+            url, socket_timeout=settings.CLICK_REDIS_TIMEOUT, socket_connect_timeout=1
+        )
+        _clients[url] = client
+    return client
+
+
+def _key(name: str) -> str:
+    return f"{settings.CLICK_KEY_PREFIX}:clicks:{name}"
+
+
+def degraded_reason() -> str | None:
+    """Why clicks are written straight to the database, or None when Redis takes them."""
+    if not settings.REDIS_URL:
+        return "no REDIS_URL: clicks are written directly to the database"
+    if _degraded_since is not None and time.monotonic() - _degraded_since < 60:
+        return "Redis unreachable in the last minute: clicks written directly"
+    return None
+
+
+@dataclass(frozen=True)
+class ClickRecord:
+    click_id: str
+    link_id: int
+    client_hash: str
+    ip_hash: str
+    user_agent: str
+    source: str
+    is_bot: bool
+    at: float
+
+    def encode(self) -> str:
+        return json.dumps(
+            {
+                "c": self.click_id,
+                "l": self.link_id,
+                "h": self.client_hash,
+                "i": self.ip_hash,
+                "u": self.user_agent,
+                "s": self.source,
+                "b": self.is_bot,
+                "t": self.at,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def decode(cls, raw: bytes | str) -> tuple[ClickRecord, bool]:
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        payload, _, unique = text.rpartition("|")
+        data = json.loads(payload)
+        record = cls(
+            click_id=data["c"],
+            link_id=data["l"],
+            client_hash=data["h"],
+            ip_hash=data["i"],
+            user_agent=data["u"],
+            source=data["s"],
+            is_bot=data["b"],
+            at=data["t"],
+        )
+        return record, unique == "1"
+
+
+def click_new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def click_record(record: ClickRecord) -> None:
+    """Take one click: one Redis round trip, or a direct write when Redis is not there."""
+    global _degraded_since
+    client = _redis()
+    if client is not None:
+        try:
+            client.eval(
+                _RECORD,
+                2,
+                _key("pending"),
+                _key(f"seen:{record.link_id}:{record.client_hash}"),
+                record.encode(),
+                settings.CLICK_UNIQUE_WINDOW_SECONDS,
+                "1" if record.is_bot else "0",
+            )
+            return
+        except redis.RedisError as exc:
+            if _degraded_since is None or time.monotonic() - _degraded_since > 60:
+                logger.warning("Click queue degraded, writing clicks directly: %s", exc)
+            _degraded_since = time.monotonic()
+    _record_directly(record)
+
+
+def _record_directly(record: ClickRecord) -> None:
+    at = datetime.fromtimestamp(record.at, tz=UTC)
+    window = timedelta(seconds=settings.CLICK_UNIQUE_WINDOW_SECONDS)
+    with transaction.atomic():
+        unique = (
+            not record.is_bot
+            and not Click.objects.filter(
+                link_id=record.link_id,
+                client_hash=record.client_hash,
+                is_unique=True,
+                clicked_at__gt=at - window,
+            ).exists()
+        )
+        inserted = _insert([(record, unique)])
+        _recompute_daily(inserted)
+
+
+def _insert(items: Iterable[tuple[ClickRecord, bool]]) -> set[tuple[int, date]]:
+    rows = list(items)
+    live_links = set(
+        AffiliateLink.objects.filter(pk__in={r.link_id for r, _ in rows}).values_list(
+            "pk", flat=True
+        )
+    )
+    clicks = [
+        Click(
+            click_id=r.click_id,
+            link_id=r.link_id,
+            client_hash=r.client_hash,
+            ip_hash=r.ip_hash,
+            user_agent=r.user_agent,
+            source=r.source,
+            is_unique=unique and not r.is_bot,
+            is_bot=r.is_bot,
+            clicked_at=datetime.fromtimestamp(r.at, tz=UTC),
+        )
+        for r, unique in rows
+        if r.link_id in live_links
+    ]
+    Click.objects.bulk_create(clicks, ignore_conflicts=True, batch_size=1000)
+    return {(c.link_id, c.clicked_at.date()) for c in clicks}
+
+
+def _recompute_daily(pairs: Iterable[tuple[int, date]]) -> None:
+    """Recount each touched (link, day) from the raw clicks, holding its row lock."""
+    for link_id, day in sorted(pairs):
+        try:
+            with transaction.atomic():
+                ClickDaily.objects.get_or_create(link_id=link_id, date=day)
+        except IntegrityError:
+            pass
+        ClickDaily.objects.select_for_update().get(link_id=link_id, date=day)
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        counts = Click.objects.filter(
+            link_id=link_id, clicked_at__gte=start, clicked_at__lt=start + timedelta(days=1)
+        ).aggregate(
+            clicks=Count("pk", filter=Q(is_bot=False)),
+            unique_clicks=Count("pk", filter=Q(is_bot=False, is_unique=True)),
+            bot_clicks=Count("pk", filter=Q(is_bot=True)),
+        )
+        ClickDaily.objects.filter(link_id=link_id, date=day).update(**counts)
+
+
+def clicks_flush(*, batch_size: int = 5000, max_batches: int = 50) -> int:
+    """Move pending clicks from Redis into PostgreSQL; returns how many were taken."""
+    client = _redis()
+    if client is None:
+        return 0
+    _requeue_stale(client)
+    taken = 0
+    for _ in range(max_batches):
+        processing = _key(f"processing:{uuid.uuid4().hex}")
+        raw = cast(
+            list[bytes],
+            client.eval(
+                _CLAIM, 3, _key("pending"), processing, _key("processing"), batch_size, time.time()
+            ),
+        )
+        if not raw:
+            break
+        items = [ClickRecord.decode(item) for item in raw]
+        with transaction.atomic():
+            _recompute_daily(_insert(items))
+        client.delete(processing)
+        client.zrem(_key("processing"), processing)
+        taken += len(items)
+        if len(raw) < batch_size:
+            break
+    return taken
+
+
+def _requeue_stale(client: redis.Redis, older_than: float = 300.0) -> int:
+    """Put back batches whose flusher died before finishing (their rows may be in already)."""
+    stale = cast(list[bytes], client.zrangebyscore(_key("processing"), 0, time.time() - older_than))
+    moved = 0
+    for key in stale:
+        moved += int(client.eval(_REQUEUE, 3, _key("pending"), key, _key("processing")))
+    return moved
+
+
+def clicks_pending(*, link_ids: set[int], limit: int = 50_000) -> list[tuple[ClickRecord, bool]]:
+    """Clicks taken but not flushed yet, for the near-live last hour of the stats."""
+    client = _redis()
+    if client is None or not link_ids:
+        return []
+    try:
+        raw = client.lrange(_key("pending"), 0, limit - 1)
+    except redis.RedisError:
+        return []
+    decoded = (ClickRecord.decode(item) for item in raw)
+    return [(r, u) for r, u in decoded if r.link_id in link_ids]
+
+
+def clicks_prune(*, older_than_days: int | None = None, batch_size: int = 10_000) -> int:
+    """Delete raw clicks past retention; the daily aggregates stay."""
+    days = older_than_days if older_than_days is not None else settings.CLICK_RETENTION_DAYS
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted = 0
+    while True:
+        ids = list(
+            Click.objects.filter(clicked_at__lt=cutoff).values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return deleted
+        Click.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)

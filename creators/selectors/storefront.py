@@ -1,0 +1,317 @@
+"""The public storefront of one creator, read in a fixed number of queries."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import F
+
+from common.errors import NotFound
+from common.money import Money
+from creators.models import AffiliateLink, Collection, CollectionItem, Creator, Video, VideoProduct
+from shop import selectors as shop_selectors
+from shop.models import Brand, Product, ProductImage
+
+
+class StockState:
+    """The same vocabulary as a variant's stock state in the catalog API."""
+
+    IN_STOCK = "in_stock"
+    LOW_STOCK = "low_stock"
+    SOLD_OUT = "sold_out"
+
+
+def http_url(value: str) -> str:
+    """The URL if it is http(s), else "": user-entered URLs end up in href and src."""
+    return value if value.startswith(("https://", "http://")) else ""
+
+
+def money_label(money: Money) -> str:
+    return f"{money.amount:,} {money.currency}"
+
+
+def seconds_label(seconds: int) -> str:
+    """0:12, 4:05, 1:02:03."""
+    hours, rest = divmod(max(0, seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class StorefrontProduct:
+    """A product as a shopper sees it; `fallback` is set only when this one is sold out."""
+
+    id: int
+    title: str
+    brand: Brand
+    price: Money | None
+    price_varies: bool
+    images: list[ProductImage]
+    available: int
+    stock_state: str
+    notify_variant_id: int | None
+    fallback: StorefrontProduct | None = None
+
+    @property
+    def image(self) -> ProductImage | None:
+        return self.images[0] if self.images else None
+
+    @property
+    def price_label(self) -> str:
+        if self.price is None:
+            return ""
+        label = money_label(self.price)
+        return f"from {label}" if self.price_varies else label
+
+    @property
+    def is_sold_out(self) -> bool:
+        return self.stock_state == StockState.SOLD_OUT
+
+    @property
+    def is_low_stock(self) -> bool:
+        return self.stock_state == StockState.LOW_STOCK
+
+
+@dataclass(frozen=True, slots=True)
+class StorefrontTag:
+    appears_at_seconds: int
+    product: StorefrontProduct
+
+    @property
+    def appears_at_label(self) -> str:
+        return seconds_label(self.appears_at_seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class StorefrontVideo:
+    id: int
+    platform: str
+    url: str
+    caption: str
+    posted_at: datetime | None
+    thumbnail_url: str
+    products: list[StorefrontTag]
+
+    @property
+    def platform_label(self) -> str:
+        return dict(Video.Platform.choices).get(self.platform, self.platform)
+
+
+@dataclass(frozen=True, slots=True)
+class StorefrontCollection:
+    id: int
+    title: str
+    products: list[StorefrontProduct]
+
+
+@dataclass(frozen=True, slots=True)
+class StorefrontPage:
+    creator: Creator
+    title: str
+    theme_color: str
+    avatar_url: str
+    social_accounts: list[dict[str, str]]
+    videos: list[StorefrontVideo]
+    collections: list[StorefrontCollection]
+
+    @property
+    def path(self) -> str:
+        return f"/@{self.creator.handle}"
+
+    @property
+    def url(self) -> str:
+        return f"{settings.SITE_URL}{self.path}"
+
+    @property
+    def share_image_url(self) -> str:
+        """The avatar, else the first product image on the page."""
+        if self.avatar_url:
+            return self.avatar_url
+        for product in self._products():
+            if product.image is not None and http_url(product.image.url):
+                return product.image.url
+        return ""
+
+    def _products(self) -> Iterable[StorefrontProduct]:
+        for video in self.videos:
+            for tag in video.products:
+                yield tag.product
+        for collection in self.collections:
+            yield from collection.products
+
+
+def _product_stock(product: Product) -> tuple[int, str]:
+    """Units available over all variants, and the product's stock state.
+
+    Sold out when no variant has a unit left; low when what is left is within the largest
+    low-stock threshold of its variants (so one nearly empty size does not flag the product).
+    """
+    variants = list(product.variants.all())
+    available = sum(max(0, v.on_hand - v.reserved) for v in variants)
+    if available <= 0:
+        return 0, StockState.SOLD_OUT
+    if available <= max(v.low_stock_threshold for v in variants):
+        return available, StockState.LOW_STOCK
+    return available, StockState.IN_STOCK
+
+
+def _product_view(product: Product) -> StorefrontProduct:
+    variants = list(product.variants.all())
+    prices = {v.price for v in variants}
+    min_price: Decimal | None = getattr(product, "min_price", None)
+    available, state = _product_stock(product)
+    return StorefrontProduct(
+        id=product.pk,
+        title=product.title,
+        brand=product.brand,
+        price=Money(min_price, product.brand.currency) if min_price is not None else None,
+        price_varies=len(prices) > 1,
+        images=list(product.images.all()),
+        available=available,
+        stock_state=state,
+        notify_variant_id=variants[0].pk if variants else None,
+    )
+
+
+class _Fallbacks:
+    """Which product to offer instead of a sold-out one, from the creator's active links.
+
+    A link made for the same video wins, then the link without a video, then the newest.
+    """
+
+    def __init__(self, links: Iterable[AffiliateLink]) -> None:
+        self.by_video: dict[tuple[int, int | None], int] = {}
+        self.newest: dict[int, int] = {}
+        for link in links:  # newest first
+            if link.fallback_product_id is None:
+                continue
+            self.by_video.setdefault((link.product_id, link.video_id), link.fallback_product_id)
+            self.newest.setdefault(link.product_id, link.fallback_product_id)
+
+    def product_ids(self) -> set[int]:
+        return set(self.newest.values())
+
+    def for_product(self, product_id: int, video_id: int | None = None) -> int | None:
+        for key in ((product_id, video_id), (product_id, None)):
+            if key in self.by_video:
+                return self.by_video[key]
+        return self.newest.get(product_id)
+
+
+def _social_accounts(raw: Any) -> list[dict[str, str]]:
+    accounts = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict):
+            continue
+        account = {
+            k: item[k] for k in ("platform", "handle", "url") if isinstance(item.get(k), str)
+        }
+        if "url" in account:
+            account["url"] = http_url(account["url"])
+        accounts.append(account)
+    return accounts
+
+
+def storefront_page_get(*, handle: str) -> StorefrontPage:
+    """An active creator's storefront: videos newest first with their tagged products in order,
+    collections with theirs, and stock. Nine queries, however many videos and products.
+
+    Only publicly visible products (active, of an active brand) appear; a fallback is offered
+    for a sold-out product only when the fallback itself can be bought.
+    """
+    creator = (
+        Creator.objects.select_related("storefront")
+        .filter(handle=handle, status=Creator.Status.ACTIVE, storefront__isnull=False)
+        .first()
+    )
+    if creator is None:
+        raise NotFound("No such storefront.", code="storefront_not_found")
+    storefront = creator.storefront
+
+    videos = list(
+        Video.objects.filter(creator=creator).order_by(
+            F("posted_at").desc(nulls_last=True), "-created_at", "-id"
+        )
+    )
+    tags_by_video: dict[int, list[VideoProduct]] = defaultdict(list)
+    for tag in VideoProduct.objects.filter(video__in=[v.pk for v in videos]).order_by(
+        "video_id", "position", "appears_at_seconds", "id"
+    ):
+        tags_by_video[tag.video_id].append(tag)
+
+    collections = list(Collection.objects.filter(storefront=storefront).order_by("position", "id"))
+    items_by_collection: dict[int, list[CollectionItem]] = defaultdict(list)
+    for item in CollectionItem.objects.filter(collection__in=[c.pk for c in collections]).order_by(
+        "collection_id", "position", "id"
+    ):
+        items_by_collection[item.collection_id].append(item)
+
+    fallbacks = _Fallbacks(
+        AffiliateLink.objects.filter(
+            creator=creator, is_active=True, fallback_product__isnull=False
+        ).order_by("-created_at", "-id")
+    )
+
+    wanted = {t.product_id for tags in tags_by_video.values() for t in tags}
+    wanted |= {i.product_id for items in items_by_collection.values() for i in items}
+    wanted |= fallbacks.product_ids()
+    products = {
+        p.pk: _product_view(p)
+        for p in shop_selectors.product_public_queryset().filter(pk__in=wanted)
+    }
+
+    def shown(product_id: int, video_id: int | None = None) -> StorefrontProduct | None:
+        product = products.get(product_id)
+        if product is None or not product.is_sold_out:
+            return product
+        fallback = products.get(fallbacks.for_product(product_id, video_id) or 0)
+        if fallback is None or fallback.is_sold_out or fallback.id == product.id:
+            return product
+        return dataclasses.replace(product, fallback=fallback)
+
+    video_views = []
+    for video in videos:
+        tagged = []
+        for tag in tags_by_video[video.pk]:
+            product = shown(tag.product_id, video.pk)
+            if product is not None:
+                tagged.append(StorefrontTag(tag.appears_at_seconds, product))
+        video_views.append(
+            StorefrontVideo(
+                id=video.pk,
+                platform=video.platform,
+                url=http_url(video.url),
+                caption=video.caption,
+                posted_at=video.posted_at,
+                thumbnail_url=http_url(video.thumbnail_url),
+                products=tagged,
+            )
+        )
+
+    collection_views = []
+    for collection in collections:
+        collected = [shown(i.product_id) for i in items_by_collection[collection.pk]]
+        collection_views.append(
+            StorefrontCollection(
+                id=collection.pk,
+                title=collection.title,
+                products=[p for p in collected if p is not None],
+            )
+        )
+
+    return StorefrontPage(
+        creator=creator,
+        title=storefront.title or creator.display_name,
+        theme_color=storefront.theme_color,
+        avatar_url=http_url(creator.avatar_url),
+        social_accounts=_social_accounts(creator.social_accounts),
+        videos=video_views,
+        collections=collection_views,
+    )

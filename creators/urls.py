@@ -1,0 +1,20 @@
+from django.urls import path, re_path
+
+from creators import views
+from creators.api.storefront import StorefrontView
+
+urlpatterns = [
+    # Any case and a trailing slash match, so that they can be redirected to the canonical URL.
+    re_path(r"^@(?P<handle>[A-Za-z0-9_.]{1,30})/?$", views.storefront_page, name="storefront-page"),
+    path(
+        ".well-known/apple-app-site-association",
+        views.apple_app_site_association,
+        name="apple-app-site-association",
+    ),
+    path(".well-known/assetlinks.json", views.assetlinks, name="assetlinks"),
+]
+
+# Mounted under /api/v1/ by config/urls.py.
+api_urlpatterns = [
+    path("storefronts/<str:handle>/", StorefrontView.as_view(), name="storefront-json"),
+]

@@ -1,0 +1,173 @@
+"""GET /api/v1/storefronts/{handle}/: the storefront page's data for the apps."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from creators.models import Creator
+from tests.creators.test_storefront_page import (
+    MAX_QUERIES,
+    make_big_storefront,
+    make_creator,
+    make_link,
+    make_product,
+    make_showcase,
+    make_video,
+)
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/storefronts/{}/"
+
+
+def _products(data: dict) -> dict[str, dict]:
+    return {t["product"]["title"]: t for t in data["videos"][0]["products"]}
+
+
+def test_anyone_gets_the_creator_and_storefront(api_client):
+    make_showcase(
+        social_accounts=[
+            {"platform": "tiktok", "handle": "maya.glows", "url": "https://tiktok.com/@maya.glows"}
+        ]
+    )
+
+    response = api_client.get(URL.format("maya.glows"))
+
+    assert response.status_code == 200
+    data = response.json()
+    assert data["creator"] == {
+        "handle": "maya.glows",
+        "display_name": "Maya Chen",
+        "bio": "Skincare that earns its shelf space.",
+        "avatar_url": "https://cdn.example.com/avatars/maya.jpg",
+        "social_accounts": [
+            {"platform": "tiktok", "handle": "maya.glows", "url": "https://tiktok.com/@maya.glows"}
+        ],
+    }
+    assert data["storefront"] == {"title": "Maya's shelf", "theme_color": "#2F6F5E"}
+
+
+def test_videos_come_newest_first_with_tagged_products_in_order(api_client):
+    creator = make_creator()
+    serum, balm = make_product("Serum"), make_product("Balm")
+    older = make_video(creator, posted_at=timezone.now() - timedelta(days=2))
+    newer = make_video(creator, products=[(balm, 30), (serum, 3)])
+
+    data = api_client.get(URL.format("maya.glows")).json()
+
+    assert [v["id"] for v in data["videos"]] == [newer.pk, older.pk]
+    video = data["videos"][0]
+    assert set(video) == {
+        "id",
+        "platform",
+        "url",
+        "caption",
+        "posted_at",
+        "thumbnail_url",
+        "products",
+    }
+    assert [(t["product"]["id"], t["appears_at_seconds"]) for t in video["products"]] == [
+        (balm.pk, 30),
+        (serum.pk, 3),
+    ]
+
+
+def test_product_carries_money_images_and_stock(api_client):
+    showcase = make_showcase()
+
+    tags = _products(api_client.get(URL.format("maya.glows")).json())
+
+    lip_mask = tags["Overnight lip mask"]["product"]
+    assert lip_mask["id"] == showcase.lip_mask.pk
+    assert lip_mask["brand"]["name"] == "Glow Labs"
+    assert lip_mask["price"] == {"amount": "16.00", "currency": "USD"}
+    assert lip_mask["images"][0]["width"] == 800
+    assert (lip_mask["stock_state"], lip_mask["available"]) == ("low_stock", 3)
+    assert lip_mask["fallback_product"] is None
+    serum = tags["Vitamin C serum"]["product"]
+    assert (serum["stock_state"], serum["available"]) == ("in_stock", 40)
+
+
+def test_sold_out_product_names_the_fallback_from_the_creators_link(api_client):
+    showcase = make_showcase()
+
+    tags = _products(api_client.get(URL.format("maya.glows")).json())
+
+    spf = tags["Dewy SPF 50"]["product"]
+    assert (spf["stock_state"], spf["available"]) == ("sold_out", 0)
+    fallback = spf["fallback_product"]
+    assert fallback["id"] == showcase.serum.pk
+    assert fallback["price"] == {"amount": "24.00", "currency": "USD"}
+    assert fallback["stock_state"] == "in_stock"
+    assert "fallback_product" not in fallback
+
+
+def test_inactive_link_gives_no_fallback(api_client):
+    creator = make_creator()
+    gone, other = make_product("Gone", stock=[(0, 0)]), make_product("Other")
+    make_video(creator, products=[(gone, 1)])
+    make_link(creator, gone, fallback=other, is_active=False)
+
+    tags = _products(api_client.get(URL.format("maya.glows")).json())
+
+    assert tags["Gone"]["product"]["fallback_product"] is None
+
+
+def test_collections_list_their_products(api_client):
+    showcase = make_showcase()
+
+    data = api_client.get(URL.format("maya.glows")).json()
+
+    assert [c["title"] for c in data["collections"]] == ["Morning routine"]
+    products = data["collections"][0]["products"]
+    assert [p["id"] for p in products] == [showcase.serum.pk, showcase.spf.pk]
+    assert products[1]["fallback_product"]["id"] == showcase.serum.pk
+
+
+def test_handle_is_matched_case_insensitively(api_client):
+    make_showcase()
+
+    response = api_client.get(URL.format("Maya.Glows"))
+
+    assert response.status_code == 200
+    assert response.json()["creator"]["handle"] == "maya.glows"
+
+
+@pytest.mark.parametrize("status", [None, Creator.Status.SUSPENDED])
+def test_unknown_or_suspended_creator_is_a_404_envelope(api_client, status):
+    if status is not None:
+        make_showcase(status=status)
+
+    response = api_client.get(URL.format("maya.glows"))
+
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "storefront_not_found"
+    assert error["retryable"] is False
+
+
+def test_query_count_is_fixed_however_many_videos_and_products(
+    api_client, django_assert_max_num_queries
+):
+    make_showcase("small.one")
+    make_big_storefront("big.one")
+
+    with CaptureQueriesContext(connection) as small:
+        assert api_client.get(URL.format("small.one")).status_code == 200
+    with django_assert_max_num_queries(MAX_QUERIES):
+        response = api_client.get(URL.format("big.one"))
+
+    assert response.status_code == 200
+    data = response.json()
+    assert len(data["videos"]) == 20
+    assert all(len(v["products"]) == 5 for v in data["videos"])
+    assert len(data["collections"]) == 3
+    assert any(t["product"]["fallback_product"] for v in data["videos"] for t in v["products"])
+    with CaptureQueriesContext(connection) as big:
+        api_client.get(URL.format("big.one"))
+    assert len(big.captured_queries) == len(small.captured_queries)

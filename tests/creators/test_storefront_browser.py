@@ -1,0 +1,129 @@
+"""A shopper opens /@handle in headless Chromium on a phone-sized window, against the live server.
+
+The page must render videos, products and stock states with JavaScript switched off; a
+full-page screenshot lands in artifacts/storefront.png (gitignored) for review.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.wait import WebDriverWait
+
+from tests.creators.test_storefront_page import make_showcase
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SCREENSHOT = Path(__file__).resolve().parents[2] / "artifacts" / "storefront.png"
+WAIT_SECONDS = 20
+# Product images are inline SVG so the page renders fully without reaching the internet.
+SWATCH = (
+    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='800' height='1000'%3E"
+    "%3Crect width='800' height='1000' fill='%23{}'/%3E%3C/svg%3E"
+)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    """Headless Debian Chromium through its chromedriver, JavaScript off, no network but ours."""
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
+    if missing:
+        pytest.fail(
+            f"{', '.join(missing)} not found: run devtools/install_chromium.sh "
+            "(apt-get installs chromium and chromium-driver).",
+            pytrace=False,
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1, EXCLUDE localhost",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
+        options.add_argument(flag)
+    # A phone's viewport, and JavaScript off: the page must work for that shopper.
+    options.add_experimental_option(
+        "mobileEmulation", {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 2}}
+    )
+    options.add_experimental_option(
+        "prefs", {"profile.managed_default_content_settings.javascript": 2}
+    )
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _full_page_screenshot(driver: WebDriver, path: Path) -> None:
+    """The whole page, not just the viewport, through the DevTools protocol."""
+    metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+    size = metrics["cssContentSize"]
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
+        },
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(base64.b64decode(shot["data"]))
+
+
+def _card(driver: WebDriver, product_id: int) -> WebElement:
+    return driver.find_element(By.CSS_SELECTOR, f'.video [data-product-id="{product_id}"]')
+
+
+def test_shopper_sees_videos_products_and_stock_without_javascript(browser, live_server):
+    showcase = make_showcase(avatar_url="")
+    showcase.video.thumbnail_url = ""
+    showcase.video.save(update_fields=["thumbnail_url"])
+    for product, colour in (
+        (showcase.serum, "e8a87c"),
+        (showcase.lip_mask, "c38d9e"),
+        (showcase.spf, "41b3a3"),
+    ):
+        product.images.update(url=SWATCH.format(colour))
+
+    browser.get(f"{live_server.url}/@maya.glows")
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, "footer"))
+    )
+    _full_page_screenshot(browser, SCREENSHOT)
+
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Maya Chen"
+    assert browser.find_element(By.CSS_SELECTOR, ".video .caption").text == "My routine"
+    serum = _card(browser, showcase.serum.pk)
+    assert "24.00 USD" in serum.text
+    assert "appears at 0:04" in serum.text
+    assert "Only 3 left" in _card(browser, showcase.lip_mask.pk).text
+    spf = _card(browser, showcase.spf.pk)
+    assert "Sold out" in spf.text
+    assert "Vitamin C serum" in spf.find_element(By.CSS_SELECTOR, ".fallback").text
+    form = spf.find_element(By.CSS_SELECTOR, "form.notify")
+    assert form.get_attribute("action") == f"{live_server.url}/waitlist/join/"
+    assert form.find_element(By.NAME, "email").is_displayed()
+    assert form.find_element(By.NAME, "variant_id").get_attribute("type") == "hidden"
+    collection = browser.find_element(By.CSS_SELECTOR, ".collection")
+    assert "Morning routine" in collection.text
+    assert SCREENSHOT.stat().st_size > 10_000
