@@ -49,6 +49,14 @@ def _check_broker() -> None:
 CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
 
 
+def _notes() -> dict[str, str]:
+    """Degraded but serving: reported, never a 503."""
+    from creators.attribution.clicks import degraded_reason
+
+    reason = degraded_reason()
+    return {"click_queue": f"degraded: {reason}" if reason else "ok"}
+
+
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
     """Database, cache and broker are reachable; 503 names the part that is not."""
@@ -70,4 +78,4 @@ def readyz(request: HttpRequest) -> JsonResponse:
             retryable=True,
         )
         return JsonResponse(body, status=503)
-    return JsonResponse({"status": "ready", "checks": results})
+    return JsonResponse({"status": "ready", "checks": {**results, **_notes()}})

@@ -130,6 +130,12 @@ class OrderLine(models.Model):
     currency = models.CharField(max_length=3)
     open_rate = models.DecimalField(max_digits=5, decimal_places=2)
     attribution_token = models.TextField(blank=True)
+    # The attribution snapshot (creators' ids, not foreign keys: orders never depend on
+    # creators' tables) and its receipt: which link and click, which rule, which rate, why.
+    attributed_creator_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
+    attributed_link_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
+    commission_rate = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    attribution = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ("id",)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
+from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import User
 from common.errors import NotFound
+from common.money import Money
 from orders.models import Cart, CartLine, Order, OrderLine
 from orders.pricing import Totals, price_lines
 
@@ -54,3 +57,40 @@ def order_get_by_token(*, token: str) -> Order:
     if order is None:
         raise NotFound("No such order.", code="order_not_found")
     return order
+
+
+def order_line_receipt_get(
+    *,
+    line_id: int,
+    creator_id: int | None = None,
+    brand_ids: Iterable[int] = (),
+    is_staff: bool = False,
+) -> dict[str, Any]:
+    """The attribution receipt of one order line, for its creator, its brand or support staff.
+
+    Anyone else gets 404, as if the line did not exist.
+    """
+    visible = Q(pk=-1)
+    if is_staff:
+        visible = Q()
+    else:
+        if creator_id is not None:
+            visible |= Q(attributed_creator_id=creator_id) | Q(attribution__creator_id=creator_id)
+        brand_ids = list(brand_ids)
+        if brand_ids:
+            visible |= Q(brand_id__in=brand_ids)
+    line = OrderLine.objects.select_related("order").filter(visible, pk=line_id).first()
+    if line is None:
+        raise NotFound("No such order line.", code="order_line_not_found")
+    return {
+        "order_line_id": line.pk,
+        "order_id": line.order_id,
+        "order_status": line.order.status,
+        "ordered_at": line.order.created_at,
+        "sku": line.sku,
+        "quantity": line.quantity,
+        "line_total": Money(line.line_total, line.currency).as_dict(),
+        "credited": line.attributed_creator_id is not None,
+        "commission_rate": None if line.commission_rate is None else str(line.commission_rate),
+        "receipt": line.attribution,
+    }

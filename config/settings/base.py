@@ -173,6 +173,7 @@ REST_FRAMEWORK = {
         "user": env_value(env.str, "THROTTLE_USER", default="600/min"),
         "auth": env_value(env.str, "THROTTLE_AUTH", default="10/min"),
         "checkout": env_value(env.str, "THROTTLE_CHECKOUT", default="30/min"),
+        "clicks": env_value(env.str, "THROTTLE_CLICKS", default="120/min"),
     },
     "EXCEPTION_HANDLER": "common.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

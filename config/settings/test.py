@@ -42,6 +42,7 @@ REST_FRAMEWORK = {
         "user": "100000/min",
         "auth": "100000/min",
         "checkout": "100000/min",
+        "clicks": "100000/min",
     },
 }
 STORAGES = {

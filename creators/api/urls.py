@@ -1,9 +1,10 @@
 from django.urls import path
 
-from creators.api import collaborations, links, me, videos
+from creators.api import collaborations, links, me, receipts, videos
 
 urlpatterns = [
     path("me/", me.MeView.as_view(), name="creator-me"),
+    path("me/receipts/<int:line_id>/", receipts.MeReceiptView.as_view(), name="creator-receipt"),
     path("me/storefront/", me.MeStorefrontView.as_view(), name="creator-storefront"),
     path("me/collections/", me.MeCollectionListView.as_view(), name="creator-collection-list"),
     path(

@@ -48,11 +48,15 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def click_client(request: HttpRequest, *, device_id: str | None = None) -> ClickClient:
+def click_client(
+    request: HttpRequest, *, device_id: str | None = None, can_set_cookie: bool = True
+) -> ClickClient:
     """The first-party cookie, else the app's device id, else a hash of IP and user agent.
 
-    Mobile carriers put thousands of phones behind one IP, so IP alone would undercount a
-    spike; it is the last resort. Raw IPs are never kept, only salted hashes.
+    A browser on its first tap has no cookie yet: it is given one and is that client from
+    then on. Only a caller that cannot keep a cookie and sends no device id is known by IP
+    and user agent; mobile carriers put thousands of phones behind one IP, so IP alone would
+    undercount a spike. Raw IPs are never kept, only salted hashes.
     """
     user_agent = request.headers.get("User-Agent", "")[:300]
     ip = client_ip(request)
@@ -63,9 +67,11 @@ def click_client(request: HttpRequest, *, device_id: str | None = None) -> Click
         key = f"cookie:{cookie}"
     elif device and _SAFE_ID.match(device):
         key = f"device:{device}"
+    elif can_set_cookie:
+        new_cookie = uuid.uuid4().hex
+        key = f"cookie:{new_cookie}"
     else:
         key = f"ipua:{ip}|{user_agent}"
-        new_cookie = uuid.uuid4().hex
     return ClickClient(
         key_hash=_salted(key),
         ip_hash=_salted(f"ip:{ip}") if ip else "",

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from common.api import authenticated_user
 from common.serializers import ErrorSchema
+from creators.attribution.views import ATTRIBUTION_COOKIE
 from orders import selectors
 from orders.api.serializers import CartSerializer, NewCartSerializer
 from orders.models import Cart
@@ -91,7 +92,15 @@ class CartLineView(APIView):
         cart = cart_for_request(request, cart_id)
         data = LineInput(data=request.data)
         data.is_valid(raise_exception=True)
-        carts.cart_line_set(cart=cart, sku=sku, **data.validated_data)
+        carts.cart_line_set(
+            cart=cart,
+            sku=sku,
+            quantity=data.validated_data["quantity"],
+            attribution_tokens=[
+                data.validated_data.get("attribution_token", ""),
+                request.COOKIES.get(ATTRIBUTION_COOKIE, ""),
+            ],
+        )
         return _cart_response(cart.pk)
 
     @extend_schema(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders.api import carts, checkouts, webhooks
+from orders.api import carts, checkouts, receipts, webhooks
 
 urlpatterns = [
     path("carts/", carts.CartCreateView.as_view(), name="cart-create"),
@@ -10,4 +10,9 @@ urlpatterns = [
     path("checkouts/", checkouts.CheckoutCreateView.as_view(), name="checkout-create"),
     path("checkouts/<str:token>/", checkouts.CheckoutDetailView.as_view(), name="checkout-detail"),
     path("webhooks/stripe/", webhooks.StripeWebhookView.as_view(), name="stripe-webhook"),
+    path(
+        "brand/order-lines/<int:line_id>/receipt/",
+        receipts.BrandLineReceiptView.as_view(),
+        name="brand-line-receipt",
+    ),
 ]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from common.errors import ApplicationError, Conflict, NotFound, ValidationFailed
+from creators.selectors.attribution import attribution_token_choose
 from orders.models import Cart, CartLine
 from shop.models import Product, Variant
 
@@ -56,11 +59,18 @@ def cart_create(*, user: User | None) -> Cart:
 
 
 def cart_line_set(
-    *, cart: Cart, sku: str, quantity: int, attribution_token: str | None = None
+    *, cart: Cart, sku: str, quantity: int, attribution_tokens: Sequence[str] = ()
 ) -> CartLine:
-    """Set the line's quantity to exactly `quantity` (a retry changes nothing more)."""
+    """Set the line's quantity to exactly `quantity` (a retry changes nothing more).
+
+    Of the attribution tokens the shopper carries (the app's, the web cookie), the line
+    keeps the one that credits this product; a later click replaces an earlier one.
+    """
     _check_quantity(quantity)
     variant = _purchasable_variant(sku)
+    attribution_token = attribution_token_choose(
+        tokens=attribution_tokens, product_id=variant.product_id
+    )
     currency = variant.product.brand.currency
     with transaction.atomic(durable=True):
         locked = _lock_open_cart(cart.pk)

@@ -19,6 +19,7 @@ from accounts.models import User
 from common.db import in_transaction
 from common.errors import ApplicationError, Conflict, UnprocessableEntity
 from common.money import quantize
+from creators.selectors.attribution import attribution_decide
 from orders.models import Cart, Order, OrderLine, OrderShipping, StockReservation
 from orders.pricing import price_lines
 from orders.services.carts import OutOfStock
@@ -113,7 +114,9 @@ def _create_order(
         _replace_pending_orders(locked)
         _reserve_all([(line.variant, line.quantity) for line in cart_lines])
 
-        expires_at = timezone.now() + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
+        now = timezone.now()
+        expires_at = now + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
+        buyer_id = user.pk if user is not None and user.is_authenticated else None
         order = Order.objects.create(
             user=user if user is not None and user.is_authenticated else None,
             cart=locked,
@@ -129,6 +132,13 @@ def _create_order(
         )
         for line in cart_lines:
             variant, product = line.variant, line.variant.product
+            credit = attribution_decide(
+                token=line.attribution_token,
+                product=product,
+                buyer_user_id=buyer_id,
+                buyer_email=email,
+                at=now,
+            )
             order_line = OrderLine.objects.create(
                 order=order,
                 variant=variant,
@@ -143,6 +153,10 @@ def _create_order(
                 currency=currency,
                 open_rate=product.open_rate,
                 attribution_token=line.attribution_token,
+                attributed_creator_id=credit.creator_id if credit.credited else None,
+                attributed_link_id=credit.link_id if credit.credited else None,
+                commission_rate=credit.rate_decimal if credit.credited else None,
+                attribution=credit.receipt(),
             )
             StockReservation.objects.create(
                 order_line=order_line,

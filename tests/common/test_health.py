@@ -14,7 +14,12 @@ def test_healthz_answers_ok(client):
 def test_readyz_checks_database_cache_and_broker(client):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "cache": "ok", "broker": "ok"}
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "cache": "ok",
+        "broker": "ok",
+        "click_queue": "ok",
+    }
 
 
 def test_readyz_names_the_failing_part_with_503(client, monkeypatch):

@@ -50,12 +50,30 @@ def test_setting_a_line_is_safe_to_retry(api_client):
     assert CartLine.objects.get().quantity == 2
 
 
-def test_line_keeps_its_attribution_token(api_client):
+def test_line_keeps_the_attribution_token_that_credits_its_product(api_client):
+    from creators.attribution.tokens import token_for_click
+    from tests.creators.factories import AffiliateLinkFactory
+
+    variant = variant_in_stock()
+    link = AffiliateLinkFactory.create(product=variant.product)
+    other = AffiliateLinkFactory.create()
+    token = token_for_click(click_id="c1", link_id=link.pk)
+    cart = new_cart(api_client)
+    put_line(api_client, cart["id"], variant.sku, 1, attribution_token=token)
+    put_line(api_client, cart["id"], variant.sku, 3)
+    assert CartLine.objects.get().attribution_token == token
+    # A token for another product does not replace it.
+    other_token = token_for_click(click_id="c2", link_id=other.pk)
+    put_line(api_client, cart["id"], variant.sku, 2, attribution_token=other_token)
+    assert CartLine.objects.get().attribution_token == token
+
+
+def test_forged_attribution_token_is_ignored_without_an_error(api_client):
     variant = variant_in_stock()
     cart = new_cart(api_client)
-    put_line(api_client, cart["id"], variant.sku, 1, attribution_token="atk.abc")
-    put_line(api_client, cart["id"], variant.sku, 3)
-    assert CartLine.objects.get().attribution_token == "atk.abc"
+    response = put_line(api_client, cart["id"], variant.sku, 1, attribution_token="forged:1:x")
+    assert response.status_code == 200
+    assert CartLine.objects.get().attribution_token == ""
 
 
 @pytest.mark.parametrize("quantity", [0, -1, 21])

@@ -1,0 +1,215 @@
+"""The one thing orders asks of creators: who gets credit for a line, at what rate, and why.
+
+Rules (docs/attribution.md): the last link clicked within the brand's window credits its
+own product (any variant); a storefront token credits products added from that creator's
+storefront at their best rate; a creator buying through their own link or storefront
+earns nothing and the attempt is recorded on the line; bots never attribute (they get no
+token); a forged, tampered or expired token is ignored and counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from common.errors import ApplicationError, NotFound
+from creators.attribution.tokens import Claims, TokenRejected, token_read
+from creators.models import AffiliateLink, Creator
+from creators.rates import best_rate, rate_for_sale
+from creators.services.access import product_require_taggable
+from shop.models import Product
+
+COUNTER_TTL = 60 * 60 * 24 * 3
+
+
+@dataclass(frozen=True)
+class Attribution:
+    credited: bool
+    reason: str  # why (not) credited: last_click, storefront, no_token, invalid_token, ...
+    creator_id: int | None = None
+    link_id: int | None = None
+    click_id: str | None = None
+    clicked_at: str | None = None
+    rule: str | None = None
+    rate: str | None = None
+    rate_source: str | None = None
+    locked_rate: str | None = None
+    lock_ends_at: str | None = None
+    current_rate: str | None = None
+    window_days: int | None = None
+    decided_at: str | None = None
+
+    def receipt(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @property
+    def rate_decimal(self) -> Decimal | None:
+        return Decimal(self.rate) if self.rate is not None else None
+
+
+def attribution_count(kind: str, *, at: datetime | None = None) -> None:
+    """Count a refused token or attempt; flushed to AttributionCounter with the clicks."""
+    day = (at or timezone.now()).date().isoformat()
+    key = f"attribution-count:{day}:{kind}"
+    if not cache.add(key, 1, timeout=COUNTER_TTL):
+        try:
+            cache.incr(key)
+        except ValueError:
+            cache.add(key, 1, timeout=COUNTER_TTL)
+
+
+def _read(token: str, at: datetime) -> Claims | Attribution:
+    if not token:
+        return Attribution(credited=False, reason="no_token")
+    try:
+        return token_read(token)
+    except TokenRejected as exc:
+        reason = "expired_token" if exc.reason == "expired" else "invalid_token"
+        attribution_count(reason, at=at)
+        return Attribution(credited=False, reason=reason)
+
+
+def _is_self(creator: Creator, buyer_user_id: int | None, buyer_email: str) -> str | None:
+    if buyer_user_id is not None and creator.user_id == buyer_user_id:
+        return "account"
+    if buyer_email and creator.user.email.lower() == buyer_email.strip().lower():
+        return "email"
+    return None
+
+
+def attribution_decide(
+    *,
+    token: str,
+    product: Product,
+    buyer_user_id: int | None,
+    buyer_email: str,
+    at: datetime | None = None,
+) -> Attribution:
+    """Decide the credit for one order line bought now."""
+    at = at or timezone.now()
+    claims = _read(token, at)
+    if isinstance(claims, Attribution):
+        return claims
+    window = product.brand.attribution_window_days
+    if at - claims.issued_at > timedelta(days=window):
+        return Attribution(credited=False, reason="outside_window", window_days=window)
+    if claims.kind == "link":
+        return _decide_link(claims, product, buyer_user_id, buyer_email, at, window)
+    return _decide_storefront(claims, product, buyer_user_id, buyer_email, at, window)
+
+
+def _decide_link(
+    claims: Claims,
+    product: Product,
+    buyer_user_id: int | None,
+    buyer_email: str,
+    at: datetime,
+    window: int,
+) -> Attribution:
+    link = (
+        AffiliateLink.objects.select_related("creator__user").filter(pk=claims.link_id).first()
+        if claims.link_id is not None
+        else None
+    )
+    if link is None:
+        return Attribution(credited=False, reason="link_gone")
+    base: dict[str, Any] = {
+        "creator_id": link.creator_id,
+        "link_id": link.pk,
+        "click_id": claims.click_id,
+        "clicked_at": claims.issued_at.isoformat(),
+        "window_days": window,
+        "decided_at": at.isoformat(),
+    }
+    if link.product_id != product.pk:
+        return Attribution(credited=False, reason="other_product", **base)
+    who = _is_self(link.creator, buyer_user_id, buyer_email)
+    if who:
+        attribution_count("self_referral", at=at)
+        return Attribution(credited=False, reason=f"self_referral_{who}", **base)
+    if link.creator.status != Creator.Status.ACTIVE:
+        return Attribution(credited=False, reason="creator_suspended", **base)
+    decision = rate_for_sale(link=link, product=product, at=at)
+    return Attribution(
+        credited=True,
+        reason="last_click",
+        rule="last_click",
+        rate=str(decision.rate),
+        rate_source=decision.source,
+        locked_rate=str(decision.locked_rate),
+        lock_ends_at=decision.lock_ends_at.isoformat() if decision.lock_ends_at else None,
+        current_rate=str(decision.current_rate),
+        **base,
+    )
+
+
+def _decide_storefront(
+    claims: Claims,
+    product: Product,
+    buyer_user_id: int | None,
+    buyer_email: str,
+    at: datetime,
+    window: int,
+) -> Attribution:
+    creator = (
+        Creator.objects.select_related("user").filter(pk=claims.creator_id).first()
+        if claims.creator_id is not None
+        else None
+    )
+    if creator is None:
+        return Attribution(credited=False, reason="creator_gone")
+    base: dict[str, Any] = {
+        "creator_id": creator.pk,
+        "clicked_at": claims.issued_at.isoformat(),
+        "window_days": window,
+        "decided_at": at.isoformat(),
+    }
+    who = _is_self(creator, buyer_user_id, buyer_email)
+    if who:
+        attribution_count("self_referral", at=at)
+        return Attribution(credited=False, reason=f"self_referral_{who}", **base)
+    if creator.status != Creator.Status.ACTIVE:
+        return Attribution(credited=False, reason="creator_suspended", **base)
+    try:
+        product_require_taggable(creator=creator, product_id=product.pk)
+    except (ApplicationError, NotFound):
+        return Attribution(credited=False, reason="not_promotable", **base)
+    rate, source = best_rate(creator=creator, product=product, at=at)
+    return Attribution(
+        credited=True,
+        reason="storefront",
+        rule="storefront",
+        rate=str(rate),
+        rate_source=source,
+        current_rate=str(rate),
+        **base,
+    )
+
+
+def attribution_token_choose(*, tokens: Iterable[str], product_id: int) -> str:
+    """Of the tokens a shopper carries, the one that credits this product: the link for the
+    product itself first (last click wins), else a storefront token; '' when none does."""
+    storefront = ""
+    for token in tokens:
+        if not token:
+            continue
+        try:
+            claims = token_read(token)
+        except TokenRejected as exc:
+            attribution_count("expired_token" if exc.reason == "expired" else "invalid_token")
+            continue
+        if claims.kind == "link":
+            if (
+                claims.link_id is not None
+                and AffiliateLink.objects.filter(pk=claims.link_id, product_id=product_id).exists()
+            ):
+                return token
+        elif not storefront:
+            storefront = token
+    return storefront

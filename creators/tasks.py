@@ -1,0 +1,18 @@
+"""Thin, idempotent Celery tasks of the creators app."""
+
+from celery import shared_task
+
+from creators.attribution import clicks
+from creators.services.attribution import attribution_counters_flush
+
+
+@shared_task(name="creators.tasks.clicks_flush")
+def clicks_flush() -> int:
+    taken = clicks.clicks_flush()
+    attribution_counters_flush()
+    return taken
+
+
+@shared_task(name="creators.tasks.clicks_prune")
+def clicks_prune() -> int:
+    return clicks.clicks_prune()
