@@ -161,6 +161,7 @@ def test_flush_is_idempotent_when_a_batch_is_replayed(settings):
     for _ in range(3):
         tap(link, client=Client())
     client = click_queue._redis()
+    assert client is not None
     raw = client.lrange(click_queue._key("pending"), 0, -1)
     click_queue.clicks_flush()
     client.rpush(click_queue._key("pending"), *raw)  # a crashed flusher's batch comes back

@@ -36,7 +36,7 @@ def buy(variant, token: str, *, email: str = "fan@example.com", user=None) -> Or
 
 def old_token(monkeypatch, days: int, **kwargs) -> str:
     past = time.time() - days * 86400
-    monkeypatch.setattr(signing.time, "time", lambda: past)
+    monkeypatch.setattr(signing.time, "time", lambda: past)  # type: ignore[attr-defined]
     token = token_for_click(**kwargs)
     monkeypatch.undo()
     return token
