@@ -1,11 +1,12 @@
 from django.urls import path
 
-from creators.api import collaborations, links, me, receipts, videos
+from creators.api import collaborations, links, me, receipts, stats, videos
 
 urlpatterns = [
     path("me/", me.MeView.as_view(), name="creator-me"),
     path("me/receipts/<int:line_id>/", receipts.MeReceiptView.as_view(), name="creator-receipt"),
     path("me/storefront/", me.MeStorefrontView.as_view(), name="creator-storefront"),
+    path("me/stats/", stats.MeStatsView.as_view(), name="creator-stats"),
     path("me/collections/", me.MeCollectionListView.as_view(), name="creator-collection-list"),
     path(
         "me/collections/<int:pk>/",
