@@ -8,6 +8,7 @@ Detail pages and checkout never read this cache.
 from __future__ import annotations
 
 import hashlib
+import time
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -17,11 +18,21 @@ from django.db import transaction
 VERSION_KEY = "catalog:version"
 
 
+# Each process remembers the version for a second: one cache round trip per request saved,
+# and a catalog change reaches every process within a second.
+_VERSION_MEMO_SECONDS = 1.0
+_version_memo: list[float] = [0.0, 0.0]  # [expires_at (monotonic), version]
+
+
 def catalog_version() -> int:
+    now = time.monotonic()
+    if _version_memo[0] > now:
+        return int(_version_memo[1])
     version = cache.get(VERSION_KEY)
     if version is None:
         cache.add(VERSION_KEY, 1, timeout=None)
         version = cache.get(VERSION_KEY, 1)
+    _version_memo[:] = [now + _VERSION_MEMO_SECONDS, float(version)]
     return int(version)
 
 
@@ -30,6 +41,7 @@ def _bump() -> None:
         cache.incr(VERSION_KEY)
     except ValueError:
         cache.add(VERSION_KEY, 2, timeout=None)
+    _version_memo[0] = 0.0  # this process sees its own change at once
 
 
 def catalog_changed() -> None:

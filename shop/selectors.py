@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, F, Min, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from accounts.models import User
 from common.errors import NotFound
@@ -37,7 +37,13 @@ def product_public_queryset() -> QuerySet[Product]:
             Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")),
         )
         .annotate(
-            min_price=Min("variants__price"),
+            # A correlated subquery, not an aggregate: PostgreSQL computes it only for the
+            # rows of the page (unless the page is ordered or filtered by price).
+            min_price=Subquery(
+                Variant.objects.filter(product_id=OuterRef("pk"))
+                .order_by("price")
+                .values("price")[:1]
+            ),
             in_stock=Exists(_available_variants().filter(product_id=OuterRef("pk"))),
         )
     )

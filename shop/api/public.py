@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from common.serializers import ErrorSchema
 from shop import selectors
 from shop.api.filters import ProductFilter, WhitelistOrdering
-from shop.api.serializers import BrandPublicSerializer, ProductPublicSerializer
+from shop.api.serializers import (
+    BrandPublicSerializer,
+    ProductPublicSerializer,
+    product_public_data,
+)
 from shop.cache import list_cache_key, list_cache_seconds
 
 PRODUCT_ORDERINGS: dict[str, tuple[str, ...]] = {
@@ -44,16 +49,43 @@ class ProductListView(generics.ListAPIView):
         return selectors.product_public_queryset()
 
     @extend_schema(summary="List products", responses={200: ProductPublicSerializer(many=True)})
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:  # type: ignore[override]
-        key = list_cache_key(
-            f"{request.get_host()}{request.path}", dict(request.query_params.lists())
-        )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.list(request, *args, **kwargs)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response([product_public_data(p) for p in page or ()])
+
+
+def _cached_list(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Serve repeat list requests from the cache before any DRF machinery runs.
+
+    Cached pages are public and identical for everyone, so authentication, throttling and
+    content negotiation are skipped for them; a miss goes through the full view.
+    """
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method != "GET":
+            return view(request, *args, **kwargs)
+        key = list_cache_key(f"{request.get_host()}{request.path}", dict(request.GET.lists()))
         cached = cache.get(key)
         if cached is not None:
             return HttpResponse(cached, content_type="application/json")
-        response = self.list(request, *args, **kwargs)
-        cache.set(key, JSONRenderer().render(response.data), timeout=list_cache_seconds())
+        response = view(request, *args, **kwargs)
+        if (
+            response.status_code == 200
+            and isinstance(response, Response)
+            and response.accepted_media_type == "application/json"
+        ):
+            response.render()
+            cache.set(key, response.content, timeout=list_cache_seconds())
         return response
+
+    return wrapper
+
+
+product_list = _cached_list(ProductListView.as_view())
 
 
 class ProductDetailView(generics.RetrieveAPIView):

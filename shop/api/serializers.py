@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from rest_framework import serializers
 
+from common.money import Money
 from common.serializers import MoneyField
 from shop.models import Brand, Product, ProductImage, StockMovement, Variant
 
@@ -138,3 +142,53 @@ class StockMovementSerializer(serializers.ModelSerializer):
     class Meta:
         model = StockMovement
         fields = ("id", "variant", "delta", "reason", "reference", "on_hand_after", "created_at")
+
+
+_datetime_field = serializers.DateTimeField()
+
+
+def _money(amount: Any, currency: str) -> dict[str, str] | None:
+    return None if amount is None else Money(Decimal(amount), currency).as_dict()
+
+
+def product_public_data(product: Product) -> dict[str, Any]:
+    """ProductPublicSerializer's output built directly: the list's hot path.
+
+    A test holds the two to the same output, so the schema stays the contract.
+    """
+    brand = product.brand
+    currency = brand.currency
+    return {
+        "id": product.pk,
+        "slug": product.slug,
+        "title": product.title,
+        "description": product.description,
+        "category": product.category,
+        "tags": product.tags,
+        "brand": {
+            "id": brand.pk,
+            "slug": brand.slug,
+            "name": brand.name,
+            "logo_url": brand.logo_url,
+        },
+        "price": _money(getattr(product, "min_price", None), currency),
+        "in_stock": getattr(product, "in_stock", None),
+        "images": [
+            {"url": i.url, "width": i.width, "height": i.height, "alt": i.alt}
+            for i in product.images.all()
+        ],
+        "variants": [
+            {
+                "id": v.pk,
+                "sku": v.sku,
+                "title": v.title,
+                "options": v.options,
+                "price": _money(v.price, currency),
+                "compare_at_price": _money(v.compare_at_price, currency),
+                "available": v.available,
+                "stock_state": stock_state(v),
+            }
+            for v in product.variants.all()
+        ],
+        "created_at": _datetime_field.to_representation(product.created_at),
+    }

@@ -3,7 +3,7 @@ from django.urls import path
 from shop.api import brand, public
 
 public_urls = [
-    path("products/", public.ProductListView.as_view(), name="product-list"),
+    path("products/", public.product_list, name="product-list"),
     path("products/<int:pk>/", public.ProductDetailView.as_view(), name="product-detail"),
     path("brands/<slug:slug>/", public.BrandDetailView.as_view(), name="brand-detail"),
 ]

@@ -204,3 +204,26 @@ def test_best_selling_ordering_follows_paid_units(api_client):
             stock_reserve(variant_id=variant.pk, quantity=units)
             stock_sell_reserved(variant_id=variant.pk, quantity=units, reference="t")
     assert ids(api_client.get(LIST, {"ordering": "best_selling"})) == [hit.pk, slow.pk]
+
+
+def test_list_fast_path_matches_the_serializer_contract():
+    from rest_framework.renderers import JSONRenderer
+
+    from shop.api.serializers import ProductPublicSerializer, product_public_data
+    from shop.selectors import product_public_queryset
+
+    product = ProductFactory.create(tags=["viral", "summer"])
+    VariantFactory.create(product=product, compare_at_price=Decimal("30.00"), on_hand=2)
+    VariantFactory.create(product=product, on_hand=0)
+    ProductImageFactory.create(product=product)
+    loaded = product_public_queryset().get(pk=product.pk)
+    render = JSONRenderer().render
+    assert render(product_public_data(loaded)) == render(ProductPublicSerializer(loaded).data)
+
+
+def test_browsable_api_pages_are_not_cached_as_json(client):
+    ProductFactory.create()
+    html = client.get(LIST, HTTP_ACCEPT="text/html")
+    assert html["Content-Type"].startswith("text/html")
+    json_response = client.get(LIST, HTTP_ACCEPT="application/json")
+    assert json_response["Content-Type"].startswith("application/json")
