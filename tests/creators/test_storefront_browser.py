@@ -7,26 +7,23 @@ full-page screenshot lands in artifacts/storefront.png (gitignored) for review.
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.wait import WebDriverWait
 
+from tests.browser import ARTIFACTS, chromium
 from tests.creators.test_storefront_page import make_showcase
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SCREENSHOT = Path(__file__).resolve().parents[2] / "artifacts" / "storefront.png"
+SCREENSHOT = ARTIFACTS / "storefront.png"
 WAIT_SECONDS = 20
 # Product images are inline SVG so the page renders fully without reaching the internet.
 SWATCH = (
@@ -37,29 +34,8 @@ SWATCH = (
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    """Headless Debian Chromium through its chromedriver, JavaScript off, no network but ours."""
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
-    if missing:
-        pytest.fail(
-            f"{', '.join(missing)} not found: run devtools/install_chromium.sh "
-            "(apt-get installs chromium and chromium-driver).",
-            pytrace=False,
-        )
+    """Headless Chromium, JavaScript off, no network but ours, a phone's viewport."""
     options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1, EXCLUDE localhost",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        options.add_argument(flag)
     # A phone's viewport, and JavaScript off: the page must work for that shopper.
     options.add_experimental_option(
         "mobileEmulation", {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 2}}
@@ -67,7 +43,11 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
     options.add_experimental_option(
         "prefs", {"profile.managed_default_content_settings.javascript": 2}
     )
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    driver = chromium(
+        tmp_path_factory.mktemp("chromium-profile"),
+        flags=["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1, EXCLUDE localhost"],
+        options=options,
+    )
     try:
         yield driver
     finally:

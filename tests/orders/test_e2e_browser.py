@@ -7,16 +7,12 @@ has reached the server. Screenshots land in artifacts/e2e/ (gitignored).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
@@ -24,43 +20,22 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from orders.models import Order
 from shop.models import Variant
+from tests.browser import ARTIFACTS as BROWSER_ARTIFACTS
+from tests.browser import chromium
 from tests.orders.helpers import variant_in_stock
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "e2e"
+ARTIFACTS = BROWSER_ARTIFACTS / "e2e"
 WAIT_SECONDS = 20
 QUANTITY = 2
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    """Headless Debian Chromium through its chromedriver; Selenium Manager never runs."""
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
-    if missing:
-        pytest.fail(
-            f"{', '.join(missing)} not found: run devtools/install_chromium.sh "
-            "(apt-get installs chromium and chromium-driver).",
-            pytrace=False,
-        )
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1000,1200",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    driver = chromium(
+        tmp_path_factory.mktemp("chromium-profile"), flags=["--window-size=1000,1200"]
+    )
     try:
         yield driver
     finally:
