@@ -83,6 +83,23 @@ def _is_self(creator: Creator, buyer_user_id: int | None, buyer_email: str) -> s
     return None
 
 
+def _refusal(
+    creator: Creator,
+    buyer_user_id: int | None,
+    buyer_email: str,
+    at: datetime,
+    base: dict[str, Any],
+) -> Attribution | None:
+    """No credit for buying through your own link or storefront, or for a suspended creator."""
+    who = _is_self(creator, buyer_user_id, buyer_email)
+    if who:
+        attribution_count("self_referral", at=at)
+        return Attribution(credited=False, reason=f"self_referral_{who}", **base)
+    if creator.status != Creator.Status.ACTIVE:
+        return Attribution(credited=False, reason="creator_suspended", **base)
+    return None
+
+
 def attribution_decide(
     *,
     token: str,
@@ -129,12 +146,9 @@ def _decide_link(
     }
     if link.product_id != product.pk:
         return Attribution(credited=False, reason="other_product", **base)
-    who = _is_self(link.creator, buyer_user_id, buyer_email)
-    if who:
-        attribution_count("self_referral", at=at)
-        return Attribution(credited=False, reason=f"self_referral_{who}", **base)
-    if link.creator.status != Creator.Status.ACTIVE:
-        return Attribution(credited=False, reason="creator_suspended", **base)
+    refused = _refusal(link.creator, buyer_user_id, buyer_email, at, base)
+    if refused is not None:
+        return refused
     decision = rate_for_sale(link=link, product=product, at=at)
     return Attribution(
         credited=True,
@@ -170,12 +184,9 @@ def _decide_storefront(
         "window_days": window,
         "decided_at": at.isoformat(),
     }
-    who = _is_self(creator, buyer_user_id, buyer_email)
-    if who:
-        attribution_count("self_referral", at=at)
-        return Attribution(credited=False, reason=f"self_referral_{who}", **base)
-    if creator.status != Creator.Status.ACTIVE:
-        return Attribution(credited=False, reason="creator_suspended", **base)
+    refused = _refusal(creator, buyer_user_id, buyer_email, at, base)
+    if refused is not None:
+        return refused
     try:
         product_require_taggable(creator=creator, product_id=product.pk)
     except (ApplicationError, NotFound):
