@@ -27,24 +27,26 @@ def _available_variants() -> QuerySet[Variant]:
     return Variant.objects.filter(on_hand__gt=F("reserved"))
 
 
+def product_public_ids_queryset() -> QuerySet[Product]:
+    """Active products of active brands with the fields lists filter and order by."""
+    return Product.objects.filter(status=Product.Status.ACTIVE, brand__is_active=True).annotate(
+        # A correlated subquery, not an aggregate: PostgreSQL computes it only for the
+        # rows of the page (unless the page is ordered or filtered by price).
+        min_price=Subquery(
+            Variant.objects.filter(product_id=OuterRef("pk")).order_by("price").values("price")[:1]
+        ),
+        in_stock=Exists(_available_variants().filter(product_id=OuterRef("pk"))),
+    )
+
+
 def product_public_queryset() -> QuerySet[Product]:
     """Active products of active brands, with what every list and detail page shows."""
     return (
-        Product.objects.filter(status=Product.Status.ACTIVE, brand__is_active=True)
+        product_public_ids_queryset()
         .select_related("brand")
         .prefetch_related(
             Prefetch("variants", queryset=Variant.objects.order_by("position", "id")),
             Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")),
-        )
-        .annotate(
-            # A correlated subquery, not an aggregate: PostgreSQL computes it only for the
-            # rows of the page (unless the page is ordered or filtered by price).
-            min_price=Subquery(
-                Variant.objects.filter(product_id=OuterRef("pk"))
-                .order_by("price")
-                .values("price")[:1]
-            ),
-            in_stock=Exists(_available_variants().filter(product_id=OuterRef("pk"))),
         )
     )
 

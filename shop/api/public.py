@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from common.serializers import ErrorSchema
-from shop import selectors
+from shop import catalog_json, selectors
 from shop.api.filters import ProductFilter, WhitelistOrdering
 from shop.api.serializers import (
     BrandPublicSerializer,
@@ -49,12 +50,27 @@ class ProductListView(generics.ListAPIView):
         return selectors.product_public_queryset()
 
     @extend_schema(summary="List products", responses={200: ProductPublicSerializer(many=True)})
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:  # type: ignore[override]
         return self.list(request, *args, **kwargs)
 
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response([product_public_data(p) for p in page or ()])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:  # type: ignore[override]
+        if not catalog_json.supported():
+            page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+            return self.get_paginated_response([product_public_data(p) for p in page or ()])
+        # PostgreSQL: page over ids (and the fields the cursor reads), then one query builds
+        # the page's JSON.
+        rows = self.filter_queryset(selectors.product_public_ids_queryset()).values(
+            "id", "created_at", "min_price", "title", "units_sold"
+        )
+        page_rows = self.paginate_queryset(rows) or []
+        results = catalog_json.products_json([row["id"] for row in page_rows])
+        paginator = self.paginator
+        assert paginator is not None
+        links = {"next": paginator.get_next_link(), "previous": paginator.get_previous_link()}  # type: ignore[attr-defined]
+        if request.accepted_renderer.format != "json":
+            return Response({**links, "results": json.loads(results)})
+        body = json.dumps(links)[:-1] + ', "results": ' + results + "}"
+        return HttpResponse(body, content_type="application/json")
 
 
 def _cached_list(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -73,13 +89,13 @@ def _cached_list(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRes
         if cached is not None:
             return HttpResponse(cached, content_type="application/json")
         response = view(request, *args, **kwargs)
-        if (
-            response.status_code == 200
-            and isinstance(response, Response)
-            and response.accepted_media_type == "application/json"
+        if response.status_code == 200 and response.get("Content-Type", "").startswith(
+            "application/json"
         ):
-            response.render()
-            cache.set(key, response.content, timeout=list_cache_seconds())
+            if isinstance(response, Response):
+                response.render()
+            if isinstance(response, HttpResponse):
+                cache.set(key, response.content, timeout=list_cache_seconds())
         return response
 
     return wrapper
