@@ -382,3 +382,6 @@ class StockMovementAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+from shop import admin_feeds  # noqa: E402, F401  (registers the feed and run admins)

@@ -261,3 +261,17 @@ class StockMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.variant_id} {self.delta:+d} ({self.reason})"
+
+
+from shop.feeds.models import InventoryFeed, StockSyncRun  # noqa: E402
+
+__all__ = [
+    "Brand",
+    "BrandMember",
+    "InventoryFeed",
+    "Product",
+    "ProductImage",
+    "StockMovement",
+    "StockSyncRun",
+    "Variant",
+]

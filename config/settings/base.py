@@ -198,6 +198,11 @@ SPECTACULAR_SETTINGS = {
         "ProductStatusEnum": "shop.models.Product.Status",
         "CartStatusEnum": "orders.models.Cart.Status",
         "OrderStatusEnum": "orders.models.Order.Status",
+        "StockSyncRunOriginEnum": "shop.models.StockSyncRun.Origin",
+        "StockSyncRunStateEnum": "shop.models.StockSyncRun.State",
+        "InventoryFeedFormatEnum": "shop.models.InventoryFeed.Format",
+        "RefundStatusEnum": "orders.models.Refund.Status",
+        "FulfilmentStatusEnum": "orders.models.Fulfilment.Status",
     },
 }
 
@@ -234,10 +239,43 @@ CLICK_REDIS_TIMEOUT = 0.5
 # How long the redirect may serve a link's target (and sold-out state) from cache.
 LINK_CACHE_SECONDS = env_value(env.int, "LINK_CACHE_SECONDS", default=10)
 
+# --- Commissions ----------------------------------------------------------
+COMMISSION_HOLD_DAYS = env_value(env.int, "COMMISSION_HOLD_DAYS", default=30)
+COMMISSION_PAYOUT_MINIMUM = env_value(env.str, "COMMISSION_PAYOUT_MINIMUM", default="25.00")
+# Zero-decimal currencies need their own minimum: 25 yen is not 25 dollars.
+COMMISSION_PAYOUT_MINIMUMS = {"JPY": "2500", "KRW": "30000"}
+
 # --- Checkout -------------------------------------------------------------
 CHECKOUT_HOLD_MINUTES = env_value(env.int, "CHECKOUT_HOLD_MINUTES", default=15)
 CART_MAX_LINE_QUANTITY = env_value(env.int, "CART_MAX_LINE_QUANTITY", default=20)
 CART_MAX_LINES = 50
+
+# --- Inventory feeds ------------------------------------------------------
+# Feed URLs may never reach private, loopback or link-local addresses; tests allow loopback.
+FEED_ALLOW_LOOPBACK = env_value(env.bool, "FEED_ALLOW_LOOPBACK", default=False)
+FEED_CONNECT_TIMEOUT = env_value(env.float, "FEED_CONNECT_TIMEOUT", default=5.0)
+FEED_READ_TIMEOUT = env_value(env.float, "FEED_READ_TIMEOUT", default=30.0)
+# Wall-clock cap on one download, so a server trickling bytes cannot hold a worker.
+FEED_FETCH_DEADLINE = env_value(env.float, "FEED_FETCH_DEADLINE", default=300.0)
+FEED_MAX_BYTES = env_value(env.int, "FEED_MAX_BYTES", default=50 * 1024 * 1024)
+FEED_MAX_RETRIES = env_value(env.int, "FEED_MAX_RETRIES", default=5)
+FEED_RETRY_BASE_SECONDS = env_value(env.int, "FEED_RETRY_BASE_SECONDS", default=30)
+FEED_RETRY_MAX_SECONDS = env_value(env.int, "FEED_RETRY_MAX_SECONDS", default=60 * 60)
+# A feed's auth header value is read from an environment variable whose name starts with
+# this prefix, so a brand can never make Tribe send one of its own secrets to a feed host.
+FEED_AUTH_ENV_PREFIX = env_value(env.str, "FEED_AUTH_ENV_PREFIX", default="TRIBE_FEED_AUTH_")
+FEED_BATCH_SIZE = env_value(env.int, "FEED_BATCH_SIZE", default=500)
+
+# --- Outbound order webhooks ------------------------------------------------
+# Brands' endpoints must be https and never private, loopback or link-local addresses;
+# the tests turn on loopback (and plain http) for their local receiver.
+WEBHOOK_REQUIRE_HTTPS = env_value(env.bool, "WEBHOOK_REQUIRE_HTTPS", default=True)
+WEBHOOK_ALLOW_LOOPBACK = env_value(env.bool, "WEBHOOK_ALLOW_LOOPBACK", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env_value(env.float, "WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# A delivery is retried with exponential backoff for this long, then marked failed.
+WEBHOOK_RETRY_WINDOW = timedelta(hours=env_value(env.int, "WEBHOOK_RETRY_HOURS", default=24))
+WEBHOOK_RETRY_BASE_SECONDS = env_value(env.int, "WEBHOOK_RETRY_BASE_SECONDS", default=30)
+WEBHOOK_RETRY_MAX_SECONDS = env_value(env.int, "WEBHOOK_RETRY_MAX_SECONDS", default=60 * 60)
 
 # --- Celery ---------------------------------------------------------------
 CELERY_BROKER_URL = env_value(env.str, "CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
@@ -272,6 +310,26 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     "orders-reservations-expire": {
         "task": "orders.tasks.reservations_expire",
+        "schedule": 60,
+    },
+    "orders-webhooks-sweep": {
+        "task": "orders.tasks.webhooks_sweep",
+        "schedule": 30,
+    },
+    "orders-refunds-pending-sweep": {
+        "task": "orders.tasks.refunds_pending_sweep",
+        "schedule": 60 * 5,
+    },
+    "creators-commissions-approve-due": {
+        "task": "creators.tasks.commissions_approve_due",
+        "schedule": 60 * 15,
+    },
+    "creators-payouts-create-due": {
+        "task": "creators.tasks.payouts_create_due",
+        "schedule": 60 * 60,
+    },
+    "shop-feeds-enqueue-due": {
+        "task": "shop.tasks.feeds_enqueue_due",
         "schedule": 60,
     },
 }

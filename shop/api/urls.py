@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shop.api import brand, public
+from shop.api import brand, feeds, public
 
 public_urls = [
     path("products/", public.product_list, name="product-list"),
@@ -37,4 +37,8 @@ brand_urls = [
         brand.BrandVariantMovementsView.as_view(),
         name="brand-variant-movements",
     ),
+    path("feeds/", feeds.BrandFeedListView.as_view(), name="brand-feed-list"),
+    path("feeds/<int:pk>/runs/", feeds.BrandFeedRunListView.as_view(), name="brand-feed-runs"),
+    path("feeds/<int:pk>/push/", feeds.BrandFeedPushView.as_view(), name="brand-feed-push"),
+    path("feed-runs/<int:pk>/", feeds.BrandFeedRunDetailView.as_view(), name="brand-feed-run"),
 ]

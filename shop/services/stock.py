@@ -6,11 +6,13 @@ so a movement row is always written in the same transaction as the level it expl
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F
-from django.db.models.functions import Greatest
+from django.db.models import Case, F, IntegerField, OuterRef, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from common.errors import Conflict, NotFound, ValidationFailed
@@ -152,3 +154,102 @@ def stock_sell_reserved(*, variant_id: int, quantity: int, reference: str) -> Sa
             reference=reference,
         )
     return SaleResult(sold_from_stock=take, shortfall=quantity - take)
+
+
+def sale_delta_since(since: datetime) -> Coalesce:
+    """Per-variant expression: the (negative) sum of sale movements after `since`, or 0."""
+    sales = (
+        StockMovement.objects.filter(
+            variant_id=OuterRef("pk"), reason=StockMovement.Reason.SALE, created_at__gt=since
+        )
+        .order_by()
+        .values("variant_id")
+        .annotate(total=Sum("delta"))
+        .values("total")
+    )
+    return Coalesce(Subquery(sales, output_field=IntegerField()), Value(0))
+
+
+def _sale_deltas_since(variant_ids: Iterable[int], since: datetime) -> dict[int, int]:
+    rows = (
+        StockMovement.objects.filter(
+            variant_id__in=variant_ids, reason=StockMovement.Reason.SALE, created_at__gt=since
+        )
+        .order_by()
+        .values("variant_id")
+        .annotate(total=Sum("delta"))
+        .values_list("variant_id", "total")
+    )
+    return dict(rows)
+
+
+@dataclass(frozen=True)
+class LevelSet:
+    variant_id: int
+    on_hand: int
+    reserved: int
+    movement: StockMovement | None
+
+
+def stock_set_many(
+    *,
+    levels: Mapping[int, int],
+    reason: str,
+    actor_id: int | None = None,
+    reference: str = "",
+    sold_since: datetime | None = None,
+) -> list[LevelSet]:
+    """Set many variants' `on_hand` at once (a feed batch), each change an audited movement.
+
+    With `sold_since`, each level is first reduced by the units sold after that time (never
+    below zero), read under the same row locks the sale path takes, so a sale can never slip
+    between the read and the write and be put back. Rows are locked in primary-key order;
+    changed rows cost one UPDATE and one INSERT for the whole batch, unchanged rows nothing.
+    Variants that no longer exist are skipped. Reserved units are never touched.
+    """
+    _require_atomic()
+    if any(level < 0 for level in levels.values()):
+        raise ValidationFailed("Stock on hand cannot be negative.", code="negative_on_hand")
+    if not levels:
+        return []
+    locked = list(
+        Variant.objects.select_for_update(of=("self",))
+        .filter(pk__in=levels)
+        .order_by("pk")
+        .values_list("pk", "on_hand", "reserved")
+    )
+    # Sales are read in a second statement, after the locks are held: its snapshot sees every
+    # sale committed before we got them (a sale holds the same lock until it commits), which
+    # a subquery of the locking statement, with that statement's older snapshot, would not.
+    sale_deltas = _sale_deltas_since([row[0] for row in locked], sold_since) if sold_since else {}
+    results: list[LevelSet] = []
+    changes: dict[int, tuple[int, int]] = {}
+    for pk, on_hand, reserved in locked:
+        target = max(0, levels[pk] + sale_deltas.get(pk, 0))
+        if target != on_hand:
+            changes[pk] = (target, target - on_hand)
+        results.append(LevelSet(pk, target, reserved, None))
+    if not changes:
+        return results
+    Variant.objects.filter(pk__in=changes).update(
+        on_hand=Case(
+            *(When(pk=pk, then=Value(target)) for pk, (target, _) in changes.items()),
+            output_field=IntegerField(),
+        ),
+        updated_at=timezone.now(),
+    )
+    movements = StockMovement.objects.bulk_create(
+        StockMovement(
+            variant_id=pk,
+            delta=delta,
+            reason=reason,
+            actor_id=actor_id,
+            reference=reference[:255],
+            on_hand_after=target,
+        )
+        for pk, (target, delta) in changes.items()
+    )
+    by_variant = {movement.variant_id: movement for movement in movements}
+    return [
+        LevelSet(r.variant_id, r.on_hand, r.reserved, by_variant.get(r.variant_id)) for r in results
+    ]

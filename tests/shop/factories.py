@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import factory
 
-from shop.models import Brand, BrandMember, Product, ProductImage, Variant
+from shop.models import Brand, BrandMember, InventoryFeed, Product, ProductImage, Variant
 
 
 class BrandFactory(factory.django.DjangoModelFactory[Brand]):
@@ -59,3 +59,13 @@ class VariantFactory(factory.django.DjangoModelFactory[Variant]):
     price = Decimal("19.99")
     on_hand = 10
     reserved = 0
+
+
+class InventoryFeedFactory(factory.django.DjangoModelFactory[InventoryFeed]):
+    class Meta:
+        model = InventoryFeed
+
+    brand = factory.SubFactory(BrandFactory)
+    name = factory.Sequence(lambda n: f"Warehouse feed {n}")
+    url = ""
+    format = InventoryFeed.Format.CSV
