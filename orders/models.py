@@ -6,7 +6,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from shop.models import Brand, Product, Variant
 
@@ -68,6 +68,9 @@ class Order(models.Model):
         EXPIRED = "expired", "Expired"
         CANCELED = "canceled", "Canceled"
         REFUNDED = "refunded", "Refunded"
+        PARTIALLY_FULFILLED = "partially_fulfilled", "Partially fulfilled"
+        FULFILLED = "fulfilled", "Fulfilled"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
 
     token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
     user = models.ForeignKey(
@@ -95,6 +98,8 @@ class Order(models.Model):
     stripe_payment_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     stripe_client_secret = models.CharField(max_length=255, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # Reserved by refunds in flight plus refunded: never more than the order's total.
+    refunded_total = models.DecimalField(max_digits=14, decimal_places=3, default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -107,6 +112,10 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=Q(items_total__gte=0) & Q(shipping_total__gte=0) & Q(grand_total__gte=0),
                 name="order_totals_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_total__gte=0) & Q(refunded_total__lte=F("grand_total")),
+                name="order_refunds_within_total",
             ),
         ]
 
@@ -136,6 +145,11 @@ class OrderLine(models.Model):
     attributed_link_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
     commission_rate = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     attribution = models.JSONField(default=dict, blank=True)
+    # After payment: what refunds hold (in flight or done) and what has shipped. The
+    # constraints are the last word: no code path can refund more than was paid.
+    refunded_amount = models.DecimalField(max_digits=14, decimal_places=3, default=0)
+    refunded_quantity = models.PositiveIntegerField(default=0)
+    shipped_quantity = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ("id",)
@@ -146,6 +160,18 @@ class OrderLine(models.Model):
             models.CheckConstraint(
                 condition=Q(unit_price__gte=0) & Q(line_total__gte=0),
                 name="order_line_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("line_total")),
+                name="order_line_refunds_within_paid",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_quantity__lte=F("quantity")),
+                name="order_line_refunded_quantity_within",
+            ),
+            models.CheckConstraint(
+                condition=Q(shipped_quantity__lte=F("quantity")),
+                name="order_line_shipped_quantity_within",
             ),
         ]
 
@@ -159,12 +185,17 @@ class OrderShipping(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipping_lines")
     brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(max_digits=14, decimal_places=3)
+    refunded_amount = models.DecimalField(max_digits=14, decimal_places=3, default=0)
 
     class Meta:
         ordering = ("id",)
         constraints = [
             models.UniqueConstraint(fields=["order", "brand"], name="order_shipping_unique_brand"),
             models.CheckConstraint(condition=Q(amount__gte=0), name="order_shipping_not_negative"),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("amount")),
+                name="order_shipping_refunds_within_paid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -234,3 +265,30 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type}"
+
+
+# Models of the after-sale concerns live in their own modules; importing them here
+# registers them with the app.
+from orders.models_fulfilment import Fulfilment, Shipment, ShipmentLine  # noqa: E402
+from orders.models_notifications import Notification  # noqa: E402
+from orders.models_refunds import Refund, RefundLine  # noqa: E402
+from orders.models_webhooks import BrandWebhookEndpoint, WebhookDelivery  # noqa: E402
+
+__all__ = [
+    "BrandWebhookEndpoint",
+    "Cart",
+    "CartLine",
+    "Fulfilment",
+    "Notification",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "OrderShipping",
+    "Refund",
+    "RefundLine",
+    "Shipment",
+    "ShipmentLine",
+    "StockReservation",
+    "StripeEvent",
+    "WebhookDelivery",
+]

@@ -30,6 +30,7 @@ from common.errors import NotFound
 from common.money import THREE_DECIMAL_CURRENCIES, ZERO_DECIMAL_CURRENCIES, Money
 from orders.models import Cart, CartLine, Order, OrderLine
 from orders.pricing import Totals, price_lines
+from orders.state import SOLD_STATUSES
 
 
 def cart_queryset() -> QuerySet[Cart]:
@@ -134,7 +135,7 @@ def creator_sales_aggregate(
     """
     lines = OrderLine.objects.filter(
         attributed_creator_id=creator_id,
-        order__status=Order.Status.PAID,
+        order__status__in=SOLD_STATUSES,
         order__paid_at__gte=start,
         order__paid_at__lt=end,
     )
@@ -179,3 +180,55 @@ def creator_sales_aggregate(
         )
         .order_by("bucket", "key", "currency")
     )
+
+
+# --- Commissions: what creators.commissions reads about paid lines and refunds -----------
+
+
+def order_lines_commissionable(*, order_ids: Iterable[int]) -> list[dict[str, Any]]:
+    """The credited lines of these orders, if they were paid, with what a commission needs.
+
+    One row per line with a credited creator, of an order that was paid (it has `paid_at`,
+    whatever happened since: refunds are reversed separately): `order_line_id`, `order_id`,
+    `brand_id`, `creator_id`, `link_id`, `currency`, `paid_amount` (the line total: shipping
+    is charged on its own line), `commission_rate` (the percent snapshotted at checkout),
+    `receipt` (the attribution receipt) and `paid_at`. One query.
+    """
+    rows: Any = (
+        OrderLine.objects.filter(
+            order_id__in=list(order_ids),
+            order__paid_at__isnull=False,
+            attributed_creator_id__isnull=False,
+            commission_rate__isnull=False,
+        )
+        .order_by("pk")
+        .values(
+            "order_id",
+            "brand_id",
+            "currency",
+            "commission_rate",
+            order_line_id=F("pk"),
+            creator_id=F("attributed_creator_id"),
+            link_id=F("attributed_link_id"),
+            paid_amount=F("line_total"),
+            receipt=F("attribution"),
+            paid_at=F("order__paid_at"),
+        )
+    )
+    return list(rows)
+
+
+def order_lines_refunded_amounts(*, order_line_ids: Iterable[int]) -> dict[int, Decimal]:
+    """How much succeeded refunds gave back on each order line so far, in its currency.
+
+    Refunds still in flight at Stripe are left out: a commission is reversed for money
+    that actually went back. One query.
+    """
+    from orders.order_selectors import order_lines_refunded_succeeded
+
+    return order_lines_refunded_succeeded(order_line_ids=order_line_ids)
+
+
+def order_line_refunded_amount(*, order_line_id: int) -> Decimal:
+    """How much of one order line has been refunded so far (see the plural)."""
+    return order_lines_refunded_amounts(order_line_ids=[order_line_id])[order_line_id]

@@ -16,9 +16,21 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     # A payment that succeeds after its hold lapsed is honoured when stock allows.
     S.EXPIRED: frozenset({S.PAID}),
     S.CANCELED: frozenset({S.PAID}),
-    S.PAID: frozenset({S.REFUNDED}),
+    # After payment the state follows the brands' fulfilments and the refunds; refunds
+    # take precedence (see orders.services.order_status), and `refunded` is final.
+    S.PAID: frozenset({S.PARTIALLY_FULFILLED, S.FULFILLED, S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.PARTIALLY_FULFILLED: frozenset({S.FULFILLED, S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.FULFILLED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.PARTIALLY_REFUNDED: frozenset({S.REFUNDED}),
     S.REFUNDED: frozenset(),
 }
+
+# Paid and not yet wholly refunded: what a brand sees, ships and may refund.
+SOLD_STATUSES: frozenset[str] = frozenset(
+    {S.PAID, S.PARTIALLY_FULFILLED, S.FULFILLED, S.PARTIALLY_REFUNDED}
+)
+# Every state an order can reach once its payment succeeded.
+PAID_STATUSES: frozenset[str] = SOLD_STATUSES | {S.REFUNDED}
 
 
 class InvalidTransition(Conflict):

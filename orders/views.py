@@ -8,9 +8,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from common.errors import ApplicationError, NotFound
-from orders import selectors
+from orders import order_selectors, selectors
 from orders.models import Order
 from orders.services.checkout import order_payment_intent_ensure
+from orders.state import PAID_STATUSES
 
 
 def _lines_by_brand(order: Order) -> list[dict[str, object]]:
@@ -42,7 +43,7 @@ def payment_page(request: HttpRequest, token: str) -> HttpResponse:
     order = _order_or_404(request, token)
     if isinstance(order, HttpResponse):
         return order
-    if order.status == Order.Status.PAID:
+    if order.status in PAID_STATUSES:
         return redirect("checkout-complete", token=token)
     error = None
     if order.status == Order.Status.PENDING_PAYMENT:
@@ -68,5 +69,34 @@ def payment_complete(request: HttpRequest, token: str) -> HttpResponse:
     if isinstance(order, HttpResponse):
         return order
     return render(
-        request, "orders/complete.html", {"order": order, "groups": _lines_by_brand(order)}
+        request,
+        "orders/complete.html",
+        {
+            "order": order,
+            "groups": _lines_by_brand(order),
+            "paid": order.status in PAID_STATUSES,
+            "status_url": order_selectors.order_status_url(order),
+        },
     )
+
+
+@never_cache
+def order_status_page(request: HttpRequest, token: str) -> HttpResponse:
+    """Where a guest's order stands: lines by brand, shipments with tracking, refunds."""
+    try:
+        order = order_selectors.order_status_page_get(token=token)
+    except NotFound:
+        return render(
+            request,
+            "error.html",
+            {"status_code": 404, "message": "We could not find that order."},
+            status=404,
+        )
+    response = render(
+        request,
+        "orders/status.html",
+        {"order": order, "view": order_selectors.order_view(order)},
+    )
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"
+    return response

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders.api import carts, checkouts, receipts, webhooks
+from orders.api import brand_orders, carts, checkouts, receipts, shopper_orders, webhooks
 
 urlpatterns = [
     path("carts/", carts.CartCreateView.as_view(), name="cart-create"),
@@ -14,5 +14,32 @@ urlpatterns = [
         "brand/order-lines/<int:line_id>/receipt/",
         receipts.BrandLineReceiptView.as_view(),
         name="brand-line-receipt",
+    ),
+    path("orders/", shopper_orders.ShopperOrderListView.as_view(), name="shopper-order-list"),
+    path(
+        "orders/<int:order_id>/",
+        shopper_orders.ShopperOrderDetailView.as_view(),
+        name="shopper-order-detail",
+    ),
+    path("brand/orders/", brand_orders.BrandOrderListView.as_view(), name="brand-order-list"),
+    path(
+        "brand/orders/<int:order_id>/",
+        brand_orders.BrandOrderDetailView.as_view(),
+        name="brand-order-detail",
+    ),
+    path(
+        "brand/orders/<int:order_id>/refunds/",
+        brand_orders.BrandOrderRefundView.as_view(),
+        name="brand-order-refunds",
+    ),
+    path(
+        "brand/orders/<int:order_id>/shipments/",
+        brand_orders.BrandOrderShipmentView.as_view(),
+        name="brand-order-shipments",
+    ),
+    path(
+        "brand/orders/<int:order_id>/shipments/<int:shipment_id>/delivered/",
+        brand_orders.BrandShipmentDeliveredView.as_view(),
+        name="brand-shipment-delivered",
     ),
 ]

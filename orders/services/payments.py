@@ -22,8 +22,11 @@ from common.errors import ApplicationError
 from common.money import from_minor_units
 from common.signals import order_paid
 from orders.models import Order, StockReservation, StripeEvent
+from orders.services.fulfilment import fulfilments_create
+from orders.services.refund_events import handle_refund_event
 from orders.services.reservations import order_holds_release
-from orders.state import order_note, order_transition
+from orders.services.webhooks import webhooks_emit
+from orders.state import PAID_STATUSES, order_note, order_transition
 from orders.stripe.client import stripe_client
 from shop.services.stock import stock_reserve, stock_sell_reserved
 
@@ -122,7 +125,22 @@ def _error_of(intent: Any) -> dict[str, Any] | None:
     }
 
 
-HANDLERS: dict[str, Callable[[dict[str, Any]], None]] = {"payment_intent": _handle_payment_intent}
+HANDLERS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "payment_intent": _handle_payment_intent,
+    "charge": handle_refund_event,  # charge.refunded, charge.refund.updated; others ignored
+    "refund": handle_refund_event,
+}
+
+
+def stripe_event_handler_register(prefix: str, handler: Callable[[dict[str, Any]], None]) -> None:
+    """Let another app handle a family of Stripe events (e.g. creators: `account.*`)
+
+    without orders importing it. Called from that app's AppConfig.ready().
+    """
+    existing = HANDLERS.get(prefix)
+    if existing is not None and existing is not handler:
+        raise RuntimeError(f"Stripe events '{prefix}.*' already have a handler.")
+    HANDLERS[prefix] = handler
 
 
 class _Unfulfillable(Exception):
@@ -202,7 +220,7 @@ def order_mark_paid(*, order_id: int, amount: int, currency: str) -> None:
     try:
         with transaction.atomic(durable=True):
             order = Order.objects.select_for_update().get(pk=order_id)
-            if order.status in (Order.Status.PAID, Order.Status.REFUNDED):
+            if order.status in PAID_STATUSES:
                 return
             paid = from_minor_units(amount, currency.upper())
             if paid != order.grand_total or currency.upper() != order.currency:
@@ -231,7 +249,14 @@ def order_mark_paid(*, order_id: int, amount: int, currency: str) -> None:
                 from orders.models import Cart
 
                 Cart.objects.filter(pk=order.cart_id).update(status=Cart.Status.ORDERED)
+            fulfilments = fulfilments_create(order=order)
+            webhooks_emit(
+                order=order, event_type="order.paid", brand_ids=[f.brand_id for f in fulfilments]
+            )
             transaction.on_commit(lambda: order_paid.send(sender=Order, order_id=order_id))
+            from orders.tasks import notify_order_paid
+
+            transaction.on_commit(partial(notify_order_paid.delay, order_id))
     except _Unfulfillable as exc:
         late_refund = True
         shortages = exc.shortages
@@ -278,7 +303,7 @@ def order_auto_refund(*, order_id: int) -> None:
 def payment_intent_cancel(*, order_id: int) -> None:
     """Cancel the PaymentIntent of an order that expired or was superseded."""
     order = Order.objects.get(pk=order_id)
-    if not order.stripe_payment_intent_id or order.status == Order.Status.PAID:
+    if not order.stripe_payment_intent_id or order.status in PAID_STATUSES:
         return
     try:
         stripe_client().v1.payment_intents.cancel(

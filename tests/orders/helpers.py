@@ -108,3 +108,19 @@ def pay(intent_id: str | None, card: str = "4242424242424242") -> Any:
         return client.v1.payment_intents.confirm(intent_id, params={"payment_method": method.id})
     except stripe.CardError as exc:
         return exc
+
+
+def refund_succeeded(line: Any, amount: Any | None = None) -> Any:
+    """Record a succeeded refund of an order line (as the refunds service leaves it)."""
+    from orders.models import Refund, RefundLine
+
+    value = line.line_total if amount is None else amount
+    refund = Refund.objects.create(
+        order_id=line.order_id,
+        brand_id=line.brand_id,
+        amount=value,
+        currency=line.currency,
+        status=Refund.Status.SUCCEEDED,
+    )
+    RefundLine.objects.create(refund=refund, order_line=line, brand_id=line.brand_id, amount=value)
+    return refund

@@ -1,0 +1,251 @@
+"""Outbound order webhooks: `order.paid`, `order.refunded`, `fulfilment.updated` to brands.
+
+An event is written as one `WebhookDelivery` per subscribed endpoint in the same
+transaction as the change it reports (so it exists exactly when the change does), then
+delivered by Celery after commit. Deliveries of one order to one endpoint go strictly in
+order; a failure is retried with exponential backoff until `WEBHOOK_RETRY_WINDOW` has passed
+and then marked failed, which lets the next one go. Nothing here holds a lock or a
+transaction across the HTTP call, and a slow or failing endpoint delays only its own queue.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from common.db import in_transaction
+from common.errors import ApplicationError, NotFound
+from orders import order_selectors
+from orders.models import BrandWebhookEndpoint, Order, Refund, WebhookDelivery
+from orders.services.webhook_urls import (
+    EVENT_ID_HEADER,
+    EVENT_TYPE_HEADER,
+    SIGNATURE_HEADER,
+    webhook_signature,
+    webhook_url_check,
+)
+
+logger = logging.getLogger(__name__)
+
+D = WebhookDelivery.Status
+LEASE = timedelta(minutes=2)  # a claimed delivery is not retried by another worker before
+BATCH = 50  # deliveries sent by one task run before it hands over
+
+
+def _json(value: Any) -> Any:
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def webhooks_emit(
+    *, order: Order, event_type: str, brand_ids: Iterable[int], refund: Refund | None = None
+) -> int:
+    """Queue an event for every brand's subscribed endpoints (inside the change's transaction).
+
+    Each brand's payload holds only its own part of the order (and of the refund).
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("webhooks_emit must run inside the change's transaction.")
+    endpoints = [
+        e
+        for e in BrandWebhookEndpoint.objects.filter(
+            brand_id__in=sorted(set(brand_ids)), is_active=True
+        ).select_related("brand")
+        if e.wants(event_type)
+    ]
+    if not endpoints:
+        return 0
+    now = timezone.now()
+    data: dict[int, dict[str, Any]] = {}
+    for endpoint in endpoints:
+        if endpoint.brand_id not in data:
+            view = order_selectors.order_view(
+                order_selectors.order_view_queryset([endpoint.brand_id]).get(pk=order.pk),
+                brand_ids=[endpoint.brand_id],
+            )
+            data[endpoint.brand_id] = {"order": view}
+            if refund is not None:
+                data[endpoint.brand_id]["refund"] = next(
+                    (r for r in view["refunds"] if r["id"] == refund.pk), None
+                )
+    rows = []
+    for endpoint in endpoints:
+        event_id = "evt_" + secrets.token_hex(12)
+        rows.append(
+            WebhookDelivery(
+                endpoint=endpoint,
+                brand_id=endpoint.brand_id,
+                order=order,
+                event_id=event_id,
+                event_type=event_type,
+                payload=_json(
+                    {
+                        "id": event_id,
+                        "type": event_type,
+                        "created": int(now.timestamp()),
+                        "brand": endpoint.brand.slug,
+                        "data": data[endpoint.brand_id],
+                    }
+                ),
+                window_started_at=now,
+                next_attempt_at=now,
+            )
+        )
+    WebhookDelivery.objects.bulk_create(rows)
+    from orders.tasks import webhook_deliver
+
+    for endpoint_id in sorted({e.pk for e in endpoints}):
+        transaction.on_commit(partial(webhook_deliver.delay, endpoint_id, order.pk))
+    return len(rows)
+
+
+def _post(
+    endpoint: BrandWebhookEndpoint, delivery: WebhookDelivery, now: datetime
+) -> tuple[bool, int | None, str]:
+    """One signed attempt: (delivered, HTTP status, error); the receiver's faults never raise."""
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Tribe-Webhooks/1.0",
+        SIGNATURE_HEADER: webhook_signature(
+            secret=endpoint.secret, body=body, timestamp=int(now.timestamp())
+        ),
+        EVENT_ID_HEADER: delivery.event_id,
+        EVENT_TYPE_HEADER: delivery.event_type,
+    }
+    try:
+        webhook_url_check(endpoint.url)
+        response = requests.post(
+            endpoint.url,
+            data=body,
+            headers=headers,
+            timeout=(3.05, settings.WEBHOOK_TIMEOUT_SECONDS),
+            allow_redirects=False,
+        )
+    except ApplicationError as exc:
+        return False, None, f"{exc.code}: {exc.message}"
+    except requests.RequestException as exc:
+        return False, None, f"{exc.__class__.__name__}: {exc}"[:2000]
+    if 200 <= response.status_code < 300:
+        return True, response.status_code, ""
+    return False, response.status_code, f"HTTP {response.status_code}: {response.text[:500]}"
+
+
+def _backoff(attempts: int) -> timedelta:
+    seconds = settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1)
+    return timedelta(seconds=min(seconds, settings.WEBHOOK_RETRY_MAX_SECONDS))
+
+
+def webhook_deliver_due(
+    *, endpoint_id: int, order_id: int, clock: Callable[[], datetime] = timezone.now
+) -> str:
+    """Send the endpoint's due deliveries of one order, oldest first, until one must wait.
+
+    Returns `idle` (nothing pending), `waiting` (the next is not due), `busy` (another
+    worker holds it), `retry` (it failed and is scheduled again) or `disabled`.
+    """
+    if in_transaction():
+        raise RuntimeError("Webhooks must not be delivered inside a transaction.")
+    endpoint = BrandWebhookEndpoint.objects.filter(pk=endpoint_id).first()
+    if endpoint is None or not endpoint.is_active:
+        return "disabled"
+    for _ in range(BATCH):
+        head = (
+            WebhookDelivery.objects.filter(endpoint=endpoint, order_id=order_id, status=D.PENDING)
+            .order_by("pk")
+            .first()
+        )
+        if head is None:
+            return "idle"
+        now = clock()
+        if head.next_attempt_at > now:
+            return "waiting"
+        claimed = WebhookDelivery.objects.filter(
+            pk=head.pk, status=D.PENDING, next_attempt_at=head.next_attempt_at
+        ).update(next_attempt_at=now + LEASE)
+        if not claimed:
+            return "busy"
+        delivered, code, error = _post(endpoint, head, now)
+        done_at = clock()
+        attempt = {
+            "attempts": head.attempts + 1,
+            "last_attempt_at": done_at,
+            "last_status_code": code,
+            "last_error": error,
+        }
+        if delivered:
+            WebhookDelivery.objects.filter(pk=head.pk).update(
+                status=D.DELIVERED, delivered_at=done_at, **attempt
+            )
+            continue
+        if done_at >= head.window_started_at + settings.WEBHOOK_RETRY_WINDOW:
+            logger.warning(
+                "Webhook %s to %s failed for good: %s", head.event_id, endpoint.url, error
+            )
+            WebhookDelivery.objects.filter(pk=head.pk).update(status=D.FAILED, **attempt)
+            continue  # given up: the next event of the order may go
+        WebhookDelivery.objects.filter(pk=head.pk).update(
+            next_attempt_at=done_at + _backoff(head.attempts + 1), **attempt
+        )
+        return "retry"
+    from orders.tasks import webhook_deliver
+
+    webhook_deliver.delay(endpoint_id, order_id)  # more queued: hand over to a fresh run
+    return "more"
+
+
+def webhooks_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Enqueue delivery of every queue whose next delivery is due (the periodic task)."""
+    now = now or timezone.now()
+    due = (
+        WebhookDelivery.objects.filter(
+            status=D.PENDING, next_attempt_at__lte=now, endpoint__is_active=True
+        )
+        .values_list("endpoint_id", "order_id")
+        .order_by("endpoint_id", "order_id")
+        .distinct()[:limit]
+    )
+    from orders.tasks import webhook_deliver
+
+    pairs = list(due)
+    for endpoint_id, order_id in pairs:
+        webhook_deliver.delay(endpoint_id, order_id)
+    return len(pairs)
+
+
+def webhook_delivery_replay(
+    *, delivery_id: int, brand_ids: Iterable[int] | None
+) -> WebhookDelivery:
+    """Send a delivery again (same event id), with a fresh retry window."""
+    with transaction.atomic(durable=True):
+        query = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id)
+        if brand_ids is not None:
+            query = query.filter(brand_id__in=list(brand_ids))
+        delivery = query.first()
+        if delivery is None:
+            raise NotFound("No such delivery.", code="webhook_delivery_not_found")
+        now = timezone.now()
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=D.PENDING,
+            attempts=0,
+            window_started_at=now,
+            next_attempt_at=now,
+            delivered_at=None,
+        )
+        from orders.tasks import webhook_deliver
+
+        transaction.on_commit(
+            partial(webhook_deliver.delay, delivery.endpoint_id, delivery.order_id)
+        )
+    delivery.refresh_from_db()
+    return delivery

@@ -1,0 +1,194 @@
+"""The brand order desk in the admin: each brand sees and ships only its own part of orders."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from orders.admin_resources import OrderDeskResource
+from orders.models import Fulfilment, Order, OrderLine, Shipment
+from shop.models import BrandMember
+from tests.orders.aftersale_helpers import TwoBrands, member, paid_order, two_brand_order
+from tests.shop.factories import BrandFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_emulator")]
+
+DESK = "/admin/orders/fulfilment/"
+SHIPMENTS = "/admin/orders/shipment/"
+
+
+def login(client: Client, user) -> Client:
+    client.force_login(user)
+    return client
+
+
+def desk_rows(client: Client, query: str = "") -> list[Fulfilment]:
+    response = client.get(DESK + query)
+    assert response.status_code == 200
+    return list(response.context["cl"].result_list)
+
+
+def fulfilment(t: TwoBrands, brand) -> Fulfilment:
+    return Fulfilment.objects.get(order=t.order, brand=brand)
+
+
+def test_each_brand_sees_only_its_part_of_a_shared_order(client):
+    t = two_brand_order()
+    login(client, t.owner_a)
+    rows = desk_rows(client)
+    assert [(r.order_id, r.brand_id) for r in rows] == [(t.order.pk, t.brand_a.pk)]
+    page = client.get(f"{DESK}{fulfilment(t, t.brand_a).pk}/change/").content.decode()
+    assert t.line_a.sku in page
+    assert t.line_b.sku not in page
+    other = client.get(f"{DESK}{fulfilment(t, t.brand_b).pk}/change/", follow=True)
+    assert other.redirect_chain[0][0] == "/admin/"
+
+
+def test_desk_filters_and_search_stay_within_the_brand(client):
+    t = two_brand_order()
+    login(client, t.owner_a)
+    assert len(desk_rows(client, "?status__exact=unfulfilled")) == 1
+    assert desk_rows(client, "?status__exact=shipped") == []
+    assert len(desk_rows(client, f"?q={t.line_a.sku}")) == 1
+    # Another brand's SKU does not reveal the shared order.
+    assert desk_rows(client, f"?q={t.line_b.sku}") == []
+    assert len(desk_rows(client, f"?q={t.order.pk}")) == 1
+    brand_c = BrandFactory.create()
+    BrandMember.objects.create(brand=brand_c, user=t.owner_a, role=BrandMember.Role.VIEWER)
+    specs = client.get(DESK).context["cl"].filter_specs
+    brand_filter = next(f for f in specs if getattr(f, "field_path", "") == "brand")
+    assert {pk for pk, _ in brand_filter.lookup_choices} == {t.brand_a.pk, brand_c.pk}
+
+
+def test_desk_changelist_queries_do_not_grow_with_orders(client, django_assert_max_num_queries):
+    brand_a, brand_b = BrandFactory.create(), BrandFactory.create()
+    from tests.orders.aftersale_helpers import variant_of
+
+    va, vb = variant_of(brand_a), variant_of(brand_b)
+    owner = member(brand_a)
+    for _ in range(12):
+        paid_order((va, 1), (vb, 1))
+    login(client, owner)
+    with django_assert_max_num_queries(9):
+        rows = desk_rows(client)
+    assert len(rows) == 12
+
+
+def export_rows(client: Client) -> list[dict[str, str]]:
+    fields = {f"orderdeskresource_{name}": "on" for name in OrderDeskResource().get_export_order()}
+    response = client.post(f"{DESK}export/", {"format": "0", "resource": "0", **fields})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+
+def test_csv_export_holds_only_the_brands_lines(client):
+    t = two_brand_order()
+    login(client, t.owner_b)
+    rows = export_rows(client)
+    assert [(r["order_id"], r["sku"], r["brand"]) for r in rows] == [
+        (str(t.order.pk), t.line_b.sku, t.brand_b.slug)
+    ]
+    assert rows[0]["ship_to_name"] == "Fan One"
+
+
+def test_a_manager_ships_by_hand_and_a_viewer_cannot(client):
+    t = two_brand_order(qty_a=2)
+    viewer = member(t.brand_a, BrandMember.Role.VIEWER)
+    url = f"{DESK}{fulfilment(t, t.brand_a).pk}/ship/"
+    login(client, viewer)
+    assert client.get(url, follow=True).redirect_chain[0][0] == "/admin/"
+    login(client, t.owner_a)
+    form = client.get(url)
+    assert form.status_code == 200
+    response = client.post(
+        url, {"carrier": "UPS", "tracking_number": "1ZHAND", f"qty_{t.line_a.pk}": "1"}
+    )
+    assert response.status_code == 302
+    shipment = Shipment.objects.get()
+    assert (shipment.tracking_number, shipment.brand_id) == ("1ZHAND", t.brand_a.pk)
+    assert fulfilment(t, t.brand_a).status == "partially_shipped"
+    # The other brand's fulfilment cannot be shipped from brand A's login.
+    other = client.get(f"{DESK}{fulfilment(t, t.brand_b).pk}/ship/", follow=True)
+    assert other.redirect_chain[0][0] == "/admin/"
+
+
+def test_shipping_by_hand_more_than_is_left_shows_the_error_and_saves_nothing(client):
+    t = two_brand_order(qty_a=2)
+    login(client, t.owner_a)
+    url = f"{DESK}{fulfilment(t, t.brand_a).pk}/ship/"
+    response = client.post(url, {"carrier": "UPS", f"qty_{t.line_a.pk}": "3"})
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    assert not Shipment.objects.exists()
+
+
+def csv_upload(rows: list[list[object]], header: list[str]) -> SimpleUploadedFile:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return SimpleUploadedFile("tracking.csv", out.getvalue().encode(), content_type="text/csv")
+
+
+def test_tracking_import_previews_row_errors_and_saves_only_when_confirmed(client):
+    t = two_brand_order(qty_a=2)
+    foreign = two_brand_order()
+    login(client, t.owner_a)
+    header = ["order_id", "carrier", "tracking_number", "tracking_url", "sku", "quantity"]
+    rows: list[list[object]] = [
+        [t.order.pk, "UPS", "1ZONE", "", t.line_a.sku, 1],
+        [t.order.pk, "UPS", "1ZBAD", "", t.line_b.sku, 1],  # brand B's line
+        [foreign.order.pk, "UPS", "1ZFOREIGN", "", "", ""],  # an order without our lines
+        [t.order.pk, "", "1ZNOCARRIER", "", "", ""],
+        [t.order.pk, "UPS", "1ZHTTP", "http://track.example.com", "", ""],
+    ]
+    preview = client.post(
+        f"{SHIPMENTS}import/",
+        {"resource": "0", "format": "0", "import_file": csv_upload(rows, header)},
+    )
+    assert preview.status_code == 200
+    result = preview.context["result"]
+    assert len(result.valid_rows()) == 1
+    assert len(result.invalid_rows) == 4
+    assert not Shipment.objects.exists()  # the preview was rolled back
+    assert OrderLine.objects.get(pk=t.line_a.pk).shipped_quantity == 0
+    confirm_form = preview.context["confirm_form"]
+    done = client.post(
+        f"{SHIPMENTS}process_import/", {**confirm_form.initial, "confirm": "Confirm import"}
+    )
+    assert done.status_code == 302
+    shipment = Shipment.objects.get()
+    assert (shipment.order_id, shipment.tracking_number) == (t.order.pk, "1ZONE")
+    assert shipment.tracking_url == "https://www.ups.com/track?tracknum=1ZONE"
+    assert OrderLine.objects.get(pk=t.line_a.pk).shipped_quantity == 1
+    assert Order.objects.get(pk=t.order.pk).status == "partially_fulfilled"
+
+
+def test_shipments_list_and_delivery_action_are_scoped(client):
+    t = two_brand_order()
+    t.client_a().post(
+        f"/api/v1/brand/orders/{t.order.pk}/shipments/", {"carrier": "UPS"}, format="json"
+    )
+    t.client_b().post(
+        f"/api/v1/brand/orders/{t.order.pk}/shipments/", {"carrier": "DHL"}, format="json"
+    )
+    login(client, t.owner_a)
+    response = client.get(SHIPMENTS)
+    assert [s.brand_id for s in response.context["cl"].result_list] == [t.brand_a.pk]
+    all_ids = list(Shipment.objects.values_list("pk", flat=True))
+    client.post(SHIPMENTS, {"action": "mark_delivered", "_selected_action": all_ids})
+    delivered = dict(Shipment.objects.values_list("brand_id", "delivered_at"))
+    assert delivered[t.brand_a.pk] is not None
+    assert delivered[t.brand_b.pk] is None
+
+
+def test_members_do_not_see_the_plain_order_admin(client):
+    t = two_brand_order()
+    login(client, t.owner_a)
+    assert client.get("/admin/orders/order/").status_code == 403
+    assert client.get("/admin/orders/refund/").status_code == 403
