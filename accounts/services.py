@@ -8,6 +8,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -80,7 +81,24 @@ def user_delete(*, user: User, password: str) -> None:
         )
     with transaction.atomic(durable=True):
         user_tokens_revoke_all(user=user)
-        user.delete()
+        try:
+            with transaction.atomic():
+                user.delete()
+        except ProtectedError:
+            # Financial records (a creator's commission ledger, payouts) must outlive the
+            # account: erase what identifies the person and close the account instead.
+            _user_erase(user)
+
+
+def _user_erase(user: User) -> None:
+    user.email = f"deleted-{user.pk}@deleted.invalid"
+    user.display_name = ""
+    user.first_name = ""
+    user.last_name = ""
+    user.is_active = False
+    user.is_staff = False
+    user.set_unusable_password()
+    user.save()
 
 
 def user_password_change(*, user: User, old_password: str, new_password: str) -> None:

@@ -386,3 +386,6 @@ class VideoAdmin(_SuperuserOnlyAdmin):
     search_fields = ("creator__handle", "external_id", "caption")
     autocomplete_fields = ("creator",)
     inlines = (VideoProductInline,)
+
+
+from creators import admin_commissions  # noqa: E402, F401  (registers the commissions admin)

@@ -296,3 +296,12 @@ class AttributionCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.kind}={self.count}"
+
+
+# The commission tables live in their own module; importing them here registers them.
+from creators.commissions.models import (  # noqa: E402, F401
+    CommissionLine,
+    CommissionTerms,
+    Payout,
+    PayoutAccount,
+)

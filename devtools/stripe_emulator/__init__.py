@@ -8,6 +8,7 @@ The modules, one idea each:
 - payment_intents.py: the PaymentIntent parameters and actions real Stripe accepts;
 - refunds.py: refund reasons, over-refund checks and events;
 - webhooks.py: events, signed and retried webhook delivery;
+- connect.py: Connect Express accounts, account links and transfers (creator payouts);
 - app.py: the aiohttp app (auth, idempotency, CORS, routes, Stripe.js stand-in).
 
 Importing app.py installs the patches over localstripe.

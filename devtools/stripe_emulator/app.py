@@ -20,7 +20,7 @@ from localstripe.errors import UserError
 from localstripe.resources import Event, PaymentIntent, store
 
 # Importing cards, refunds and webhooks installs their patches over localstripe.
-from devtools.stripe_emulator import cards, in_memory_only, refunds, webhooks  # noqa: F401
+from devtools.stripe_emulator import cards, connect, in_memory_only, refunds, webhooks  # noqa: F401
 from devtools.stripe_emulator.payment_intents import (
     api_authenticate,
     api_cancel,
@@ -243,6 +243,7 @@ def build_app() -> web.Application:
     router.add_get("/_config/health", health)
     router.add_post("/_config/events", trigger_event)
     router.add_post("/_config/events/{id}/resend", resend_event)
+    connect.add_routes(router)
     for route in server.app.router.routes():
         path = route.resource.canonical
         if path in DROPPED or route.method == "HEAD":

@@ -138,3 +138,20 @@ def test_password_reset_for_unknown_email_says_nothing(
         response = api_client.post("/api/v1/auth/password/reset/", {"email": "ghost@example.com"})
     assert response.status_code == 202
     assert mail.outbox == []
+
+
+def test_deleting_an_account_with_financial_records_erases_it_instead(
+    auth_client, user, monkeypatch
+):
+    from django.db.models import ProtectedError
+
+    def protected(self, *args, **kwargs):
+        raise ProtectedError("ledger rows point here", set())
+
+    monkeypatch.setattr(User, "delete", protected)
+    response = auth_client.delete("/api/v1/auth/me/", {"password": DEFAULT_PASSWORD}, format="json")
+    assert response.status_code == 204
+    user.refresh_from_db()
+    assert user.email.endswith("@deleted.invalid")
+    assert not user.is_active
+    assert not user.has_usable_password()

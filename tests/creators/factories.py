@@ -9,7 +9,9 @@ from creators.models import (
     Collaboration,
     Collection,
     CollectionItem,
+    CommissionTerms,
     Creator,
+    PayoutAccount,
     Storefront,
     Video,
     VideoProduct,
@@ -108,3 +110,25 @@ class AffiliateLinkFactory(factory.django.DjangoModelFactory[AffiliateLink]):
     locked_rate = Decimal("10.00")
     lock_ends_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
     is_active = True
+
+
+class CommissionTermsFactory(factory.django.DjangoModelFactory[CommissionTerms]):
+    class Meta:
+        model = CommissionTerms
+
+    brand = factory.SubFactory(BrandFactory)
+    hold_days = 30
+
+
+class PayoutAccountFactory(factory.django.DjangoModelFactory[PayoutAccount]):
+    """A Stripe Connect account that finished onboarding; pass status/provider to vary it."""
+
+    class Meta:
+        model = PayoutAccount
+
+    creator = factory.SubFactory(CreatorFactory)
+    provider = PayoutAccount.Provider.STRIPE
+    stripe_account_id = factory.Sequence(lambda n: f"acct_test{n:08d}")
+    status = PayoutAccount.Status.READY
+    payouts_enabled = True
+    details_submitted = True

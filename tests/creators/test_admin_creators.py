@@ -244,6 +244,8 @@ def test_members_never_reach_the_creator_and_video_admins(client_a, world):
         "AffiliateLink",
         "BrandCreator",
         "Collaboration",
+        "CommissionLine",  # their liabilities (read-only)
+        "CommissionTerms",  # their hold period
     }
 
 

@@ -1,0 +1,16 @@
+"""Commissions and payouts: an append-only ledger that is right to the cent and never pays twice.
+
+The modules, one idea each:
+
+- models.py: brand terms (hold period), the ledger (`CommissionLine`), payout accounts, payouts;
+- amounts.py: the pure arithmetic (commission of a line, cumulative reversal of refunds);
+- conf.py: the settings, read at call time;
+- errors.py: the refusals, each with a stable code;
+- recording.py: a line per credited order line on `order_paid`, reversals on refunds;
+- approval.py: pending lines become approved after the hold, or void if fully refunded;
+- payouts.py: approved balances grouped into payouts, sent outside any transaction;
+- providers.py: the payout providers (Stripe Connect transfers, manual CSV for the bank);
+- accounts.py: a creator's Stripe Connect Express account and its onboarding link;
+- selectors.py: the creator's ledger, balances and payouts;
+- receivers.py: the signal receivers that enqueue the tasks (connected in CreatorsConfig).
+"""

@@ -1,0 +1,70 @@
+"""Builders for the commission tests: paid orders with lines credited to a creator."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from django.utils import timezone
+
+from creators.models import AffiliateLink, Creator
+from orders.models import Order, OrderLine
+from shop.models import Brand, Variant
+from tests.shop.factories import BrandFactory, ProductFactory, VariantFactory
+
+
+def variant_of(brand: Brand | None = None, currency: str = "USD") -> Variant:
+    brand = brand or BrandFactory.create(currency=currency)
+    return VariantFactory.create(product=ProductFactory.create(brand=brand))
+
+
+def paid_order(
+    *lines: tuple[Variant, str],
+    creator: Creator | None,
+    link: AffiliateLink | None = None,
+    rate: str = "10.00",
+    currency: str = "USD",
+    shipping: str = "4.99",
+    paid_at: datetime | None = None,
+    status: str = Order.Status.PAID,
+) -> Order:
+    """An order paid at `paid_at` whose lines (variant, line total) are credited to `creator`."""
+    paid_at = paid_at or timezone.now()
+    items = sum((Decimal(total) for _, total in lines), Decimal(0))
+    order = Order.objects.create(
+        checkout_scope="commission-test",
+        checkout_key=uuid.uuid4().hex,
+        email="fan@example.com",
+        shipping_address={},
+        currency=currency,
+        items_total=items,
+        shipping_total=Decimal(shipping),
+        grand_total=items + Decimal(shipping),
+        status=status,
+        paid_at=paid_at if status in (Order.Status.PAID, Order.Status.REFUNDED) else None,
+        reservation_expires_at=paid_at,
+    )
+    for variant, total in lines:
+        OrderLine.objects.create(
+            order=order,
+            variant=variant,
+            product=variant.product,
+            brand=variant.product.brand,
+            sku=variant.sku,
+            title="A thing",
+            unit_price=Decimal(total),
+            quantity=1,
+            line_total=Decimal(total),
+            currency=currency,
+            open_rate=Decimal("10.00"),
+            attributed_creator_id=creator.pk if creator else None,
+            attributed_link_id=link.pk if link else None,
+            commission_rate=Decimal(rate) if creator else None,
+            attribution=(
+                {"credited": True, "rule": "last_click", "rate": rate, "rate_source": "locked"}
+                if creator
+                else {"credited": False, "reason": "no_token"}
+            ),
+        )
+    return order
