@@ -2,9 +2,9 @@
 
 A brand works from `Fulfilment` rows, its part of each paid order: it sees only orders
 holding its lines, and of them only its own lines, shipping, shipments and refund shares.
-Shipments are added through the same service as the API (the "Ship" page of a brand
-order, or a CSV import of tracking numbers on the shipments list). Superusers also get
-the plain order, refund and notification admins.
+Shipments and refunds go through the same services as the API (the "Ship" and "Refund"
+pages of a brand order, or a CSV import of tracking numbers on the shipments list).
+Superusers also get the plain order, refund and notification admins.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import DecimalField, Exists, OuterRef, QuerySet, Subquery, Sum
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, reverse
@@ -21,6 +22,7 @@ from import_export.admin import ExportMixin
 from import_export.formats import base_formats
 
 from orders.admin_forms import ShipForm, ship_view
+from orders.admin_refunds import RefundForm, refund_view
 from orders.admin_resources import OrderDeskResource
 from orders.admin_shipments import ShipmentAdmin
 from orders.admin_webhooks import WebhookDeliveryAdmin, WebhookEndpointAdmin
@@ -121,6 +123,7 @@ class OrderDeskAdmin(BrandScopedAdminMixin, ExportMixin, admin.ModelAdmin):
         "lines_table",
         "refunds_table",
         "ship_action",
+        "refund_action",
     )
     readonly_fields = fields
     inlines = (ShipmentInline,)
@@ -161,7 +164,7 @@ class OrderDeskAdmin(BrandScopedAdminMixin, ExportMixin, admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # read-only: shipments go through "Ship", refunds through the API
+        return False  # read-only: shipments go through "Ship", refunds through "Refund"
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -173,9 +176,13 @@ class OrderDeskAdmin(BrandScopedAdminMixin, ExportMixin, admin.ModelAdmin):
         return {"user": request.user}
 
     def get_urls(self) -> list[Any]:
+        # Custom views, not change forms: Django wraps those in a transaction, and the
+        # refund service must call Stripe with none open.
         ship = self.admin_site.admin_view(self.ship_view)
+        refund = self.admin_site.admin_view(self.refund_view)
         return [
             path("<int:fulfilment_id>/ship/", ship, name="orders_fulfilment_ship"),
+            path("<int:fulfilment_id>/refund/", refund, name="orders_fulfilment_refund"),
             *super().get_urls(),
         ]
 
@@ -185,6 +192,15 @@ class OrderDeskAdmin(BrandScopedAdminMixin, ExportMixin, admin.ModelAdmin):
         if fulfilment is None or not self._may_ship(request, fulfilment):
             return self._get_obj_does_not_exist_redirect(request, self.opts, str(fulfilment_id))
         return ship_view(self, request, fulfilment)
+
+    def refund_view(self, request: HttpRequest, fulfilment_id: int) -> HttpResponse:
+        """Refund the brand's lines, whole or partly, and its shipping, by the refund service."""
+        fulfilment = self.get_queryset(request).filter(pk=fulfilment_id).first()
+        if fulfilment is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, str(fulfilment_id))
+        if not self._may_ship(request, fulfilment):
+            raise PermissionDenied("Only the brand's owners and managers may refund.")
+        return refund_view(self, request, fulfilment)
 
     def _may_ship(self, request: HttpRequest, fulfilment: Fulfilment) -> bool:
         return is_unrestricted(request) or fulfilment.brand_id in brand_ids_for_request(
@@ -288,6 +304,11 @@ class OrderDeskAdmin(BrandScopedAdminMixin, ExportMixin, admin.ModelAdmin):
         url = reverse("admin:orders_fulfilment_ship", args=[obj.pk])
         return format_html('<a class="button" href="{}">Ship lines…</a>', url)
 
+    @admin.display(description="Refund")
+    def refund_action(self, obj: Fulfilment) -> SafeString:
+        url = reverse("admin:orders_fulfilment_refund", args=[obj.pk])
+        return format_html('<a class="button" href="{}">Refund…</a>', url)
+
 
 # --- superusers only ---------------------------------------------------------------
 
@@ -361,6 +382,7 @@ class NotificationAdmin(_SuperuserOnly):
 
 __all__ = [
     "OrderDeskAdmin",
+    "RefundForm",
     "ShipForm",
     "ShipmentAdmin",
     "WebhookDeliveryAdmin",

@@ -62,6 +62,10 @@ def celery_worker_process(
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "STRIPE_API_BASE": stripe_emulator_base,
+        # The webhook tests' receiver is plain http on 127.0.0.1; retries come after seconds.
+        "WEBHOOK_ALLOW_LOOPBACK": "1",
+        "WEBHOOK_REQUIRE_HTTPS": "0",
+        "WEBHOOK_RETRY_BASE_SECONDS": "1",
     }
     from config.celery_app import app
 

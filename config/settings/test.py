@@ -29,6 +29,12 @@ CELERY_TASK_EAGER_PROPAGATES = True
 
 # The feed tests serve feeds from a real HTTP server on 127.0.0.1.
 FEED_ALLOW_LOOPBACK = True
+# Outbound webhooks keep production's URL rules by default, so the rule tests mean something;
+# the receiver fixtures turn them off per test, and the real worker (tests/conftest.py) gets
+# them through its environment for its plain-http receiver on 127.0.0.1.
+WEBHOOK_ALLOW_LOOPBACK = env_value(env.bool, "WEBHOOK_ALLOW_LOOPBACK", default=False)
+WEBHOOK_REQUIRE_HTTPS = env_value(env.bool, "WEBHOOK_REQUIRE_HTTPS", default=True)
+WEBHOOK_RETRY_BASE_SECONDS = env_value(env.int, "WEBHOOK_RETRY_BASE_SECONDS", default=30)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

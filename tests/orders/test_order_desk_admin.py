@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from orders.admin_resources import OrderDeskResource
-from orders.models import Fulfilment, Order, OrderLine, Shipment
-from shop.models import BrandMember
-from tests.orders.aftersale_helpers import TwoBrands, member, paid_order, two_brand_order
+from orders.models import Fulfilment, Order, OrderLine, Refund, Shipment
+from shop.models import BrandMember, Variant
+from tests.orders.aftersale_helpers import (
+    TwoBrands,
+    intent_of,
+    member,
+    paid_order,
+    two_brand_order,
+)
+from tests.orders.helpers import stripe_test_client
 from tests.shop.factories import BrandFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_emulator")]
@@ -192,3 +200,85 @@ def test_members_do_not_see_the_plain_order_admin(client):
     login(client, t.owner_a)
     assert client.get("/admin/orders/order/").status_code == 403
     assert client.get("/admin/orders/refund/").status_code == 403
+
+
+# --- refunds from the desk ------------------------------------------------------------
+
+
+def refund_url(t: TwoBrands, brand) -> str:
+    return f"{DESK}{fulfilment(t, brand).pk}/refund/"
+
+
+def stripe_refunded(order: Order) -> list[int]:
+    listed = stripe_test_client().v1.refunds.list(params={"payment_intent": intent_of(order)})
+    return sorted(r.amount for r in listed.data)
+
+
+def nothing_refunded(t: TwoBrands) -> None:
+    assert not Refund.objects.exists()
+    for line in (t.line_a, t.line_b):
+        line.refresh_from_db()
+        assert (line.refunded_amount, line.refunded_quantity) == (0, 0)
+    t.order.refresh_from_db()
+    assert (t.order.refunded_total, t.order.status) == (0, Order.Status.PAID)
+    assert stripe_refunded(t.order) == []
+
+
+def test_an_owner_refunds_a_unit_and_shipping_of_its_own_line_through_stripe(client):
+    t = two_brand_order(qty_a=2, price_a="20.00")
+    on_hand = Variant.objects.get(pk=t.line_a.variant_id).on_hand
+    login(client, t.owner_a)
+    page = client.get(refund_url(t, t.brand_a))
+    assert page.status_code == 200
+    assert set(page.context["form"].fields) >= {f"qty_{t.line_a.pk}", "shipping"}
+    assert f"qty_{t.line_b.pk}" not in page.context["form"].fields
+    response = client.post(
+        refund_url(t, t.brand_a),
+        {f"qty_{t.line_a.pk}": "1", "shipping": "on", "restock": "on", "reason": "duplicate"},
+    )
+    assert response.status_code == 302
+    refund = Refund.objects.get()
+    assert (refund.brand_id, refund.amount, refund.status) == (
+        t.brand_a.pk,
+        Decimal("25.00"),
+        Refund.Status.SUCCEEDED,
+    )
+    assert stripe_refunded(t.order) == [2500]
+    t.line_a.refresh_from_db()
+    assert (t.line_a.refunded_amount, t.line_a.refunded_quantity) == (Decimal("20.00"), 1)
+    assert Variant.objects.get(pk=t.line_a.variant_id).on_hand == on_hand + 1
+    t.order.refresh_from_db()
+    assert t.order.status == Order.Status.PARTIALLY_REFUNDED
+
+
+def test_a_brand_cannot_reach_or_refund_another_brands_line(client):
+    t = two_brand_order()
+    login(client, t.owner_a)
+    other = client.get(refund_url(t, t.brand_b), follow=True)
+    assert other.redirect_chain[0][0] == "/admin/"
+    posted = client.post(refund_url(t, t.brand_b), {f"qty_{t.line_b.pk}": "1"})
+    assert posted.status_code == 302
+    # Brand B's line smuggled into brand A's own page is not one of its fields.
+    mine = client.post(refund_url(t, t.brand_a), {f"qty_{t.line_b.pk}": "1"})
+    assert mine.status_code == 200
+    assert mine.context["form"].non_field_errors()
+    nothing_refunded(t)
+
+
+def test_a_viewer_may_not_refund_from_the_desk(client):
+    t = two_brand_order()
+    login(client, member(t.brand_a, BrandMember.Role.VIEWER))
+    assert client.get(refund_url(t, t.brand_a)).status_code == 403
+    response = client.post(refund_url(t, t.brand_a), {f"qty_{t.line_a.pk}": "1"})
+    assert response.status_code == 403
+    nothing_refunded(t)
+
+
+def test_refunding_more_than_was_paid_from_the_desk_is_refused_with_its_code(client):
+    t = two_brand_order(qty_a=2, price_a="20.00")
+    login(client, t.owner_a)
+    response = client.post(refund_url(t, t.brand_a), {f"amount_{t.line_a.pk}": "40.01"})
+    assert response.status_code == 409
+    assert response.context["error_code"] == "refund_exceeds_paid"
+    assert "refund_exceeds_paid" in response.content.decode()
+    nothing_refunded(t)
