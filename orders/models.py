@@ -292,3 +292,19 @@ __all__ = [
     "StripeEvent",
     "WebhookDelivery",
 ]
+
+# Demand-side models (waitlist, sell-out alerts) live in their packages.
+from orders.alerts.models import SellOutAlert, SellOutAlertEmail  # noqa: E402
+from orders.waitlist.models import (  # noqa: E402
+    WaitlistEntry,
+    WaitlistNotification,
+    WaitlistRestock,
+)
+
+__all__ += [
+    "SellOutAlert",
+    "SellOutAlertEmail",
+    "WaitlistEntry",
+    "WaitlistNotification",
+    "WaitlistRestock",
+]

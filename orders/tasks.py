@@ -2,7 +2,9 @@
 
 from celery import shared_task
 
+from orders.alerts import services as alerts
 from orders.services import notifications, payments, refund_events, reservations, webhooks
+from orders.waitlist import services as waitlist
 
 
 @shared_task(name="orders.tasks.reservations_expire")
@@ -74,3 +76,38 @@ def webhooks_sweep() -> int:
 @shared_task(name="orders.tasks.refunds_pending_sweep")
 def refunds_pending_sweep() -> int:
     return refund_events.refunds_pending_sweep()
+
+
+@shared_task(name="orders.tasks.waitlist_scan")
+def waitlist_scan() -> int:
+    return len(waitlist.waitlist_scan())
+
+
+@shared_task(name="orders.tasks.waitlist_notify_variant", acks_late=True)
+def waitlist_notify_variant(variant_id: int) -> int:
+    return len(waitlist.waitlist_notify_variant(variant_id=variant_id))
+
+
+@shared_task(
+    name="orders.tasks.waitlist_notification_send",
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def waitlist_notification_send(notification_id: int) -> bool:
+    return waitlist.waitlist_notification_send(notification_id=notification_id)
+
+
+@shared_task(name="orders.tasks.sellout_scan")
+def sellout_scan() -> int:
+    return len(alerts.sellout_scan().opened)
+
+
+@shared_task(
+    name="orders.tasks.sellout_alert_notify",
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def sellout_alert_notify(alert_id: int) -> int:
+    return alerts.sellout_alert_notify(alert_id=alert_id)

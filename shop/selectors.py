@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
 from accounts.models import User
 from common.errors import NotFound
-from shop.models import Brand, BrandMember, Product, ProductImage, Variant
+from shop.models import Brand, BrandMember, Product, ProductImage, StockMovement, Variant
 
 
 def brand_ids_for_user(user: User, *, write: bool = False) -> list[int]:
@@ -91,3 +94,41 @@ def variant_for_member_get(*, user: User, variant_id: int) -> Variant:
 def low_stock_filter() -> Q:
     """Variants at or under their low-stock threshold (and not yet sold out)."""
     return Q(on_hand__gt=F("reserved")) & Q(on_hand__lte=F("reserved") + F("low_stock_threshold"))
+
+
+@dataclass(frozen=True)
+class VariantSales:
+    """Units a variant sold since a moment, with its stock now (for sell-out projections)."""
+
+    variant_id: int
+    product_id: int
+    brand_id: int
+    units: int
+    available: int
+
+
+def variant_sales_since(*, since: datetime) -> list[VariantSales]:
+    """Every variant that sold since `since` (sale movements), in one query."""
+    rows = (
+        StockMovement.objects.filter(reason=StockMovement.Reason.SALE, created_at__gte=since)
+        .values(
+            "variant_id",
+            "variant__product_id",
+            "variant__product__brand_id",
+            "variant__on_hand",
+            "variant__reserved",
+        )
+        .annotate(sold=-Sum("delta"))
+        .order_by("variant_id")
+    )
+    return [
+        VariantSales(
+            variant_id=row["variant_id"],
+            product_id=row["variant__product_id"],
+            brand_id=row["variant__product__brand_id"],
+            units=row["sold"],
+            available=max(0, row["variant__on_hand"] - row["variant__reserved"]),
+        )
+        for row in rows
+        if row["sold"] > 0
+    ]

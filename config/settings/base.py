@@ -332,7 +332,25 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "shop.tasks.feeds_enqueue_due",
         "schedule": 60,
     },
+    "orders-waitlist-scan": {
+        "task": "orders.tasks.waitlist_scan",
+        "schedule": 60,
+    },
+    "orders-sellout-scan": {
+        "task": "orders.tasks.sellout_scan",
+        "schedule": 60 * 5,
+    },
 }
+
+# --- Waitlist and sell-out alerts --------------------------------------------
+# A notified shopper holds a place this long before the next in line is told.
+WAITLIST_NOTIFY_HOLD_MINUTES = env_value(env.int, "WAITLIST_NOTIFY_HOLD_MINUTES", default=120)
+# Storefront notify-me form posts per client IP per minute (the API uses a DRF throttle).
+WAITLIST_FORM_RATE_PER_MINUTE = env_value(env.int, "WAITLIST_FORM_RATE_PER_MINUTE", default=10)
+WAITLIST_API_RATE = env_value(env.str, "WAITLIST_API_RATE", default="20/min")
+SELLOUT_VELOCITY_WINDOW_MINUTES = env_value(env.int, "SELLOUT_VELOCITY_WINDOW_MINUTES", default=60)
+SELLOUT_ALERT_THRESHOLD_MINUTES = env_value(env.int, "SELLOUT_ALERT_THRESHOLD_MINUTES", default=60)
+
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
 
 # --- Logging --------------------------------------------------------------

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from orders.api import brand_orders, carts, checkouts, receipts, shopper_orders, webhooks
+from orders.api import (
+    brand_orders,
+    carts,
+    checkouts,
+    receipts,
+    shopper_orders,
+    waitlist,
+    webhooks,
+)
 
 urlpatterns = [
     path("carts/", carts.CartCreateView.as_view(), name="cart-create"),
@@ -41,5 +49,11 @@ urlpatterns = [
         "brand/orders/<int:order_id>/shipments/<int:shipment_id>/delivered/",
         brand_orders.BrandShipmentDeliveredView.as_view(),
         name="brand-shipment-delivered",
+    ),
+    path("waitlist/", waitlist.WaitlistJoinView.as_view(), name="waitlist-join"),
+    path(
+        "waitlist/unsubscribe/",
+        waitlist.WaitlistUnsubscribeView.as_view(),
+        name="waitlist-unsubscribe",
     ),
 ]

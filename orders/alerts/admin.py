@@ -1,0 +1,50 @@
+"""Sell-out alerts in the brand admin: read-only, each brand sees only its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from orders.alerts.models import SellOutAlert
+from shop.admin_scoping import BrandScopedAdminMixin
+
+
+@admin.register(SellOutAlert)
+class SellOutAlertAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+    brand_path = "brand"
+    list_display = (
+        "variant",
+        "brand",
+        "units_last_hour",
+        "available_at_alert",
+        "minutes_to_sell_out",
+        "opened_at",
+        "resolved_at",
+    )
+    list_filter = ("brand", "opened_at")
+    list_select_related = ("variant", "brand")
+    search_fields = ("variant__sku", "variant__product__title")
+    date_hierarchy = "opened_at"
+    readonly_fields = (
+        "brand",
+        "variant",
+        "units_last_hour",
+        "available_at_alert",
+        "minutes_to_sell_out",
+        "link_ids",
+        "creator_ids",
+        "opened_at",
+        "resolved_at",
+    )
+
+    # Alerts are facts the scan records: nobody adds, edits or deletes them by hand.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

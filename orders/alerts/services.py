@@ -1,0 +1,191 @@
+"""Sell-out alerts: project each selling variant's time to sell out from the last hour.
+
+A variant that sold `u` units in the window and has `a` available sells out in
+`a / (u / window minutes)` minutes at that pace. Below `SELLOUT_ALERT_THRESHOLD_MINUTES`
+an alert opens (one open alert per variant, the database says so) and the brand's
+members and the creators whose links drove the window's sales are emailed once each.
+The alert resolves when the variant is restocked (more available than when it opened);
+only then may a new alert open for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from creators.selectors.demand import creator_contacts_for_links
+from orders.alerts.models import SellOutAlert, SellOutAlertEmail
+from orders.models import OrderLine
+from orders.services.notifications import _brand_emails
+from orders.state import PAID_STATUSES
+from shop.selectors import VariantSales, variant_sales_since
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    opened: list[int]
+    resolved: int
+
+
+def _minutes_to_sell_out(sales: VariantSales, window_minutes: int) -> Decimal:
+    per_minute = Decimal(sales.units) / Decimal(window_minutes)
+    return (Decimal(sales.available) / per_minute).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def sellout_scan(*, now: datetime | None = None) -> ScanResult:
+    """Resolve restocked alerts and open new ones; a fixed number of queries."""
+    now = now or timezone.now()
+    window = int(settings.SELLOUT_VELOCITY_WINDOW_MINUTES)
+    threshold = Decimal(settings.SELLOUT_ALERT_THRESHOLD_MINUTES)
+    since = now - timedelta(minutes=window)
+    with transaction.atomic(durable=True):
+        open_alerts = list(
+            SellOutAlert.objects.filter(resolved_at__isnull=True).select_related("variant")
+        )
+        restocked = [a.pk for a in open_alerts if a.variant.available > a.available_at_alert]
+        if restocked:
+            SellOutAlert.objects.filter(pk__in=restocked).update(resolved_at=now)
+        still_open = {a.variant_id for a in open_alerts if a.pk not in set(restocked)}
+        due = [
+            (sales, minutes)
+            for sales in variant_sales_since(since=since)
+            if sales.variant_id not in still_open
+            and (minutes := _minutes_to_sell_out(sales, window)) < threshold
+        ]
+        if not due:
+            return ScanResult(opened=[], resolved=len(restocked))
+        drivers = _driving_links([s.variant_id for s, _ in due], since)
+        try:
+            with transaction.atomic():
+                SellOutAlert.objects.bulk_create(
+                    [
+                        SellOutAlert(
+                            brand_id=sales.brand_id,
+                            variant_id=sales.variant_id,
+                            units_last_hour=sales.units,
+                            available_at_alert=sales.available,
+                            minutes_to_sell_out=minutes,
+                            link_ids=sorted(drivers.get(sales.variant_id, {})),
+                            creator_ids=sorted(set(drivers.get(sales.variant_id, {}).values())),
+                            opened_at=now,
+                        )
+                        for sales, minutes in due
+                    ]
+                )
+        except IntegrityError:  # another scan opened them first: it tells everyone
+            return ScanResult(opened=[], resolved=len(restocked))
+        opened = list(
+            SellOutAlert.objects.filter(
+                opened_at=now, variant_id__in=[s.variant_id for s, _ in due]
+            ).values_list("pk", flat=True)
+        )
+        from orders.tasks import sellout_alert_notify
+
+        for alert_id in opened:
+            transaction.on_commit(partial(sellout_alert_notify.delay, alert_id))
+    return ScanResult(opened=opened, resolved=len(restocked))
+
+
+def _driving_links(variant_ids: Sequence[int], since: datetime) -> dict[int, dict[int, int]]:
+    """Variant id -> {link id: creator id} of the attributed paid lines since `since`."""
+    rows = (
+        OrderLine.objects.filter(
+            variant_id__in=variant_ids,
+            order__status__in=PAID_STATUSES,
+            order__paid_at__gte=since,
+            attributed_link_id__isnull=False,
+            attributed_creator_id__isnull=False,
+        )
+        .values_list("variant_id", "attributed_link_id", "attributed_creator_id")
+        .distinct()
+    )
+    drivers: dict[int, dict[int, int]] = {}
+    for variant_id, link_id, creator_id in rows:
+        if link_id is not None and creator_id is not None:
+            drivers.setdefault(variant_id, {})[link_id] = creator_id
+    return drivers
+
+
+def _send_once(
+    *,
+    alert: SellOutAlert,
+    key: str,
+    recipients: list[str],
+    template: str,
+    subject: str,
+    context: dict[str, Any],
+) -> bool:
+    if not recipients:
+        return False
+    email, _ = SellOutAlertEmail.objects.get_or_create(
+        alert=alert, key=key, defaults={"recipients": recipients}
+    )
+    claimed = SellOutAlertEmail.objects.filter(pk=email.pk, sent_at__isnull=True).update(
+        sent_at=timezone.now()
+    )
+    if not claimed:
+        return False
+    context = {**context, "site_url": settings.SITE_URL}
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"orders/emails/{template}.txt", context).strip() + "\n",
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=recipients,
+    )
+    message.attach_alternative(
+        render_to_string(f"orders/emails/{template}.html", context), "text/html"
+    )
+    try:
+        message.send()
+    except Exception:
+        SellOutAlertEmail.objects.filter(pk=email.pk).update(sent_at=None)
+        raise
+    return True
+
+
+def sellout_alert_notify(*, alert_id: int) -> int:
+    """Email the brand's members and each driving creator about one alert, once each."""
+    alert = (
+        SellOutAlert.objects.select_related("brand", "variant__product").filter(pk=alert_id).first()
+    )
+    if alert is None:
+        return 0
+    context: dict[str, Any] = {
+        "alert": alert,
+        "brand": alert.brand,
+        "variant": alert.variant,
+        "product": alert.variant.product,
+    }
+    subject = f"{alert.variant.product.title} may sell out in {alert.minutes_to_sell_out} minutes"
+    sent = int(
+        _send_once(
+            alert=alert,
+            key="brand",
+            recipients=_brand_emails([alert.brand_id]).get(alert.brand_id, []),
+            template="sellout_brand",
+            subject=subject,
+            context=context,
+        )
+    )
+    contacts = creator_contacts_for_links(link_ids=alert.link_ids)
+    by_creator = {c.creator_id: c for c in contacts.values()}
+    for creator_id, contact in sorted(by_creator.items()):
+        sent += _send_once(
+            alert=alert,
+            key=f"creator:{creator_id}",
+            recipients=[contact.email] if contact.email else [],
+            template="sellout_creator",
+            subject=subject,
+            context={**context, "creator": contact},
+        )
+    return sent

@@ -1,0 +1,1 @@
+"""Waitlists for sold-out variants that keep the creator's credit for the comeback sale."""
