@@ -20,6 +20,7 @@ from django.http import HttpRequest
 
 from accounts.models import User
 from creators.admin_forms import CollaborationInviteForm
+from creators.commissions import fraud
 from creators.models import (
     AffiliateLink,
     BrandCreator,
@@ -29,6 +30,7 @@ from creators.models import (
     VideoProduct,
 )
 from creators.services.collaborations import collaboration_invite, collaboration_revoke
+from orders.selectors import creator_refund_count_subqueries
 from shop.admin_scoping import (
     WRITE_ROLES,
     BrandScopedAdminMixin,
@@ -36,7 +38,7 @@ from shop.admin_scoping import (
     is_unrestricted,
 )
 
-NOT_YET = "\u2014"  # shown until orders exist; the orders work fills these columns
+NOT_YET = "\u2014"  # shown where there is nothing to count yet
 
 
 def brand_scope(request: HttpRequest) -> frozenset[int] | None:
@@ -238,15 +240,30 @@ class BrandInvitationInline(_BrandReadOnlyInline):
         return super().get_queryset(request).select_related("brand", "product")
 
 
+class RefundFlagFilter(admin.SimpleListFilter):
+    title = "refund rate"
+    parameter_name = "refund_flag"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("flagged", "Flagged (refund rate over the threshold)")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "flagged":
+            return fraud.filter_flagged(queryset)
+        return queryset
+
+
 @admin.register(BrandCreator)
 class BrandCreatorAdmin(admin.ModelAdmin):
     """Creators with an invitation from, or a link to a product of, one of the user's brands.
 
-    Counts and statuses only ever read the user's brands' rows. `sales` and `refund_rate`
-    are placeholders until orders exist.
+    Counts and statuses only ever read the user's brands' rows: sales are the paid orders
+    credited to the creator on the user's brands' products, the refund rate the share of
+    them with a refund, flagged past the threshold (creators.commissions.fraud).
     """
 
     list_display = ("handle", "display_name", "links", "invitation", "sales", "refund_rate")
+    list_filter = (RefundFlagFilter,)
     search_fields = ("handle", "display_name")
     fields = (
         "handle",
@@ -277,6 +294,7 @@ class BrandCreatorAdmin(admin.ModelAdmin):
                 invitation_status=Subquery(
                     invitations.order_by("-created_at", "-pk").values("status")[:1]
                 ),
+                **creator_refund_count_subqueries(creator_ref="pk", brand_ids=ids),
             )
         )
         if ids is not None:
@@ -292,13 +310,19 @@ class BrandCreatorAdmin(admin.ModelAdmin):
         status = obj.invitation_status
         return Collaboration.Status(status).label if status else NOT_YET
 
-    @admin.display(description="Sales")
-    def sales(self, obj: Any) -> str:
-        return NOT_YET
+    @admin.display(description="Sales", ordering="sales_orders")
+    def sales(self, obj: Any) -> int:
+        return obj.sales_orders
 
     @admin.display(description="Refund rate")
     def refund_rate(self, obj: Any) -> str:
-        return NOT_YET
+        rate = fraud.refund_rate(orders=obj.sales_orders, refunded=obj.refunded_orders)
+        if rate is None:
+            return NOT_YET
+        text = f"{rate}% ({obj.refunded_orders} of {obj.sales_orders})"
+        if fraud.is_flagged(orders=obj.sales_orders, refunded=obj.refunded_orders):
+            return f"{text} \u2691 flagged"
+        return text
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return brand_scope(request) != frozenset()

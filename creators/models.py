@@ -304,4 +304,6 @@ from creators.commissions.models import (  # noqa: E402, F401
     CommissionTerms,
     Payout,
     PayoutAccount,
+    Settlement,
+    SettlementLine,
 )

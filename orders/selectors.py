@@ -232,3 +232,245 @@ def order_lines_refunded_amounts(*, order_line_ids: Iterable[int]) -> dict[int, 
 def order_line_refunded_amount(*, order_line_id: int) -> Decimal:
     """How much of one order line has been refunded so far (see the plural)."""
     return order_lines_refunded_amounts(order_line_ids=[order_line_id])[order_line_id]
+
+
+# --- Commissions: a link's sales pace (viral rate lock) -----------------------------------
+
+
+def link_paid_orders_in_windows(
+    *, link_id: int, recent_start: datetime, baseline_start: datetime, end: datetime
+) -> tuple[int, int]:
+    """Distinct paid orders through a link: (in [recent_start, end), in [baseline_start,
+    recent_start)), by the orders' `paid_at`, refunded or not. One query."""
+    from orders.state import PAID_STATUSES
+
+    paid = Q(
+        attributed_link_id=link_id,
+        order__paid_at__isnull=False,
+        order__status__in=PAID_STATUSES,
+    )
+    counts = OrderLine.objects.filter(
+        paid, order__paid_at__gte=baseline_start, order__paid_at__lt=end
+    ).aggregate(
+        recent=Count("order_id", distinct=True, filter=Q(order__paid_at__gte=recent_start)),
+        baseline=Count("order_id", distinct=True, filter=Q(order__paid_at__lt=recent_start)),
+    )
+    return int(counts["recent"]), int(counts["baseline"])
+
+
+# --- Brand settlements: what a brand sold and refunded in a period -----------------------
+
+
+def brand_sales_in_period(*, brand_id: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """A brand's paid order lines and shipping charges, by their order's `paid_at` in
+    [start, end), refunded since or not (refunds settle in the period they happen).
+
+    One row per line (`kind` "sale") or shipping charge (`kind` "shipping"): `order_id`,
+    `order_line_id` (None for shipping), `currency`, `amount`, `at`. Two queries.
+    """
+    from orders.models import OrderShipping
+    from orders.state import PAID_STATUSES
+
+    paid = Q(
+        order__paid_at__gte=start,
+        order__paid_at__lt=end,
+        order__status__in=PAID_STATUSES,
+        brand_id=brand_id,
+    )
+    lines = (
+        OrderLine.objects.filter(paid)
+        .order_by("order__paid_at", "pk")
+        .values(
+            "order_id",
+            "currency",
+            order_line_id=F("pk"),
+            amount=F("line_total"),
+            at=F("order__paid_at"),
+        )
+    )
+    shipping = (
+        OrderShipping.objects.filter(paid, amount__gt=0)
+        .order_by("order__paid_at", "pk")
+        .values("order_id", "amount", currency=F("order__currency"), at=F("order__paid_at"))
+    )
+    rows: list[dict[str, Any]] = [{"kind": "sale", **row} for row in lines]
+    rows += [{"kind": "shipping", "order_line_id": None, **row} for row in shipping]
+    return rows
+
+
+def brand_refunds_in_period(
+    *, brand_id: int, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """A brand's shares of refunds that succeeded in [start, end), by `completed_at`.
+
+    One row per refund line: `refund_id`, `order_id`, `order_line_id` (None for shipping),
+    `currency`, `amount`, `at`. In-flight and failed refunds are left out. One query.
+    """
+    from orders.models import Refund, RefundLine
+
+    rows: Any = (
+        RefundLine.objects.filter(
+            brand_id=brand_id,
+            refund__status=Refund.Status.SUCCEEDED,
+            refund__completed_at__gte=start,
+            refund__completed_at__lt=end,
+            amount__gt=0,
+        )
+        .order_by("refund__completed_at", "pk")
+        .values(
+            "refund_id",
+            "order_line_id",
+            "amount",
+            order_id=F("refund__order_id"),
+            currency=F("refund__currency"),
+            at=F("refund__completed_at"),
+        )
+    )
+    return list(rows)
+
+
+# --- Fraud basics: how many of a creator's orders were refunded, per brand ---------------
+
+
+def _creator_paid_lines(brand_ids: Iterable[int] | None) -> QuerySet[OrderLine]:
+    from django.db.models import Exists, OuterRef
+
+    from orders.models import Refund, RefundLine
+    from orders.state import PAID_STATUSES
+
+    lines = OrderLine.objects.filter(
+        attributed_creator_id__isnull=False,
+        order__paid_at__isnull=False,
+        order__status__in=PAID_STATUSES,
+    )
+    if brand_ids is not None:
+        lines = lines.filter(brand_id__in=list(brand_ids))
+    refunded = RefundLine.objects.filter(
+        order_line_id=OuterRef("pk"), refund__status=Refund.Status.SUCCEEDED
+    )
+    return lines.annotate(was_refunded=Exists(refunded))
+
+
+def creator_refund_counts(
+    *, brand_ids: Iterable[int] | None, creator_ids: Iterable[int] | None = None
+) -> dict[int, tuple[int, int]]:
+    """Creator id -> (paid orders credited to them, of which with a succeeded refund on one
+    of their lines), over `brand_ids`' lines (None: every brand). One query."""
+    lines = _creator_paid_lines(brand_ids)
+    if creator_ids is not None:
+        lines = lines.filter(attributed_creator_id__in=list(creator_ids))
+    rows = (
+        lines.order_by()
+        .values("attributed_creator_id")
+        .annotate(
+            orders=Count("order_id", distinct=True),
+            refunded=Count("order_id", distinct=True, filter=Q(was_refunded=True)),
+        )
+        .values_list("attributed_creator_id", "orders", "refunded")
+    )
+    return {
+        creator_id: (orders, refunded)
+        for creator_id, orders, refunded in rows
+        if creator_id is not None
+    }
+
+
+def creator_refund_count_subqueries(
+    *, creator_ref: str, brand_ids: Iterable[int] | None
+) -> dict[str, Any]:
+    """`sales_orders` and `refunded_orders` (as in `creator_refund_counts`) as subqueries on
+    the outer query's `creator_ref`, to annotate a list of creators without N+1."""
+    from django.db.models import OuterRef, Subquery
+
+    lines = _creator_paid_lines(brand_ids).filter(attributed_creator_id=OuterRef(creator_ref))
+    grouped = lines.order_by().values("attributed_creator_id")
+    orders = grouped.annotate(n=Count("order_id", distinct=True)).values("n")
+    refunded = grouped.annotate(
+        n=Count("order_id", distinct=True, filter=Q(was_refunded=True))
+    ).values("n")
+    return {
+        "sales_orders": Coalesce(Subquery(orders, output_field=IntegerField()), 0),
+        "refunded_orders": Coalesce(Subquery(refunded, output_field=IntegerField()), 0),
+    }
+
+
+# --- Creator stats: commission from the ledger where it has the line ---------------------
+
+
+def creator_commission_aggregate(
+    *,
+    creator_id: int,
+    start: datetime,
+    end: datetime,
+    ledger: Any,
+    interval: Literal["hour", "day"] | None = None,
+    by_link: bool = False,
+    link_groups: Mapping[int, int] | None = None,
+) -> list[dict[str, Any]]:
+    """Commission of the lines credited to a creator, bucketed like `creator_sales_aggregate`.
+
+    `ledger` is an expression on the line (`OuterRef("pk")`) giving the sum of its ledger
+    entries, reversals included, or NULL when the ledger does not have the line yet. A line
+    on the ledger counts at that sum, whatever happened to its order since (a full refund's
+    reversal brings it to zero); a line not on it yet counts at the estimate of
+    `creator_sales_aggregate`, if its order is still sold. One row per bucket, key and
+    currency: `commission`, `ledger_lines`, `estimated_lines`. One query.
+    """
+    from orders.state import PAID_STATUSES
+
+    lines = OrderLine.objects.filter(
+        attributed_creator_id=creator_id,
+        order__status__in=PAID_STATUSES,
+        order__paid_at__gte=start,
+        order__paid_at__lt=end,
+    )
+    bucket: Any = Value(None, output_field=DateTimeField())
+    if interval == "hour":
+        bucket = TruncHour("order__paid_at", tzinfo=UTC)
+    elif interval == "day":
+        bucket = TruncDay("order__paid_at", tzinfo=UTC)
+    key: Any = Value(None, output_field=BigIntegerField())
+    if by_link:
+        key = F("attributed_link_id")
+    elif link_groups is not None:
+        members: dict[int, list[int]] = {}
+        for link_id, group in link_groups.items():
+            members.setdefault(group, []).append(link_id)
+        key = Case(
+            *(When(attributed_link_id__in=ids, then=Value(g)) for g, ids in members.items()),
+            default=Value(None),
+            output_field=BigIntegerField(),
+        )
+    places: Any = Case(
+        When(currency__in=sorted(ZERO_DECIMAL_CURRENCIES), then=Value(0)),
+        When(currency__in=sorted(THREE_DECIMAL_CURRENCIES), then=Value(3)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    money: DecimalField = DecimalField(max_digits=20, decimal_places=3)
+    estimate = Round(
+        F("line_total") * Coalesce("commission_rate", Value(Decimal(0))) * Value(Decimal("0.01")),
+        places,
+        output_field=money,
+    )
+    on_ledger = Q(ledger_amount__isnull=False)
+    sold = Q(order__status__in=SOLD_STATUSES)
+    return list(
+        lines.alias(ledger_amount=ledger)
+        .annotate(bucket=bucket, key=key)
+        .values("bucket", "key", "currency")
+        .annotate(
+            commission=Sum(
+                Case(
+                    When(on_ledger, then=F("ledger_amount")),
+                    When(sold, then=estimate),
+                    default=Value(Decimal(0)),
+                    output_field=money,
+                ),
+                output_field=money,
+            ),
+            ledger_lines=Count("pk", filter=on_ledger),
+            estimated_lines=Count("pk", filter=~on_ledger & sold),
+        )
+        .order_by("bucket", "key", "currency")
+    )

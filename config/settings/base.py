@@ -244,6 +244,15 @@ COMMISSION_HOLD_DAYS = env_value(env.int, "COMMISSION_HOLD_DAYS", default=30)
 COMMISSION_PAYOUT_MINIMUM = env_value(env.str, "COMMISSION_PAYOUT_MINIMUM", default="25.00")
 # Zero-decimal currencies need their own minimum: 25 yen is not 25 dollars.
 COMMISSION_PAYOUT_MINIMUMS = {"JPY": "2500", "KRW": "30000"}
+# A link selling above this multiple of its 7-day daily average (with at least the minimum
+# orders in 24 h) keeps its rate from dropping, even past its lock.
+COMMISSION_VIRAL_MULTIPLE = env_value(env.int, "COMMISSION_VIRAL_MULTIPLE", default=3)
+COMMISSION_VIRAL_MIN_ORDERS = env_value(env.int, "COMMISSION_VIRAL_MIN_ORDERS", default=5)
+# Tribe's fee, in percent of a brand's sales net of refunds, on its settlement statements.
+COMMISSION_PLATFORM_FEE_PERCENT = env_value(env.str, "COMMISSION_PLATFORM_FEE_PERCENT", default="5")
+# A creator is flagged to brands above this refund rate (percent) over at least N orders.
+COMMISSION_FRAUD_REFUND_RATE = env_value(env.str, "COMMISSION_FRAUD_REFUND_RATE", default="30")
+COMMISSION_FRAUD_MIN_ORDERS = env_value(env.int, "COMMISSION_FRAUD_MIN_ORDERS", default=20)
 
 # --- Checkout -------------------------------------------------------------
 CHECKOUT_HOLD_MINUTES = env_value(env.int, "CHECKOUT_HOLD_MINUTES", default=15)

@@ -96,9 +96,10 @@ _REVENUE_HELP = (
     "currencies are never added. Empty when nothing sold."
 )
 _COMMISSION_HELP = (
-    "Estimated commission, one money object per currency like `revenue`: each line's total x "
-    "its snapshotted commission rate / 100, rounded half-up to the currency's precision, "
-    "summed. See `commission_status`."
+    "Commission, one money object per currency like `revenue`: for lines on the commissions "
+    "ledger, their ledger entries (commission less reversals for refunds); for lines not "
+    "recorded yet, the estimate: the line's total x its snapshotted commission rate / 100, "
+    "rounded half-up to the currency's precision. See `commission_status`."
 )
 
 
@@ -143,8 +144,10 @@ class CreatorStatsSerializer(serializers.Serializer):
     interval = serializers.ChoiceField(choices=["hour", "day"], source="window.interval")
     group_by = serializers.ChoiceField(choices=["none", "link", "video"])
     commission_status = serializers.ChoiceField(
-        choices=["estimated"],
-        help_text="`estimated` until the commissions ledger exists: commission is computed from "
+        choices=["estimated", "partial", "ledger"],
+        help_text="`ledger` when every credited line in the range is on the commissions ledger "
+        "(commission less reversals); `partial` when some are still estimated (recorded "
+        "shortly after payment); `estimated` when none is (or nothing sold): computed from "
         "the rate each order line snapshotted. New values may be added.",
     )
     pending_clicks = serializers.IntegerField(

@@ -2,7 +2,8 @@
 
 The modules, one idea each:
 
-- models.py: brand terms (hold period), the ledger (`CommissionLine`), payout accounts, payouts;
+- models.py: brand terms (hold period), the ledger (`CommissionLine`), payout accounts, payouts,
+  settlements;
 - amounts.py: the pure arithmetic (commission of a line, cumulative reversal of refunds);
 - conf.py: the settings, read at call time;
 - errors.py: the refusals, each with a stable code;
@@ -12,5 +13,8 @@ The modules, one idea each:
 - providers.py: the payout providers (Stripe Connect transfers, manual CSV for the bank);
 - accounts.py: a creator's Stripe Connect Express account and its onboarding link;
 - selectors.py: the creator's ledger, balances and payouts;
+- viral.py: the viral rate lock (a link selling far above its own pace keeps its rate);
+- settlements.py: brand statements per period and currency (sales - refunds - commissions - fee);
+- fraud.py: creators whose sales for a brand are refunded too often are flagged for it;
 - receivers.py: the signal receivers that enqueue the tasks (connected in CreatorsConfig).
 """

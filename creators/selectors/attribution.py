@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from common.errors import ApplicationError, NotFound
 from creators.attribution.tokens import Claims, TokenRejected, token_read
+from creators.commissions.viral import link_pace, viral_rate
 from creators.models import AffiliateLink, Creator
 from creators.rates import best_rate, rate_for_sale
 from creators.services.access import product_require_taggable
@@ -44,6 +45,8 @@ class Attribution:
     current_rate: str | None = None
     window_days: int | None = None
     decided_at: str | None = None
+    viral_lock: bool | None = None
+    viral: dict[str, Any] | None = None
 
     def receipt(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -149,7 +152,8 @@ def _decide_link(
     refused = _refusal(link.creator, buyer_user_id, buyer_email, at, base)
     if refused is not None:
         return refused
-    decision = rate_for_sale(link=link, product=product, at=at)
+    pace = link_pace(link_id=link.pk, at=at)
+    decision = viral_rate(rate_for_sale(link=link, product=product, at=at), viral=pace.viral)
     return Attribution(
         credited=True,
         reason="last_click",
@@ -159,6 +163,8 @@ def _decide_link(
         locked_rate=str(decision.locked_rate),
         lock_ends_at=decision.lock_ends_at.isoformat() if decision.lock_ends_at else None,
         current_rate=str(decision.current_rate),
+        viral_lock=True if pace.viral else None,
+        viral=pace.receipt() if pace.viral else None,
         **base,
     )
 

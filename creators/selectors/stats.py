@@ -3,7 +3,9 @@
 Clicks by day come from the daily aggregates (kept forever), clicks by hour from the raw
 clicks (kept `CLICK_RETENTION_DAYS`), and the clicks still queued in Redis are added to their
 buckets so the last minutes are near-live; they are not in the database yet, so nothing is
-counted twice. Sales come from `orders.selectors.creator_sales_aggregate`. Every figure is
+counted twice. Sales come from `orders.selectors.creator_sales_aggregate`; commission from
+the ledger (commission less reversals) for the lines it has, estimated from the line's rate
+snapshot for the lines not recorded yet (`commission_status` says which). Every figure is
 an aggregate query: the query count is fixed whatever the number of links, days or orders.
 """
 
@@ -17,13 +19,23 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db.models import BigIntegerField, Count, F, Q, Sum, Value
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    DecimalField,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import TruncHour
 
 from common.errors import ValidationFailed
 from creators.attribution.clicks import clicks_pending
-from creators.models import AffiliateLink, Click, ClickDaily, Creator
-from orders.selectors import creator_sales_aggregate
+from creators.models import AffiliateLink, Click, ClickDaily, CommissionLine, Creator
+from orders.selectors import creator_commission_aggregate, creator_sales_aggregate
 
 Interval = Literal["hour", "day"]
 GroupBy = Literal["none", "link", "video"]
@@ -132,9 +144,11 @@ class Figures:
         self.orders += row["orders"]
         self.units += row["units"] or 0
         self.revenue[currency] = self.revenue.get(currency, Decimal(0)) + (row["revenue"] or 0)
-        self.commission[currency] = self.commission.get(currency, Decimal(0)) + (
-            row["commission"] or 0
-        )
+
+    def add_commission(self, currency: str, amount: Decimal) -> None:
+        # A bucket whose only lines were refunded in full and reversed shows no commission.
+        if amount or currency in self.revenue or currency in self.commission:
+            self.commission[currency] = self.commission.get(currency, Decimal(0)) + amount
 
 
 @dataclass(kw_only=True)
@@ -153,7 +167,27 @@ class CreatorStats:
     totals: Figures
     series: list[StatsPoint]
     pending_clicks: int
+    # "ledger": every credited line is on the ledger; "partial": some are estimated (not
+    # recorded yet); "estimated": none is on the ledger (or nothing sold).
     commission_status: str = "estimated"
+
+
+def _ledger_amount() -> Subquery:
+    """The sum of an order line's ledger entries (reversals included); NULL when none."""
+    entries = (
+        CommissionLine.objects.filter(order_line_id=OuterRef("pk"))
+        .order_by()
+        .values("order_line_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return Subquery(entries, output_field=DecimalField(max_digits=20, decimal_places=3))
+
+
+def _commission_status(ledger_lines: int, estimated_lines: int) -> str:
+    if ledger_lines and not estimated_lines:
+        return "ledger"
+    return "partial" if ledger_lines else "estimated"
 
 
 def _click_rows(
@@ -193,7 +227,7 @@ def _click_rows(
 
 
 def creator_stats(*, creator: Creator, window: StatsWindow, group_by: GroupBy) -> CreatorStats:
-    """Clicks, unique clicks, orders, units, revenue and estimated commission of a creator.
+    """Clicks, unique clicks, orders, units, revenue and commission of a creator.
 
     Without grouping the series has every bucket of the window (zeros included); grouped by
     link or video it has only the (bucket, key) pairs with any activity. Sales without a link
@@ -238,19 +272,19 @@ def creator_stats(*, creator: Creator, window: StatsWindow, group_by: GroupBy) -
         figures.clicks += count
         figures.unique_clicks += count if unique else 0
 
-    sales = creator_sales_aggregate(
-        creator_id=creator.pk,
-        start=window.start,
-        end=window.end,
-        interval=window.interval,
-        by_link=group_by == "link",
-        link_groups=(
+    grouping: dict[str, Any] = {
+        "creator_id": creator.pk,
+        "start": window.start,
+        "end": window.end,
+        "interval": window.interval,
+        "by_link": group_by == "link",
+        "link_groups": (
             {link: video for link, video in video_of.items() if video is not None}
             if group_by == "video"
             else None
         ),
-    )
-    for row in sales:
+    }
+    for row in creator_sales_aggregate(**grouping):
         point(row["bucket"], row["key"]).add_sales(row)
 
     totals = Figures(
@@ -260,6 +294,15 @@ def creator_stats(*, creator: Creator, window: StatsWindow, group_by: GroupBy) -
     # Distinct orders do not add up across links or videos: count them once more, ungrouped.
     for row in creator_sales_aggregate(creator_id=creator.pk, start=window.start, end=window.end):
         totals.add_sales(row)
+    # Money does add up: the totals' commission is the sum of the series'.
+    ledger_lines = estimated_lines = 0
+    for row in creator_commission_aggregate(**grouping, ledger=_ledger_amount()):
+        amount = row["commission"] or Decimal(0)
+        ledger_lines += row["ledger_lines"]
+        estimated_lines += row["estimated_lines"]
+        if amount or (row["bucket"], row["key"]) in points:
+            point(row["bucket"], row["key"]).add_commission(row["currency"], amount)
+        totals.add_commission(row["currency"], amount)
 
     series = sorted(points.values(), key=lambda p: (p.bucket, p.key is None, p.key or 0))
     return CreatorStats(
@@ -268,4 +311,5 @@ def creator_stats(*, creator: Creator, window: StatsWindow, group_by: GroupBy) -
         totals=totals,
         series=series,
         pending_clicks=sum(pending.values()),
+        commission_status=_commission_status(ledger_lines, estimated_lines),
     )
