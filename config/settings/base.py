@@ -98,7 +98,7 @@ REDIS_URL = env_value(env.str, "REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "common.cache.ReusingRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_value(env.str, "CACHE_KEY_PREFIX", default="tribe"),
         }

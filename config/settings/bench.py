@@ -26,7 +26,7 @@ REDIS_URL = env_value(env.str, "REDIS_URL", default="redis://127.0.0.1:6379/11")
 CACHE_KEY_PREFIX = "tribe-bench"
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "common.cache.ReusingRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": CACHE_KEY_PREFIX,
     }

@@ -30,7 +30,7 @@ STRIPE_WEBHOOK_SECRET = _required("STRIPE_WEBHOOK_SECRET")
 REDIS_URL = _required("REDIS_URL")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "common.cache.ReusingRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_value(env.str, "CACHE_KEY_PREFIX", default="tribe"),
     }

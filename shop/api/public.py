@@ -94,8 +94,9 @@ def _cached_list(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRes
         ):
             if isinstance(response, Response):
                 response.render()
-            if isinstance(response, HttpResponse):
-                cache.set(key, response.content, timeout=list_cache_seconds())
+            seconds = list_cache_seconds()
+            if isinstance(response, HttpResponse) and seconds > 0:
+                cache.set(key, response.content, timeout=seconds)
         return response
 
     return wrapper
