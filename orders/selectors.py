@@ -114,28 +114,20 @@ def order_line_receipt_get(
     }
 
 
-def creator_sales_aggregate(
+def _creator_lines_bucketed(
     *,
     creator_id: int,
+    statuses: Iterable[str],
     start: datetime,
     end: datetime,
-    interval: Literal["hour", "day"] | None = None,
-    by_link: bool = False,
-    link_groups: Mapping[int, int] | None = None,
-) -> list[dict[str, Any]]:
-    """Sum the paid order lines credited to a creator in [start, end), in one query.
-
-    Sales count when the order is paid, at its `paid_at`: fully refunded orders drop out, and
-    partial refunds (when they land) will count as sold. One row per UTC hour or day bucket
-    (`bucket`, None without an interval), per `key` (the line's link id with `by_link`, the
-    group `link_groups` maps the link to, else None; storefront sales have no link) and per
-    currency: distinct `orders`, `units`, `revenue` (line totals) and `commission`, estimated
-    until the commissions ledger exists as line_total x commission_rate / 100 rounded half-up
-    to the currency's precision, line by line.
-    """
+    interval: Literal["hour", "day"] | None,
+    by_link: bool,
+    link_groups: Mapping[int, int] | None,
+) -> tuple[QuerySet[OrderLine], Any, Any]:
+    """A creator's credited lines paid in [start, end) with their time bucket and group key."""
     lines = OrderLine.objects.filter(
         attributed_creator_id=creator_id,
-        order__status__in=SOLD_STATUSES,
+        order__status__in=list(statuses),
         order__paid_at__gte=start,
         order__paid_at__lt=end,
     )
@@ -156,6 +148,11 @@ def creator_sales_aggregate(
             default=Value(None),
             output_field=BigIntegerField(),
         )
+    return lines, bucket, key
+
+
+def _commission_estimate() -> Round:
+    """line_total x commission_rate / 100, rounded half-up to the currency's precision."""
     # Round's stub types the precision as an int; PostgreSQL takes it per row.
     places: Any = Case(
         When(currency__in=sorted(ZERO_DECIMAL_CURRENCIES), then=Value(0)),
@@ -163,12 +160,43 @@ def creator_sales_aggregate(
         default=Value(2),
         output_field=IntegerField(),
     )
-    money: DecimalField = DecimalField(max_digits=20, decimal_places=3)
-    commission = Round(
+    return Round(
         F("line_total") * Coalesce("commission_rate", Value(Decimal(0))) * Value(Decimal("0.01")),
         places,
-        output_field=money,
+        output_field=DecimalField(max_digits=20, decimal_places=3),
     )
+
+
+def creator_sales_aggregate(
+    *,
+    creator_id: int,
+    start: datetime,
+    end: datetime,
+    interval: Literal["hour", "day"] | None = None,
+    by_link: bool = False,
+    link_groups: Mapping[int, int] | None = None,
+) -> list[dict[str, Any]]:
+    """Sum the paid order lines credited to a creator in [start, end), in one query.
+
+    Sales count when the order is paid, at its `paid_at`: fully refunded orders drop out, and
+    partial refunds (when they land) will count as sold. One row per UTC hour or day bucket
+    (`bucket`, None without an interval), per `key` (the line's link id with `by_link`, the
+    group `link_groups` maps the link to, else None; storefront sales have no link) and per
+    currency: distinct `orders`, `units`, `revenue` (line totals) and `commission`, estimated
+    until the commissions ledger exists as line_total x commission_rate / 100 rounded half-up
+    to the currency's precision, line by line.
+    """
+    lines, bucket, key = _creator_lines_bucketed(
+        creator_id=creator_id,
+        statuses=SOLD_STATUSES,
+        start=start,
+        end=end,
+        interval=interval,
+        by_link=by_link,
+        link_groups=link_groups,
+    )
+    money: DecimalField = DecimalField(max_digits=20, decimal_places=3)
+    commission = _commission_estimate()
     return list(
         lines.annotate(bucket=bucket, key=key)
         .values("bucket", "key", "currency")
@@ -418,41 +446,17 @@ def creator_commission_aggregate(
     """
     from orders.state import PAID_STATUSES
 
-    lines = OrderLine.objects.filter(
-        attributed_creator_id=creator_id,
-        order__status__in=PAID_STATUSES,
-        order__paid_at__gte=start,
-        order__paid_at__lt=end,
-    )
-    bucket: Any = Value(None, output_field=DateTimeField())
-    if interval == "hour":
-        bucket = TruncHour("order__paid_at", tzinfo=UTC)
-    elif interval == "day":
-        bucket = TruncDay("order__paid_at", tzinfo=UTC)
-    key: Any = Value(None, output_field=BigIntegerField())
-    if by_link:
-        key = F("attributed_link_id")
-    elif link_groups is not None:
-        members: dict[int, list[int]] = {}
-        for link_id, group in link_groups.items():
-            members.setdefault(group, []).append(link_id)
-        key = Case(
-            *(When(attributed_link_id__in=ids, then=Value(g)) for g, ids in members.items()),
-            default=Value(None),
-            output_field=BigIntegerField(),
-        )
-    places: Any = Case(
-        When(currency__in=sorted(ZERO_DECIMAL_CURRENCIES), then=Value(0)),
-        When(currency__in=sorted(THREE_DECIMAL_CURRENCIES), then=Value(3)),
-        default=Value(2),
-        output_field=IntegerField(),
+    lines, bucket, key = _creator_lines_bucketed(
+        creator_id=creator_id,
+        statuses=PAID_STATUSES,
+        start=start,
+        end=end,
+        interval=interval,
+        by_link=by_link,
+        link_groups=link_groups,
     )
     money: DecimalField = DecimalField(max_digits=20, decimal_places=3)
-    estimate = Round(
-        F("line_total") * Coalesce("commission_rate", Value(Decimal(0))) * Value(Decimal("0.01")),
-        places,
-        output_field=money,
-    )
+    estimate = _commission_estimate()
     on_ledger = Q(ledger_amount__isnull=False)
     sold = Q(order__status__in=SOLD_STATUSES)
     return list(
