@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 import redis
 from django.conf import settings
@@ -135,20 +135,31 @@ def click_new_id() -> str:
     return uuid.uuid4().hex
 
 
+_scripts: dict[int, Any] = {}
+
+
+def _record_script(client: redis.Redis) -> Any:
+    """The click script registered once per client: EVALSHA sends its hash, not its source."""
+    script = _scripts.get(id(client))
+    if script is None:
+        script = client.register_script(_RECORD)
+        _scripts[id(client)] = script
+    return script
+
+
 def click_record(record: ClickRecord) -> None:
     """Take one click: one Redis round trip, or a direct write when Redis is not there."""
     global _degraded_since
     client = _redis()
     if client is not None:
         try:
-            client.eval(
-                _RECORD,
-                2,
-                _key("pending"),
-                _key(f"seen:{record.link_id}:{record.client_hash}"),
-                record.encode(),
-                settings.CLICK_UNIQUE_WINDOW_SECONDS,
-                "1" if record.is_bot else "0",
+            _record_script(client)(
+                keys=[_key("pending"), _key(f"seen:{record.link_id}:{record.client_hash}")],
+                args=[
+                    record.encode(),
+                    settings.CLICK_UNIQUE_WINDOW_SECONDS,
+                    "1" if record.is_bot else "0",
+                ],
             )
             return
         except redis.RedisError as exc:
