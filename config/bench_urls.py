@@ -6,6 +6,7 @@ A benchmark that needs its own endpoint adds one `path()` to `bench_urlpatterns`
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
+from config import bench_views
 from config.urls import handler400, handler403, handler404, handler500
 
 
@@ -16,6 +17,7 @@ def bare(request: HttpRequest) -> JsonResponse:
 
 bench_urlpatterns = [
     path("bench/bare/", bare, name="bench-bare"),
+    path("bench/reserve/<int:variant_id>/", bench_views.reserve, name="bench-reserve"),
 ]
 
 urlpatterns = [*bench_urlpatterns, path("", include("config.urls"))]

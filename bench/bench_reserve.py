@@ -1,0 +1,362 @@
+"""Reserve step on one hot SKU, 64 clients, stock running out mid-run, against the bare view.
+
+    python -m bench.bench_reserve [--smoke] [--stock N] [--reuse-db]
+
+One server measures the bare view and `POST /bench/reserve/<variant>/` in turns with
+`wrk -c64`. The reserve view (mounted only by the bench settings) does what checkout's
+reserve step does in one short transaction: the conditional UPDATE of `stock_reserve`
+(after a miss, reclaim expired holds and retry once) and one hold row, in `bench_hold`
+(created here) because a reservation row needs an order line; no order, no Stripe. It
+answers 201 or 409 out_of_stock. The stock is sized from the warm-up so that it runs out
+about halfway through the measured reserve time (or set with --stock). Every answered
+request counts for throughput; 201s are also reported alone. After the run: units
+reserved, hold rows, and oversold (reserved beyond on hand), which must be 0.
+
+Uses its own database, `tribe_bench_reserve` (recreated unless --reuse-db); DATABASE_URL
+overrides it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import statistics
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from bench.bench_redirect import measure_rounds, run_wrk_script, use_database
+from bench.common import (
+    WRK_THREADS,
+    BenchError,
+    Measurement,
+    Server,
+    WrkResult,
+    add_common_arguments,
+    django_setup,
+    durations,
+    http_get,
+    prepare_database,
+    print_table,
+    server_for,
+    wait_idle,
+    write_results,
+    wrk_path,
+)
+
+NAME = "reserve"
+BARE_PATH = "/bench/bare/"
+GOAL = 0.40
+CONNECTIONS = 64
+SKU = "BENCH-HOT-SKU"
+DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tribe_bench_reserve"
+WARMUP_STOCK = 10_000_000
+# Stock for the measured run: this share of the warm-up's 201 rate times the reserve seconds.
+SELL_OUT_AT = 0.5
+
+POST_LUA = 'wrk.method = "POST"\n'
+CREATE_HOLD_TABLE = """
+CREATE TABLE IF NOT EXISTS bench_hold (
+    id bigserial PRIMARY KEY,
+    variant_id bigint NOT NULL,
+    quantity integer NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+
+# --- Data -------------------------------------------------------------------
+
+
+def seed() -> int:
+    """One brand, one active product, one variant (the hot SKU); returns its id."""
+    from shop.models import Brand, Product, Variant
+
+    brand = Brand.objects.create(name="Bench Brand", slug="bench-brand")
+    product = Product.objects.create(
+        brand=brand, title="Bench drop", slug="bench-drop", status=Product.Status.ACTIVE
+    )
+    return Variant.objects.create(product=product, sku=SKU, price=Decimal("25.00")).pk
+
+
+def seeded() -> int | None:
+    from shop.models import Variant
+
+    try:
+        return Variant.objects.filter(sku=SKU).values_list("pk", flat=True).first()
+    except Exception:  # no tables yet
+        return None
+
+
+def stock_reset(variant_id: int, on_hand: int) -> None:
+    """Empty the holds, release every reserved unit and set on_hand, through the stock service."""
+    from django.db import connection, transaction
+
+    from shop.models import StockMovement, Variant
+    from shop.services.stock import stock_release, stock_set
+
+    with connection.cursor() as cursor:
+        cursor.execute(CREATE_HOLD_TABLE)
+        cursor.execute("TRUNCATE bench_hold")
+    with transaction.atomic():
+        reserved = Variant.objects.values_list("reserved", flat=True).get(pk=variant_id)
+        if reserved:
+            stock_release(variant_id=variant_id, quantity=reserved)
+        stock_set(
+            variant_id=variant_id,
+            on_hand=on_hand,
+            reason=StockMovement.Reason.CORRECTION,
+            reference="bench_reserve",
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE shop_variant")  # the warm-up left dead row versions
+
+
+def holds(variant_id: int) -> dict[str, int]:
+    from django.db import connection
+
+    from shop.models import Variant
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), coalesce(sum(quantity), 0) FROM bench_hold")
+        rows, units = cursor.fetchone()
+    on_hand, reserved = Variant.objects.values_list("on_hand", "reserved").get(pk=variant_id)
+    return {"rows": rows, "units": units, "on_hand": on_hand, "reserved": reserved}
+
+
+# --- Checks -----------------------------------------------------------------
+
+
+def post(server: Server, path: str) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        conn.request("POST", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def log_counts(server: Server) -> dict[str, int]:
+    """409s Django logged (every 4xx is logged as a warning) and any server errors."""
+    text = server.log_path.read_text(errors="replace")
+    return {
+        "conflicts_logged": text.count("Conflict: /bench/reserve/"),
+        "server_errors_logged": text.count("Internal Server Error") + text.count("Traceback"),
+    }
+
+
+# --- Load -------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace, variant_id: int, env: dict[str, str]) -> dict[str, Any]:
+    seconds, warmup, rounds = durations(args)
+    per_round = max(1, seconds // rounds)
+    reserve_path = f"/bench/reserve/{variant_id}/"
+    script = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-reserve-{os.getpid()}.lua"
+    script.write_text(POST_LUA)
+    stock_reset(variant_id, WARMUP_STOCK)
+    server = server_for(args, NAME, env=env)
+    try:
+        with server:
+            status, body = http_get(server.url(BARE_PATH))
+            if status != 200:
+                raise BenchError(f"GET {BARE_PATH} answered {status}: {body[:300]!r}")
+            status, body = post(server, reserve_path)
+            if status != 201:
+                raise BenchError(f"POST {reserve_path} answered {status}: {body[:300]!r}")
+
+            def bare_load(n_seconds: int) -> WrkResult:
+                return run_wrk_script(
+                    server.url(BARE_PATH), seconds=n_seconds, connections=args.connections
+                )
+
+            def reserve_load(n_seconds: int) -> WrkResult:
+                return run_wrk_script(
+                    server.url(reserve_path),
+                    seconds=n_seconds,
+                    connections=args.connections,
+                    script=script,
+                    allow_errors=True,  # 409 out_of_stock is an answer; 500s are checked below
+                )
+
+            warm_rate = 0.0
+            if warmup:
+                bare_load(warmup)
+                warm = reserve_load(warmup)
+                if warm.non_2xx:
+                    raise BenchError(f"{warm.non_2xx} refusals in the warm-up with stock to spare")
+                warm_rate = warm.rps
+            wait_idle(server)
+            stock = args.stock or max(1, round(warm_rate * per_round * rounds * SELL_OUT_AT))
+            stock_reset(variant_id, stock)
+            log_before = log_counts(server)
+            load_before = os.getloadavg()
+            measured = measure_rounds(
+                server,
+                {
+                    "bare": (BARE_PATH, lambda _r: bare_load(per_round)),
+                    "reserve": (reserve_path, lambda _r: reserve_load(per_round)),
+                },
+                rounds=rounds,
+            )
+            wait_idle(server)
+            load_after = os.getloadavg()
+            log_after = log_counts(server)
+    finally:
+        script.unlink(missing_ok=True)
+    after = holds(variant_id)
+    bare, reserve = measured["bare"], measured["reserve"]
+    refused = sum(r.non_2xx for r in reserve.rounds)
+    created_answered = reserve.requests - refused
+    created_rps = statistics.fmean(
+        r.rps * (r.requests - r.non_2xx) / r.requests for r in reserve.rounds
+    )
+    conflicts = log_after["conflicts_logged"] - log_before["conflicts_logged"]
+    errors = log_after["server_errors_logged"] - log_before["server_errors_logged"]
+    oversold = max(0, after["reserved"] - after["on_hand"])
+    return {
+        "server": server.config(),
+        "stock": stock,
+        "warmup_201_rps": warm_rate,
+        "bare": bare,
+        "reserve": reserve,
+        "ratio": reserve.rps / bare.rps,
+        "created_rps": created_rps,
+        "created_ratio": created_rps / bare.rps,
+        "round_ratios": [r.rps / b.rps for b, r in zip(bare.rounds, reserve.rounds, strict=True)],
+        "round_201s": [r.requests - r.non_2xx for r in reserve.rounds],
+        "round_409s": [r.non_2xx for r in reserve.rounds],
+        "cpu_ratio": bare.cpu_ms_per_request / reserve.cpu_ms_per_request,
+        "answered_201": created_answered,
+        "answered_409": refused,
+        "conflicts_logged": conflicts,
+        "server_errors_logged": errors,
+        "after": after,
+        "units_reserved": after["reserved"],
+        "hold_rows": after["rows"],
+        "oversold": oversold,
+        "rows_minus_reserved": after["rows"] - after["reserved"],
+        "sold_out": after["reserved"] == after["on_hand"] == stock,
+        "load_average": {"before": load_before, "after": load_after},
+    }
+
+
+def _row(label: str, measured: Measurement, ratio: float | None) -> dict[str, Any]:
+    return {
+        "url": label,
+        "rps": measured.rps,
+        "÷ bare": ratio,
+        "p50 ms": measured.p50_ms,
+        "p99 ms": measured.p99_ms,
+        "cpu ms/req": measured.cpu_ms_per_request,
+        "other cores": measured.cpu_cores.get("other"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_reserve", description=__doc__)
+    add_common_arguments(parser)
+    parser.set_defaults(connections=CONNECTIONS)
+    parser.add_argument("--stock", type=int, help="units on hand for the measured run")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+
+    wrk_path()
+    django_setup()
+    database_url = use_database(DATABASE_URL)
+    fresh = prepare_database(reuse=args.reuse_db)
+    variant_id = None if fresh else seeded()
+    if variant_id is None:
+        if not fresh:
+            prepare_database()
+        variant_id = seed()
+
+    started = time.monotonic()
+    result = run(args, variant_id, {"DATABASE_URL": database_url})
+    problems = []
+    if result["oversold"]:
+        problems.append(f"oversold {result['oversold']} units")
+    if result["rows_minus_reserved"]:
+        problems.append(f"{result['hold_rows']} hold rows for {result['units_reserved']} units")
+    if result["server_errors_logged"]:
+        problems.append(f"{result['server_errors_logged']} server errors in {NAME}.gunicorn.log")
+    if result["conflicts_logged"] < result["answered_409"]:
+        problems.append("more refusals answered than 409s logged: some were not out_of_stock")
+    if not result["sold_out"]:
+        problems.append("the stock did not run out: raise the load or lower --stock")
+    summary = {
+        "bare_rps": result["bare"].rps,
+        "reserve_rps": result["reserve"].rps,
+        "reserve_201_rps": result["created_rps"],
+        "reserve_over_bare": result["ratio"],
+        "reserve_201_over_bare": result["created_ratio"],
+        "cpu_ratio": result["cpu_ratio"],
+        "goal": GOAL,
+        "goal_met": result["ratio"] >= GOAL,
+        "stock": result["stock"],
+        "units_reserved": result["units_reserved"],
+        "hold_rows": result["hold_rows"],
+        "oversold": result["oversold"],
+        "rows_minus_reserved": result["rows_minus_reserved"],
+        "problems": problems,
+    }
+    seconds, warmup, rounds = durations(args)
+    path = write_results(
+        f"{NAME}-smoke" if args.smoke else NAME,
+        {
+            "data": {"variant_id": variant_id, "sku": SKU},
+            "load": {
+                "tool": f"wrk -t{WRK_THREADS} -c{args.connections} --latency",
+                "seconds_per_url": seconds,
+                "warmup_seconds": warmup,
+                "rounds": rounds,
+            },
+            "summary": summary,
+            "run": {
+                **result,
+                "bare": result["bare"].summary(),
+                "reserve": result["reserve"].summary(),
+            },
+            "seconds": time.monotonic() - started,
+        },
+    )
+
+    print_table(
+        [
+            _row("bare", result["bare"], None),
+            _row("reserve (201 + 409)", result["reserve"], result["ratio"]),
+        ],
+        ["url", "rps", "÷ bare", "p50 ms", "p99 ms", "cpu ms/req", "other cores"],
+    )
+    config = result["server"]
+    print(
+        f"gunicorn {config['worker_class']} {config['workers']} workers x {config['threads']} "
+        f"threads; wrk -t{WRK_THREADS} -c{args.connections}, {seconds}s per url in {rounds} "
+        f"rounds; stock {result['stock']} (warm-up: {result['warmup_201_rps']:.0f} holds/s)."
+    )
+    print(
+        f"201s only: {result['created_rps']:,.1f} rps ({result['created_ratio']:.3f} of bare); "
+        f"per round 201/409: {list(zip(result['round_201s'], result['round_409s'], strict=True))}."
+    )
+    print(
+        f"Units reserved {result['units_reserved']} of {result['after']['on_hand']} on hand, "
+        f"hold rows {result['hold_rows']} (201s answered {result['answered_201']}, the rest in "
+        f"flight when wrk stopped), oversold {result['oversold']}, rows - reserved "
+        f"{result['rows_minus_reserved']}; 409s answered {result['answered_409']}."
+    )
+    verdict = "met" if summary["goal_met"] else "MISSED"
+    print(
+        f"reserve / bare = {result['ratio']:.3f} (goal >= {GOAL:.2f}): {verdict}; "
+        f"in CPU per request {result['cpu_ratio']:.3f}"
+    )
+    print(f"Results: {path}")
+    if problems:
+        raise BenchError("; ".join(problems))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
