@@ -22,7 +22,6 @@ from typing import Any
 from bench.common import (
     WRK_THREADS,
     BenchError,
-    Measurement,
     Server,
     add_common_arguments,
     cache_clear,
@@ -34,6 +33,7 @@ from bench.common import (
     prepare_database,
     print_table,
     server_for,
+    table_row,
     write_results,
     wrk_path,
 )
@@ -244,19 +244,6 @@ def phase(label: str, *, cache_seconds: int, args: argparse.Namespace) -> dict[s
     }
 
 
-def _row(server: str, label: str, measured: Measurement, ratio: float | None) -> dict[str, Any]:
-    return {
-        "server": server,
-        "url": label,
-        "rps": measured.rps,
-        "÷ bare": ratio,
-        "p50 ms": measured.p50_ms,
-        "p99 ms": measured.p99_ms,
-        "cpu ms/req": measured.cpu_ms_per_request,
-        "other cores": measured.cpu_cores.get("other"),
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_catalog", description=__doc__)
     add_common_arguments(parser)
@@ -320,10 +307,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print_table(
         [
-            _row(f"A: cache {CACHE_SECONDS}s", "bare", cached["bare"], None),
-            _row(f"A: cache {CACHE_SECONDS}s", "list", cached["list"], cached["ratio"]),
-            _row("B: cache off", "bare", uncached["bare"], None),
-            _row("B: cache off", "list", uncached["list"], uncached["ratio"]),
+            table_row("bare", cached["bare"], None, server=f"A: cache {CACHE_SECONDS}s"),
+            table_row("list", cached["list"], cached["ratio"], server=f"A: cache {CACHE_SECONDS}s"),
+            table_row("bare", uncached["bare"], None, server="B: cache off"),
+            table_row("list", uncached["list"], uncached["ratio"], server="B: cache off"),
         ],
         ["server", "url", "rps", "÷ bare", "p50 ms", "p99 ms", "cpu ms/req", "other cores"],
     )

@@ -43,6 +43,7 @@ from bench.common import (
     prepare_database,
     print_table,
     server_for,
+    table_row,
     wait_idle,
     write_results,
     wrk_path,
@@ -471,18 +472,6 @@ def run(args: argparse.Namespace, target: dict[str, Any], env: dict[str, str]) -
     }
 
 
-def _row(label: str, measured: Measurement, ratio: float | None) -> dict[str, Any]:
-    return {
-        "url": label,
-        "rps": measured.rps,
-        "÷ bare": ratio,
-        "p50 ms": measured.p50_ms,
-        "p99 ms": measured.p99_ms,
-        "cpu ms/req": measured.cpu_ms_per_request,
-        "other cores": measured.cpu_cores.get("other"),
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_redirect", description=__doc__)
     add_common_arguments(parser)
@@ -558,8 +547,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print_table(
         [
-            _row("bare", result["bare"], None),
-            _row(f"/r/{target['code']}", result["redirect"], result["ratio"]),
+            table_row("bare", result["bare"], None),
+            table_row(f"/r/{target['code']}", result["redirect"], result["ratio"]),
         ],
         ["url", "rps", "÷ bare", "p50 ms", "p99 ms", "cpu ms/req", "other cores"],
     )

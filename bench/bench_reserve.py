@@ -32,7 +32,6 @@ from bench.bench_redirect import measure_rounds, run_wrk_script, use_database
 from bench.common import (
     WRK_THREADS,
     BenchError,
-    Measurement,
     Server,
     WrkResult,
     add_common_arguments,
@@ -42,6 +41,7 @@ from bench.common import (
     prepare_database,
     print_table,
     server_for,
+    table_row,
     wait_idle,
     write_results,
     wrk_path,
@@ -245,18 +245,6 @@ def run(args: argparse.Namespace, variant_id: int, env: dict[str, str]) -> dict[
     }
 
 
-def _row(label: str, measured: Measurement, ratio: float | None) -> dict[str, Any]:
-    return {
-        "url": label,
-        "rps": measured.rps,
-        "÷ bare": ratio,
-        "p50 ms": measured.p50_ms,
-        "p99 ms": measured.p99_ms,
-        "cpu ms/req": measured.cpu_ms_per_request,
-        "other cores": measured.cpu_cores.get("other"),
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_reserve", description=__doc__)
     add_common_arguments(parser)
@@ -326,8 +314,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print_table(
         [
-            _row("bare", result["bare"], None),
-            _row("reserve (201 + 409)", result["reserve"], result["ratio"]),
+            table_row("bare", result["bare"], None),
+            table_row("reserve (201 + 409)", result["reserve"], result["ratio"]),
         ],
         ["url", "rps", "÷ bare", "p50 ms", "p99 ms", "cpu ms/req", "other cores"],
     )

@@ -517,6 +517,22 @@ def measure(
 # --- Results ----------------------------------------------------------------
 
 
+def table_row(
+    label: str, measured: Measurement, ratio: float | None, **leading: Any
+) -> dict[str, Any]:
+    """One printed-table row of a measurement; `leading` columns come first."""
+    return {
+        **leading,
+        "url": label,
+        "rps": measured.rps,
+        "÷ bare": ratio,
+        "p50 ms": measured.p50_ms,
+        "p99 ms": measured.p99_ms,
+        "cpu ms/req": measured.cpu_ms_per_request,
+        "other cores": measured.cpu_cores.get("other"),
+    }
+
+
 def machine() -> dict[str, Any]:
     return {
         "cpus": os.cpu_count(),
