@@ -74,7 +74,7 @@ class WebhookDeliveryAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "event_type",
-        "order_id",
+        "subject",
         "endpoint",
         "status",
         "attempts",
@@ -84,10 +84,12 @@ class WebhookDeliveryAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
     )
     list_select_related = ("endpoint",)
     list_filter = ("status", "event_type", "endpoint")
-    search_fields = ("event_id", "=order__id")
+    search_fields = ("event_id", "=order__id", "=subject")
     fields = (
         "event_id",
         "event_type",
+        "subject",
+        "event_key",
         "order",
         "endpoint",
         "status",

@@ -1,4 +1,4 @@
-"""Outbound order webhooks: brands' endpoints and every delivery made to them (the log)."""
+"""Outbound webhooks: brands' endpoints and every delivery made to them (the log)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,18 @@ from django.db.models import Q
 
 from shop.models import Brand
 
-EVENT_TYPES = ("order.paid", "order.refunded", "fulfilment.updated")
+EVENT_TYPES = (
+    "order.paid",
+    "order.refunded",
+    "fulfilment.updated",
+    "variant.selling_out",
+    "variant.sold_out",
+)
+
+
+def order_subject(order_id: int) -> str:
+    """The delivery queue key of an order's events."""
+    return f"order:{order_id}"
 
 
 def new_webhook_secret() -> str:
@@ -17,7 +28,7 @@ def new_webhook_secret() -> str:
 
 
 class BrandWebhookEndpoint(models.Model):
-    """Where a brand's own systems want to hear about its orders, and the secret they check."""
+    """Where a brand's own systems want to hear about its orders and stock, and the secret."""
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
     url = models.URLField(max_length=500)
@@ -44,8 +55,10 @@ class BrandWebhookEndpoint(models.Model):
 class WebhookDelivery(models.Model):
     """One event for one endpoint, retried until delivered or its window closes.
 
-    Deliveries of the same order to the same endpoint go strictly in id order: a later one
-    waits until the one before it was delivered or given up.
+    An event is about a subject (`order:12`, `variant:34`). Deliveries of the same subject to
+    the same endpoint go strictly in id order: a later one waits until the one before it was
+    delivered or given up. An event with an `event_key` (`alert:17`) is written at most once
+    per endpoint, type and subject, whoever reports it and however often.
     """
 
     class Status(models.TextChoices):
@@ -58,7 +71,22 @@ class WebhookDelivery(models.Model):
     )
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
     order = models.ForeignKey(
-        "orders.Order", on_delete=models.CASCADE, related_name="webhook_deliveries"
+        "orders.Order",
+        on_delete=models.CASCADE,
+        related_name="webhook_deliveries",
+        null=True,
+        blank=True,
+        help_text="The order an order event is about; empty for other subjects.",
+    )
+    subject = models.CharField(
+        max_length=64, help_text="What the event is about, e.g. order:12 or variant:34."
+    )
+    event_key = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="The fact reported (e.g. alert:17): one delivery per endpoint, type, "
+        "subject and key.",
     )
     event_id = models.CharField(max_length=64, unique=True)
     event_type = models.CharField(max_length=50)
@@ -77,10 +105,21 @@ class WebhookDelivery(models.Model):
     class Meta:
         ordering = ("-id",)
         verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "event_type", "subject", "event_key"],
+                condition=~Q(event_key=""),
+                name="webhook_delivery_event_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(order__isnull=True) | Q(subject__startswith="order:"),
+                name="webhook_delivery_order_subject",
+            ),
+        ]
         indexes = [
             models.Index(
-                fields=["endpoint", "order", "id"],
-                name="webhook_delivery_queue",
+                fields=["endpoint", "subject", "id"],
+                name="webhook_delivery_subject_queue",
                 condition=Q(status="pending"),
             ),
             models.Index(

@@ -63,9 +63,14 @@ def notify_refund(refund_id: int) -> int:
 
 
 @shared_task(name="orders.tasks.webhook_deliver", acks_late=True)
-def webhook_deliver(endpoint_id: int, order_id: int) -> str:
-    """Send an endpoint's due deliveries of one order; retries are scheduled in the database."""
-    return webhooks.webhook_deliver_due(endpoint_id=endpoint_id, order_id=order_id)
+def webhook_deliver(
+    endpoint_id: int, order_id: int | None = None, subject: str | None = None
+) -> str:
+    """Send an endpoint's due deliveries of one subject; retries are scheduled in the database.
+
+    `order_id` is still taken for messages queued before events had subjects.
+    """
+    return webhooks.webhook_deliver_due(endpoint_id=endpoint_id, subject=subject, order_id=order_id)
 
 
 @shared_task(name="orders.tasks.webhooks_sweep")

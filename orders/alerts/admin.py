@@ -21,6 +21,7 @@ class SellOutAlertAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
         "available_at_alert",
         "minutes_to_sell_out",
         "opened_at",
+        "sold_out_at",
         "resolved_at",
     )
     list_filter = ("brand", "opened_at")
@@ -36,6 +37,7 @@ class SellOutAlertAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
         "link_ids",
         "creator_ids",
         "opened_at",
+        "sold_out_at",
         "resolved_at",
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.db import models
 from django.db.models import Q
 
@@ -9,7 +11,11 @@ from shop.models import Brand, Variant
 
 
 class SellOutAlert(models.Model):
-    """A variant projected to sell out soon; resolved when it is restocked."""
+    """A variant projected to sell out soon; resolved when it is restocked.
+
+    `link_ids` and `creator_ids` are the links (and their creators) that drove the sales of
+    the window it was raised from: they are emailed, and see it under their stats.
+    """
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
     variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="+")
@@ -20,6 +26,8 @@ class SellOutAlert(models.Model):
     link_ids = models.JSONField(default=list, blank=True)
     creator_ids = models.JSONField(default=list, blank=True)
     opened_at = models.DateTimeField(db_index=True)
+    # Set by the scan that first finds the variant with nothing available while open.
+    sold_out_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -34,6 +42,11 @@ class SellOutAlert(models.Model):
 
     def __str__(self) -> str:
         return f"sell-out alert {self.pk} for {self.variant_id}"
+
+    @property
+    def projected_sell_out_at(self) -> datetime:
+        """When the variant sells out if it keeps the pace it was alerted at."""
+        return self.opened_at + timedelta(minutes=float(self.minutes_to_sell_out))
 
 
 class SellOutAlertEmail(models.Model):

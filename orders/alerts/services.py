@@ -2,10 +2,12 @@
 
 A variant that sold `u` units in the window and has `a` available sells out in
 `a / (u / window minutes)` minutes at that pace. Below `SELLOUT_ALERT_THRESHOLD_MINUTES`
-an alert opens (one open alert per variant, the database says so) and the brand's
-members and the creators whose links drove the window's sales are emailed once each.
-The alert resolves when the variant is restocked (more available than when it opened);
-only then may a new alert open for it.
+an alert opens (one open alert per variant, the database says so), the brand's endpoints
+get a `variant.selling_out` webhook event, and the brand's members and the creators whose
+links drove the window's sales are emailed once each (those creators also see it under
+`/api/v1/creators/me/alerts/`). A scan that finds an open alert's variant with nothing
+available marks it sold out and sends `variant.sold_out`. The alert resolves when the
+variant is restocked (more available than when it opened); only then may a new alert open.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from django.utils import timezone
 
 from creators.selectors.demand import creator_contacts_for_links
 from orders.alerts.models import SellOutAlert, SellOutAlertEmail
+from orders.alerts.webhooks import sellout_webhooks_emit
 from orders.models import OrderLine
 from orders.services.notifications import _brand_emails
 from orders.state import PAID_STATUSES
@@ -43,57 +46,84 @@ def _minutes_to_sell_out(sales: VariantSales, window_minutes: int) -> Decimal:
 
 
 def sellout_scan(*, now: datetime | None = None) -> ScanResult:
-    """Resolve restocked alerts and open new ones; a fixed number of queries."""
+    """Resolve restocked alerts, mark sold-out ones, open new ones; a fixed number of queries.
+
+    The brand's webhook events (`variant.selling_out`, `variant.sold_out`) are written in the
+    same transaction, so they exist exactly when the alert (or its sold-out mark) does.
+    """
     now = now or timezone.now()
     window = int(settings.SELLOUT_VELOCITY_WINDOW_MINUTES)
     threshold = Decimal(settings.SELLOUT_ALERT_THRESHOLD_MINUTES)
     since = now - timedelta(minutes=window)
     with transaction.atomic(durable=True):
         open_alerts = list(
-            SellOutAlert.objects.filter(resolved_at__isnull=True).select_related("variant")
+            SellOutAlert.objects.filter(resolved_at__isnull=True).select_related("variant__product")
         )
-        restocked = [a.pk for a in open_alerts if a.variant.available > a.available_at_alert]
+        restocked = {a.pk for a in open_alerts if a.variant.available > a.available_at_alert}
         if restocked:
             SellOutAlert.objects.filter(pk__in=restocked).update(resolved_at=now)
-        still_open = {a.variant_id for a in open_alerts if a.pk not in set(restocked)}
-        due = [
-            (sales, minutes)
-            for sales in variant_sales_since(since=since)
-            if sales.variant_id not in still_open
-            and (minutes := _minutes_to_sell_out(sales, window)) < threshold
-        ]
-        if not due:
-            return ScanResult(opened=[], resolved=len(restocked))
-        drivers = _driving_links([s.variant_id for s, _ in due], since)
-        try:
-            with transaction.atomic():
-                SellOutAlert.objects.bulk_create(
-                    [
-                        SellOutAlert(
-                            brand_id=sales.brand_id,
-                            variant_id=sales.variant_id,
-                            units_last_hour=sales.units,
-                            available_at_alert=sales.available,
-                            minutes_to_sell_out=minutes,
-                            link_ids=sorted(drivers.get(sales.variant_id, {})),
-                            creator_ids=sorted(set(drivers.get(sales.variant_id, {}).values())),
-                            opened_at=now,
-                        )
-                        for sales, minutes in due
-                    ]
-                )
-        except IntegrityError:  # another scan opened them first: it tells everyone
-            return ScanResult(opened=[], resolved=len(restocked))
-        opened = list(
-            SellOutAlert.objects.filter(
-                opened_at=now, variant_id__in=[s.variant_id for s, _ in due]
-            ).values_list("pk", flat=True)
+        still_open = [a for a in open_alerts if a.pk not in restocked]
+        sold_out = _mark_sold_out(still_open, now)
+        opened = _open_alerts(
+            since=since,
+            now=now,
+            window=window,
+            threshold=threshold,
+            skip_variants={a.variant_id for a in still_open},
         )
+        sellout_webhooks_emit(opened=opened, sold_out=sold_out, window_minutes=window, now=now)
         from orders.tasks import sellout_alert_notify
 
-        for alert_id in opened:
-            transaction.on_commit(partial(sellout_alert_notify.delay, alert_id))
-    return ScanResult(opened=opened, resolved=len(restocked))
+        for alert in opened:
+            transaction.on_commit(partial(sellout_alert_notify.delay, alert.pk))
+    return ScanResult(opened=[a.pk for a in opened], resolved=len(restocked))
+
+
+def _mark_sold_out(alerts: Sequence[SellOutAlert], now: datetime) -> list[SellOutAlert]:
+    """Mark the open alerts whose variant has nothing available as sold out."""
+    empty = [a for a in alerts if a.sold_out_at is None and a.variant.available == 0]
+    if empty:
+        SellOutAlert.objects.filter(pk__in=[a.pk for a in empty], sold_out_at__isnull=True).update(
+            sold_out_at=now
+        )
+        for alert in empty:
+            alert.sold_out_at = now
+    return empty
+
+
+def _open_alerts(
+    *, since: datetime, now: datetime, window: int, threshold: Decimal, skip_variants: set[int]
+) -> list[SellOutAlert]:
+    """Open an alert for every variant selling out within the threshold; [] if beaten to it."""
+    due = [
+        (sales, minutes)
+        for sales in variant_sales_since(since=since)
+        if sales.variant_id not in skip_variants
+        and (minutes := _minutes_to_sell_out(sales, window)) < threshold
+    ]
+    if not due:
+        return []
+    drivers = _driving_links([s.variant_id for s, _ in due], since)
+    alerts = [
+        SellOutAlert(
+            brand_id=sales.brand_id,
+            variant_id=sales.variant_id,
+            units_last_hour=sales.units,
+            available_at_alert=sales.available,
+            minutes_to_sell_out=minutes,
+            link_ids=sorted(drivers.get(sales.variant_id, {})),
+            creator_ids=sorted(set(drivers.get(sales.variant_id, {}).values())),
+            opened_at=now,
+            sold_out_at=now if sales.available == 0 else None,
+        )
+        for sales, minutes in due
+    ]
+    try:
+        with transaction.atomic():
+            # PostgreSQL returns the new ids: the alerts come back with their pk set.
+            return SellOutAlert.objects.bulk_create(alerts)
+    except IntegrityError:  # another scan opened them first: it tells everyone
+        return []
 
 
 def _driving_links(variant_ids: Sequence[int], since: datetime) -> dict[int, dict[int, int]]:

@@ -1,11 +1,12 @@
-"""Outbound order webhooks: `order.paid`, `order.refunded`, `fulfilment.updated` to brands.
+"""Outbound webhooks to brands: order events, and events about a variant's stock.
 
 An event is written as one `WebhookDelivery` per subscribed endpoint in the same
 transaction as the change it reports (so it exists exactly when the change does), then
-delivered by Celery after commit. Deliveries of one order to one endpoint go strictly in
-order; a failure is retried with exponential backoff until `WEBHOOK_RETRY_WINDOW` has passed
-and then marked failed, which lets the next one go. Nothing here holds a lock or a
-transaction across the HTTP call, and a slow or failing endpoint delays only its own queue.
+delivered by Celery after commit. Every event is about a subject (`order:12`,
+`variant:34`); deliveries of one subject to one endpoint go strictly in order; a failure is
+retried with exponential backoff until `WEBHOOK_RETRY_WINDOW` has passed and then marked
+failed, which lets the next one go. Nothing here holds a lock or a transaction across the
+HTTP call, and a slow or failing endpoint delays only its own queue.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -28,6 +30,7 @@ from common.db import in_transaction
 from common.errors import ApplicationError, NotFound
 from orders import order_selectors
 from orders.models import BrandWebhookEndpoint, Order, Refund, WebhookDelivery
+from orders.models_webhooks import order_subject
 from orders.services.webhook_urls import (
     EVENT_ID_HEADER,
     EVENT_TYPE_HEADER,
@@ -47,6 +50,41 @@ def _json(value: Any) -> Any:
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
+def _envelope(
+    *, event_id: str, event_type: str, now: datetime, brand_slug: str, data: dict[str, Any]
+) -> Any:
+    return _json(
+        {
+            "id": event_id,
+            "type": event_type,
+            "created": int(now.timestamp()),
+            "brand": brand_slug,
+            "data": data,
+        }
+    )
+
+
+def webhook_endpoints_subscribed(
+    *, brand_ids: Iterable[int], event_types: Iterable[str]
+) -> list[BrandWebhookEndpoint]:
+    """The brands' active endpoints that want any of the event types, in one query."""
+    wanted = set(event_types)
+    return [
+        e
+        for e in BrandWebhookEndpoint.objects.filter(
+            brand_id__in=sorted(set(brand_ids)), is_active=True
+        ).select_related("brand")
+        if any(e.wants(event_type) for event_type in wanted)
+    ]
+
+
+def _deliver_on_commit(pairs: Iterable[tuple[int, str]]) -> None:
+    from orders.tasks import webhook_deliver
+
+    for endpoint_id, subject in sorted(set(pairs)):
+        transaction.on_commit(partial(webhook_deliver.delay, endpoint_id, subject=subject))
+
+
 def webhooks_emit(
     *, order: Order, event_type: str, brand_ids: Iterable[int], refund: Refund | None = None
 ) -> int:
@@ -56,13 +94,7 @@ def webhooks_emit(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("webhooks_emit must run inside the change's transaction.")
-    endpoints = [
-        e
-        for e in BrandWebhookEndpoint.objects.filter(
-            brand_id__in=sorted(set(brand_ids)), is_active=True
-        ).select_related("brand")
-        if e.wants(event_type)
-    ]
+    endpoints = webhook_endpoints_subscribed(brand_ids=brand_ids, event_types=[event_type])
     if not endpoints:
         return 0
     now = timezone.now()
@@ -78,6 +110,7 @@ def webhooks_emit(
                 data[endpoint.brand_id]["refund"] = next(
                     (r for r in view["refunds"] if r["id"] == refund.pk), None
                 )
+    subject = order_subject(order.pk)
     rows = []
     for endpoint in endpoints:
         event_id = "evt_" + secrets.token_hex(12)
@@ -86,26 +119,96 @@ def webhooks_emit(
                 endpoint=endpoint,
                 brand_id=endpoint.brand_id,
                 order=order,
+                subject=subject,
                 event_id=event_id,
                 event_type=event_type,
-                payload=_json(
-                    {
-                        "id": event_id,
-                        "type": event_type,
-                        "created": int(now.timestamp()),
-                        "brand": endpoint.brand.slug,
-                        "data": data[endpoint.brand_id],
-                    }
+                payload=_envelope(
+                    event_id=event_id,
+                    event_type=event_type,
+                    now=now,
+                    brand_slug=endpoint.brand.slug,
+                    data=data[endpoint.brand_id],
                 ),
                 window_started_at=now,
                 next_attempt_at=now,
             )
         )
     WebhookDelivery.objects.bulk_create(rows)
-    from orders.tasks import webhook_deliver
+    _deliver_on_commit((e.pk, subject) for e in endpoints)
+    return len(rows)
 
-    for endpoint_id in sorted({e.pk for e in endpoints}):
-        transaction.on_commit(partial(webhook_deliver.delay, endpoint_id, order.pk))
+
+@dataclass(frozen=True)
+class SubjectEvent:
+    """An event about something other than an order (e.g. a variant), for one brand.
+
+    `key` names the fact reported (`alert:17`): the same type, subject and key is written
+    once per endpoint, however often it is emitted.
+    """
+
+    brand_id: int
+    event_type: str
+    subject: str
+    key: str
+    data: dict[str, Any]
+
+
+def webhooks_emit_subject_events(
+    *,
+    events: Sequence[SubjectEvent],
+    endpoints: Sequence[BrandWebhookEndpoint] | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Queue events for the brands' subscribed endpoints (inside the change's transaction).
+
+    `endpoints` are those of `webhook_endpoints_subscribed` when the caller has them already.
+    Returns how many deliveries were attempted; those already written (same endpoint, type,
+    subject and key) are left as they are. Two queries whatever the number of events.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("webhooks_emit_subject_events must run inside a transaction.")
+    if not events:
+        return 0
+    if endpoints is None:
+        endpoints = webhook_endpoints_subscribed(
+            brand_ids={e.brand_id for e in events}, event_types={e.event_type for e in events}
+        )
+    if not endpoints:
+        return 0
+    now = now or timezone.now()
+    by_brand: dict[int, list[BrandWebhookEndpoint]] = {}
+    for endpoint in endpoints:
+        by_brand.setdefault(endpoint.brand_id, []).append(endpoint)
+    rows = []
+    for event in events:
+        for endpoint in by_brand.get(event.brand_id, []):
+            if not endpoint.wants(event.event_type):
+                continue
+            event_id = "evt_" + secrets.token_hex(12)
+            rows.append(
+                WebhookDelivery(
+                    endpoint=endpoint,
+                    brand_id=endpoint.brand_id,
+                    subject=event.subject,
+                    event_key=event.key,
+                    event_id=event_id,
+                    event_type=event.event_type,
+                    payload=_envelope(
+                        event_id=event_id,
+                        event_type=event.event_type,
+                        now=now,
+                        brand_slug=endpoint.brand.slug,
+                        data=event.data,
+                    ),
+                    window_started_at=now,
+                    next_attempt_at=now,
+                )
+            )
+    if not rows:
+        return 0
+    # The unique constraint on (endpoint, type, subject, key) makes a repeat a no-op.
+    WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+    _deliver_on_commit((row.endpoint_id, row.subject) for row in rows)
     return len(rows)
 
 
@@ -147,21 +250,30 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def webhook_deliver_due(
-    *, endpoint_id: int, order_id: int, clock: Callable[[], datetime] = timezone.now
+    *,
+    endpoint_id: int,
+    subject: str | None = None,
+    order_id: int | None = None,
+    clock: Callable[[], datetime] = timezone.now,
 ) -> str:
-    """Send the endpoint's due deliveries of one order, oldest first, until one must wait.
+    """Send the endpoint's due deliveries of one subject, oldest first, until one must wait.
 
-    Returns `idle` (nothing pending), `waiting` (the next is not due), `busy` (another
-    worker holds it), `retry` (it failed and is scheduled again) or `disabled`.
+    The subject is given as such or, for an order, as `order_id`. Returns `idle` (nothing
+    pending), `waiting` (the next is not due), `busy` (another worker holds it), `retry` (it
+    failed and is scheduled again), `more` (handed over to a fresh run) or `disabled`.
     """
     if in_transaction():
         raise RuntimeError("Webhooks must not be delivered inside a transaction.")
+    if subject is None:
+        if order_id is None:
+            raise ValueError("Give the subject or the order id.")
+        subject = order_subject(order_id)
     endpoint = BrandWebhookEndpoint.objects.filter(pk=endpoint_id).first()
     if endpoint is None or not endpoint.is_active:
         return "disabled"
     for _ in range(BATCH):
         head = (
-            WebhookDelivery.objects.filter(endpoint=endpoint, order_id=order_id, status=D.PENDING)
+            WebhookDelivery.objects.filter(endpoint=endpoint, subject=subject, status=D.PENDING)
             .order_by("pk")
             .first()
         )
@@ -193,14 +305,14 @@ def webhook_deliver_due(
                 "Webhook %s to %s failed for good: %s", head.event_id, endpoint.url, error
             )
             WebhookDelivery.objects.filter(pk=head.pk).update(status=D.FAILED, **attempt)
-            continue  # given up: the next event of the order may go
+            continue  # given up: the next event of the subject may go
         WebhookDelivery.objects.filter(pk=head.pk).update(
             next_attempt_at=done_at + _backoff(head.attempts + 1), **attempt
         )
         return "retry"
     from orders.tasks import webhook_deliver
 
-    webhook_deliver.delay(endpoint_id, order_id)  # more queued: hand over to a fresh run
+    webhook_deliver.delay(endpoint_id, subject=subject)  # more queued: hand over to a fresh run
     return "more"
 
 
@@ -211,15 +323,15 @@ def webhooks_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
         WebhookDelivery.objects.filter(
             status=D.PENDING, next_attempt_at__lte=now, endpoint__is_active=True
         )
-        .values_list("endpoint_id", "order_id")
-        .order_by("endpoint_id", "order_id")
+        .values_list("endpoint_id", "subject")
+        .order_by("endpoint_id", "subject")
         .distinct()[:limit]
     )
     from orders.tasks import webhook_deliver
 
     pairs = list(due)
-    for endpoint_id, order_id in pairs:
-        webhook_deliver.delay(endpoint_id, order_id)
+    for endpoint_id, subject in pairs:
+        webhook_deliver.delay(endpoint_id, subject=subject)
     return len(pairs)
 
 
@@ -245,7 +357,7 @@ def webhook_delivery_replay(
         from orders.tasks import webhook_deliver
 
         transaction.on_commit(
-            partial(webhook_deliver.delay, delivery.endpoint_id, delivery.order_id)
+            partial(webhook_deliver.delay, delivery.endpoint_id, subject=delivery.subject)
         )
     delivery.refresh_from_db()
     return delivery

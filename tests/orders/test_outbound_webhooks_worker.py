@@ -1,4 +1,4 @@
-"""Outbound order webhooks through the real broker and a real worker process.
+"""Outbound webhooks through the real broker and a real worker process.
 
 The receiver is a real HTTP server in this process that answers 500 first, then 200. The
 worker process gets loopback, plain http and a 1-second retry base through its environment
@@ -21,11 +21,12 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from orders.models import BrandWebhookEndpoint, WebhookDelivery
-from orders.tasks import webhooks_sweep
+from orders.models import BrandWebhookEndpoint, SellOutAlert, WebhookDelivery
+from orders.tasks import sellout_scan, webhooks_sweep
 from tests.orders.aftersale_helpers import member, paid_order, variant_of
 from tests.orders.conftest import wait_until
-from tests.shop.factories import BrandFactory
+from tests.orders.waitlist_helpers import link_for, sell
+from tests.shop.factories import BrandFactory, ProductFactory, VariantFactory
 
 TASK_TIMEOUT = 30.0
 
@@ -138,4 +139,46 @@ def test_a_real_worker_retries_after_a_500_and_delivers_a_signed_event_once(
     event = json.loads(hits[-1].body)
     assert (event["id"], event["type"]) == (delivered.event_id, "order.paid")
     assert event["data"]["order"]["id"] == order.pk
+    assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_a_real_worker_sends_a_sell_out_alert_once_per_endpoint_even_when_scanned_twice(
+    real_worker, flaky_receiver
+):
+    variant = VariantFactory.create(product=ProductFactory.create(), on_hand=50)
+    sell(variant, 40, link=link_for(variant))  # 10 left at 40 an hour: 15 minutes
+    endpoint = BrandWebhookEndpoint.objects.create(
+        brand=variant.product.brand, url=flaky_receiver.url
+    )
+
+    assert sellout_scan.delay().get(timeout=TASK_TIMEOUT) == 1
+    assert sellout_scan.delay().get(timeout=TASK_TIMEOUT) == 0  # the alert is open already
+    first = wait_until(
+        lambda: (d := delivery_of(endpoint)) is not None and d.attempts == 1 and d,
+        what="the worker's first attempt, answered 500",
+        timeout=TASK_TIMEOUT,
+    )
+    wait_until(
+        lambda: first.next_attempt_at <= timezone.now(),
+        what="the retry to fall due",
+        timeout=TASK_TIMEOUT,
+    )
+    assert webhooks_sweep.delay().get(timeout=TASK_TIMEOUT) == 1
+    delivered = wait_until(
+        lambda: (d := delivery_of(endpoint)) is not None and d.status == "delivered" and d,
+        what="the retried delivery",
+        timeout=TASK_TIMEOUT,
+    )
+
+    hits = flaky_receiver.seen()
+    assert [h.answered for h in hits] == [500, 200]
+    for hit in hits:
+        assert verify(hit.headers["Tribe-Signature"], hit.body, endpoint.secret)
+        assert hit.headers["Tribe-Event-Id"] == delivered.event_id
+    event = json.loads(hits[-1].body)
+    assert event["type"] == "variant.selling_out"
+    assert event["data"]["variant"]["sku"] == variant.sku
+    assert event["data"]["alert"]["id"] == SellOutAlert.objects.get().pk
     assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 1
