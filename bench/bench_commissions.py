@@ -70,7 +70,7 @@ BRANDS = [
 ]
 RATES = [Decimal(r) for r in ("5.00", "7.50", "10.00", "12.50", "15.00")]
 
-# What `commission_record_for_orders` writes, as one statement (see its `_commission_line`).
+# What `commission_record_for_orders` writes, as one statement (see `_commission_row`).
 BASELINE_SQL = """
 INSERT INTO creators_commissionline (
     kind, status, creator_id, link_id, brand_id, order_id, order_line_id, refund_id,
@@ -511,8 +511,10 @@ def profile_one_batch(order_ids: list[int]) -> str:
     out.write(f"one batch in-process: {len(order_ids)} orders, {due} lines, {seconds:.3f}s\n")
     sql_seconds = sum(float(q["time"]) for q in queries.captured_queries)
     statements = len(queries.captured_queries)
-    # Django's query time includes psycopg quoting the parameters (client-side binding).
-    out.write(f"{statements} statements, {sql_seconds:.3f}s in cursor.execute\n")
+    # Django's query time includes psycopg quoting the parameters (client-side binding). The
+    # ledger's COPY goes through psycopg's own copy object, which Django does not log: its
+    # time is in the profile below (ledger_load._load_copy), not in this list.
+    out.write(f"{statements} statements, {sql_seconds:.3f}s in cursor.execute (COPY not listed)\n")
     for q in queries.captured_queries:
         out.write(f"  {float(q['time']):7.3f}s  {q['sql'][:110]}\n")
     stats = pstats.Stats(profiler, stream=out)

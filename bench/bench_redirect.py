@@ -541,6 +541,8 @@ def main(argv: list[str] | None = None) -> int:
             "settings": {
                 "click_key_prefix": settings.CLICK_KEY_PREFIX,
                 "redis": settings.REDIS_URL,
+                "click_buffer_seconds": settings.CLICK_BUFFER_SECONDS,
+                "click_buffer_size": settings.CLICK_BUFFER_SIZE,
             },
         },
     )

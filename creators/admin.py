@@ -412,4 +412,4 @@ class VideoAdmin(_SuperuserOnlyAdmin):
     inlines = (VideoProductInline,)
 
 
-from creators import admin_commissions  # noqa: E402, F401  (registers the commissions admin)
+from creators import admin_commissions, admin_settlements  # noqa: E402, F401  (registers them)

@@ -2,16 +2,14 @@
 
 Brand members get two brand-scoped views (shop.admin_scoping): their commission terms (the
 hold period, editable by writers) and their commission liabilities (the ledger lines of
-their sales, read-only, with totals by status and currency for the rows filtered), plus
-their settlements (read-only statements, exported as CSV line by line). Payout
-accounts and payouts are superusers': they pay out balances, send failed payouts again,
-export manual payouts as CSV for the bank and record what the bank did.
+their sales, read-only, with totals by status and currency for the rows filtered); their
+settlements are in admin_settlements.py. Payout accounts and payouts are superusers': they
+pay out balances, send failed payouts again, export manual payouts as CSV for the bank and
+record what the bank did.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
@@ -26,9 +24,7 @@ from common.money import quantize
 from creators.commissions import payouts as payout_services
 from creators.commissions.models import CommissionLine, CommissionTerms, Payout, PayoutAccount
 from creators.commissions.providers import payouts_csv
-from creators.commissions.settlements import settlement_lines_csv_rows
-from creators.models import Settlement, SettlementLine
-from shop.admin_scoping import BrandScopedAdminMixin, BrandScopedInlineMixin, is_unrestricted
+from shop.admin_scoping import BrandScopedAdminMixin, is_unrestricted
 
 
 @admin.register(CommissionTerms)
@@ -129,7 +125,7 @@ def liabilities(queryset: QuerySet[CommissionLine]) -> list[dict[str, Any]]:
     ]
 
 
-class _SuperuserOnlyAdmin(admin.ModelAdmin):
+class SuperuserOnlyAdmin(admin.ModelAdmin):
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_unrestricted(request)
 
@@ -147,7 +143,7 @@ class _SuperuserOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(PayoutAccount)
-class PayoutAccountAdmin(_SuperuserOnlyAdmin):
+class PayoutAccountAdmin(SuperuserOnlyAdmin):
     """Stripe accounts follow Stripe; bank-paid creators get a manual account here."""
 
     list_display = ("creator", "provider", "status", "stripe_account_id", "synced_at")
@@ -204,7 +200,7 @@ class PayoutAccountAdmin(_SuperuserOnlyAdmin):
 
 
 @admin.register(Payout)
-class PayoutAdmin(_SuperuserOnlyAdmin):
+class PayoutAdmin(SuperuserOnlyAdmin):
     list_display = (
         "id",
         "creator",
@@ -263,95 +259,3 @@ class PayoutAdmin(_SuperuserOnlyAdmin):
                 self.message_user(request, f"Payout {payout_id}: {exc.message}", messages.ERROR)
             else:
                 self.message_user(request, f"Payout {payout.pk}: {payout.status}.")
-
-
-# --- Brand settlements: read-only statements, exported as CSV ----------------------------
-
-
-class SettlementLineInline(BrandScopedInlineMixin, admin.TabularInline):
-    model = SettlementLine
-    brand_path = "settlement__brand"
-    fields = (
-        "kind",
-        "order_id",
-        "order_line_id",
-        "refund_id",
-        "commission_line_id",
-        "occurred_at",
-        "amount",
-    )
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-@admin.register(Settlement)
-class SettlementAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
-    """What Tribe owes the brand per period and currency, line by line; never edited."""
-
-    brand_path = "brand"
-    list_display = (
-        "id",
-        "brand",
-        "period_start",
-        "period_end",
-        "currency",
-        "gross",
-        "refunds",
-        "commissions",
-        "platform_fee",
-        "amount_due",
-    )
-    list_select_related = ("brand",)
-    list_filter = ("currency", "brand")
-    date_hierarchy = "period_start"
-    readonly_fields = (
-        "brand",
-        "period_start",
-        "period_end",
-        "currency",
-        "gross",
-        "refunds",
-        "commissions",
-        "platform_fee_percent",
-        "platform_fee",
-        "amount_due",
-        "created_at",
-    )
-    fields = readonly_fields
-    inlines = (SettlementLineInline,)
-    actions = ("export_csv",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def response_action(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
-        # Exporting writes nothing, so viewers may export what they can view (get_queryset
-        # already scopes the rows); the mixin narrows actions to writable brands.
-        if request.POST.get("action") == "export_csv":
-            return admin.ModelAdmin.response_action(self, request, queryset)
-        return super().response_action(request, queryset)
-
-    @admin.action(description="Export the selected settlements as CSV, line by line")
-    def export_csv(self, request: HttpRequest, queryset: QuerySet[Settlement]) -> HttpResponse:
-        rows = queryset.prefetch_related("lines").order_by("period_start", "currency", "pk")
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(settlement_lines_csv_rows(rows))
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="tribe-settlements.csv"'
-        return response

@@ -298,12 +298,45 @@ class AttributionCounter(models.Model):
         return f"{self.date} {self.kind}={self.count}"
 
 
+class PaymentFingerprint(models.Model):
+    """A card a creator is known to pay with (Stripe's card fingerprint, never the number).
+
+    A purchase paid with it through the creator's own link or storefront earns nothing,
+    whoever is logged in and whatever email the checkout gave.
+    """
+
+    class Source(models.TextChoices):
+        PURCHASE = "purchase", "The creator's own purchase while logged in"
+        PAYOUT = "payout", "A payout or verification card"
+
+    creator = models.ForeignKey(
+        Creator, on_delete=models.CASCADE, related_name="payment_fingerprints"
+    )
+    fingerprint = models.CharField(max_length=64)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    reference = models.CharField(max_length=100, blank=True, help_text='e.g. "order:42"')
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("creator_id", "id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["creator", "fingerprint"], name="payment_fingerprint_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.creator_id} {self.source}"
+
+
 # The commission tables live in their own module; importing them here registers them.
 from creators.commissions.models import (  # noqa: E402, F401
+    BrandPayoutAccount,
     CommissionLine,
     CommissionTerms,
     Payout,
     PayoutAccount,
     Settlement,
     SettlementLine,
+    SettlementPayout,
 )

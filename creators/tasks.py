@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from creators.attribution import clicks
-from creators.commissions import approval, payouts, recording
+from creators.commissions import approval, payouts, recording, settlement_payouts
 from creators.services.attribution import attribution_counters_flush
 from orders.selectors import order_line_refunded_amount
 
@@ -74,3 +74,18 @@ def payouts_create_due() -> list[int]:
 @shared_task(name="creators.tasks.payout_send")
 def payout_send(payout_id: int) -> str:
     return payouts.payout_send(payout_id=payout_id).status
+
+
+@shared_task(name="creators.tasks.settlements_pay_due")
+def settlements_pay_due() -> list[int]:
+    created = settlement_payouts.settlements_pay_due()
+    # Attempts whose send was lost, or whose outcome was unknown, go out again as themselves.
+    for payout_id in settlement_payouts.settlement_payouts_unsent():
+        if payout_id not in created:
+            settlement_payout_send.delay(payout_id)
+    return created
+
+
+@shared_task(name="creators.tasks.settlement_payout_send")
+def settlement_payout_send(payout_id: int) -> str:
+    return settlement_payouts.settlement_payout_send(payout_id=payout_id).status

@@ -236,6 +236,9 @@ CLICK_HASH_SALT = env_value(env.str, "CLICK_HASH_SALT", default="")
 CLICK_TRUST_X_FORWARDED_FOR = env_value(env.bool, "CLICK_TRUST_X_FORWARDED_FOR", default=False)
 CLICK_KEY_PREFIX = env_value(env.str, "CLICK_KEY_PREFIX", default="tribe")
 CLICK_REDIS_TIMEOUT = 0.5
+# Each worker process sends its clicks to Redis in one call per this many seconds (or taps).
+CLICK_BUFFER_SECONDS = env_value(env.float, "CLICK_BUFFER_SECONDS", default=0.02)
+CLICK_BUFFER_SIZE = env_value(env.int, "CLICK_BUFFER_SIZE", default=200)
 # How long the redirect may serve a link's target (and sold-out state) from cache.
 LINK_CACHE_SECONDS = env_value(env.int, "LINK_CACHE_SECONDS", default=10)
 
@@ -335,6 +338,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     "creators-payouts-create-due": {
         "task": "creators.tasks.payouts_create_due",
+        "schedule": 60 * 60,
+    },
+    "creators-settlements-pay-due": {
+        "task": "creators.tasks.settlements_pay_due",
         "schedule": 60 * 60,
     },
     "shop-feeds-enqueue-due": {

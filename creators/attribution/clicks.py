@@ -1,11 +1,14 @@
-"""Clicks off the hot path: Redis takes each tap in one round trip; a beat task flushes them.
+"""Clicks off the hot path: taps are buffered per process and reach Redis in batches; a beat
+task flushes them to PostgreSQL.
 
-Redis holds a pending list; the one-hour uniqueness rule is a `SET NX EX` per link and
-client, decided in the same Lua call as the push. The flush moves a batch to a processing
-list (so a crash never loses it), inserts it with the click id unique (so a retry never
-doubles it), recomputes the touched daily aggregates under a row lock, then drops the
-processing list. Without Redis (the embedded default, or Redis down) clicks are written
-straight to the database and the service reports the degraded mode.
+Each worker process collects its taps for up to `CLICK_BUFFER_SECONDS` (or
+`CLICK_BUFFER_SIZE` taps) and pushes them in one Redis call. Redis holds a pending list;
+the one-hour uniqueness rule is a `SET NX EX` per link and client, decided in the same Lua
+call as the push, so it stays exact however many processes take taps. The flush moves a
+batch to a processing list (so a crash never loses it), inserts it with the click id
+unique (so a retry never doubles it), recomputes the touched daily aggregates under a row
+lock, then drops the processing list. Without Redis (the embedded default, or Redis down)
+clicks are written straight to the database and the service reports the degraded mode.
 """
 
 from __future__ import annotations
@@ -21,21 +24,35 @@ from typing import Any, cast
 
 import redis
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, close_old_connections, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from creators.attribution.buffer import Buffer
 from creators.models import AffiliateLink, Click, ClickDaily
 
 logger = logging.getLogger(__name__)
 
+# KEYS[1] is the pending list and KEYS[1 + i] click i's "seen" key; ARGV[1] is the window,
+# ARGV[2i] click i's payload and ARGV[2i + 1] '1' for a bot (bots are never unique).
 _RECORD = """
-local unique = 0
-if ARGV[3] == '0' then
-  if redis.call('SET', KEYS[2], '1', 'NX', 'EX', tonumber(ARGV[2])) then unique = 1 end
+local window = tonumber(ARGV[1])
+local items = {}
+local uniques = 0
+for i = 1, #KEYS - 1 do
+  local unique = 0
+  if ARGV[2 * i + 1] == '0' and redis.call('SET', KEYS[i + 1], '1', 'NX', 'EX', window) then
+    unique = 1
+  end
+  uniques = uniques + unique
+  items[#items + 1] = ARGV[2 * i] .. '|' .. unique
+  if #items == 500 then
+    redis.call('RPUSH', KEYS[1], unpack(items))
+    items = {}
+  end
 end
-redis.call('RPUSH', KEYS[1], ARGV[1] .. '|' .. unique)
-return unique
+if #items > 0 then redis.call('RPUSH', KEYS[1], unpack(items)) end
+return uniques
 """
 _CLAIM = """
 local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
@@ -148,25 +165,49 @@ def _record_script(client: redis.Redis) -> Any:
 
 
 def click_record(record: ClickRecord) -> None:
-    """Take one click: one Redis round trip, or a direct write when Redis is not there."""
+    """Take one click: into this process's buffer, or a direct write when there is no Redis."""
+    if not settings.REDIS_URL:
+        _record_directly(record)
+    elif settings.CLICK_BUFFER_SECONDS <= 0:
+        _push([record])
+    else:
+        _buffer.add(record)
+
+
+def clicks_buffer_flush() -> int:
+    """Push this process's buffered clicks to Redis now; returns how many went."""
+    return _buffer.flush()
+
+
+def _push(records: list[ClickRecord]) -> None:
+    """Queue clicks in one Redis call, deciding uniqueness there; write directly if it fails."""
     global _degraded_since
     client = _redis()
     if client is not None:
+        keys = [_key("pending")]
+        args: list[str | int] = [settings.CLICK_UNIQUE_WINDOW_SECONDS]
+        for record in records:
+            keys.append(_key(f"seen:{record.link_id}:{record.client_hash}"))
+            args += [record.encode(), "1" if record.is_bot else "0"]
         try:
-            _record_script(client)(
-                keys=[_key("pending"), _key(f"seen:{record.link_id}:{record.client_hash}")],
-                args=[
-                    record.encode(),
-                    settings.CLICK_UNIQUE_WINDOW_SECONDS,
-                    "1" if record.is_bot else "0",
-                ],
-            )
+            _record_script(client)(keys=keys, args=args)
             return
         except redis.RedisError as exc:
             if _degraded_since is None or time.monotonic() - _degraded_since > 60:
                 logger.warning("Click queue degraded, writing clicks directly: %s", exc)
             _degraded_since = time.monotonic()
-    _record_directly(record)
+    for record in records:
+        _record_directly(record)
+
+
+_buffer: Buffer[ClickRecord] = Buffer(
+    push=_push,
+    max_delay=lambda: settings.CLICK_BUFFER_SECONDS,
+    max_items=lambda: settings.CLICK_BUFFER_SIZE,
+    name="click-buffer",
+    # A direct write from the buffer's thread opened a connection outside any request.
+    after_thread_push=close_old_connections,
+)
 
 
 def _record_directly(record: ClickRecord) -> None:
@@ -234,6 +275,7 @@ def _recompute_daily(pairs: Iterable[tuple[int, date]]) -> None:
 
 def clicks_flush(*, batch_size: int = 5000, max_batches: int = 50) -> int:
     """Move pending clicks from Redis into PostgreSQL; returns how many were taken."""
+    clicks_buffer_flush()  # this process's own taps first
     client = _redis()
     if client is None:
         return 0
@@ -274,6 +316,7 @@ def clicks_pending(*, link_ids: set[int], limit: int = 50_000) -> list[tuple[Cli
     client = _redis()
     if client is None or not link_ids:
         return []
+    clicks_buffer_flush()  # another process's buffer is at most CLICK_BUFFER_SECONDS behind
     try:
         raw = client.lrange(_key("pending"), 0, limit - 1)
     except redis.RedisError:

@@ -42,3 +42,13 @@ def connect_urls() -> tuple[str, str]:
         getattr(settings, "COMMISSION_CONNECT_REFRESH_URL", f"{site}/creators/payouts/refresh"),
         getattr(settings, "COMMISSION_CONNECT_RETURN_URL", f"{site}/creators/payouts/return"),
     )
+
+
+def brand_connect_urls() -> tuple[str, str]:
+    """Where Stripe's onboarding sends a brand back: (refresh_url, return_url), the admin."""
+    site = settings.SITE_URL.rstrip("/")
+    page = f"{site}/admin/creators/brandpayoutaccount/"
+    return (
+        getattr(settings, "COMMISSION_BRAND_CONNECT_REFRESH_URL", page),
+        getattr(settings, "COMMISSION_BRAND_CONNECT_RETURN_URL", page),
+    )

@@ -41,3 +41,15 @@ class CreatorSuspended(ApplicationError):
 class PayoutAccountIsManual(Conflict):
     code = "payout_account_manual"
     default_message = "This creator is paid by bank transfer; there is no account to connect."
+
+
+class SettlementNotPayable(ApplicationError):
+    status_code = 422
+    code = "settlement_not_payable"
+    default_message = "Only a settlement with a positive amount due is paid to the brand."
+
+
+class BrandPayoutAccountNotReady(ApplicationError):
+    status_code = 422
+    code = "brand_payout_account_not_ready"
+    default_message = "The brand needs a payout account that finished onboarding first."

@@ -1,4 +1,5 @@
-"""Commission tables: brand terms, the append-only ledger, payout accounts and payouts.
+"""Commission tables: brand terms, the append-only ledger, payout accounts and payouts,
+brand settlements and their payouts.
 
 Imported at the end of creators/models.py, so they belong to the creators app. The ledger
 keeps order ids as plain integers: creators reads orders only through orders.selectors.
@@ -135,8 +136,8 @@ class CommissionLine(models.Model):
         return f"{self.kind} {self.amount} {self.currency} (line {self.order_line_id})"
 
 
-class PayoutAccount(models.Model):
-    """Where a creator's money goes: a Stripe Connect Express account, or the bank (manual)."""
+class ConnectedAccount(models.Model):
+    """Where money goes: a Stripe Connect account, or the bank (manual, paid from a CSV)."""
 
     class Provider(models.TextChoices):
         STRIPE = "stripe", "Stripe Connect"
@@ -147,7 +148,6 @@ class PayoutAccount(models.Model):
         READY = "ready", "Ready"
         RESTRICTED = "restricted", "Restricted"
 
-    creator = models.OneToOneField(Creator, on_delete=models.CASCADE, related_name="payout_account")
     provider = models.CharField(max_length=20, choices=Provider.choices, default=Provider.STRIPE)
     stripe_account_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ONBOARDING)
@@ -163,6 +163,15 @@ class PayoutAccount(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        abstract = True
+
+
+class PayoutAccount(ConnectedAccount):
+    """Where a creator's money goes: a Stripe Connect Express account, or the bank (manual)."""
+
+    creator = models.OneToOneField(Creator, on_delete=models.CASCADE, related_name="payout_account")
+
+    class Meta:
         constraints = [
             models.CheckConstraint(
                 condition=~Q(provider="stripe") | Q(stripe_account_id__isnull=False),
@@ -174,8 +183,33 @@ class PayoutAccount(models.Model):
         return f"{self.creator_id} {self.provider} ({self.status})"
 
 
-class Payout(models.Model):
-    """A creator's approved balance in one currency, sent as one transfer."""
+class BrandPayoutAccount(ConnectedAccount):
+    """Where Tribe pays a brand's settlements: its Stripe Connect account, or its bank.
+
+    Managed by the platform in the admin, which connects it at Stripe and hands the brand the
+    onboarding link; a Stripe account's status then follows Stripe's `account.updated`
+    events, as a creator's does. A manual (bank) account is made ready by hand.
+    """
+
+    brand = models.OneToOneField(Brand, on_delete=models.CASCADE, related_name="payout_account")
+
+    class Meta:
+        constraints = [
+            # Added first, then connected at Stripe from the admin; only then can it be ready.
+            models.CheckConstraint(
+                condition=~Q(status="ready", provider="stripe")
+                | Q(stripe_account_id__isnull=False),
+                name="brand_payout_account_ready_stripe_has_id",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"brand {self.brand_id} {self.provider} ({self.status})"
+
+
+class OutboundTransfer(models.Model):
+    """Money sent once through a payout provider: claimed with a lease, sent outside any
+    transaction, and recorded; a refusal fails it, an unknown outcome sends it again."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending (not sent yet)"
@@ -183,11 +217,10 @@ class Payout(models.Model):
         PAID = "paid", "Paid"
         FAILED = "failed", "Failed"
 
-    creator = models.ForeignKey(Creator, on_delete=models.PROTECT, related_name="payouts")
     currency = models.CharField(max_length=3)
     amount = models.DecimalField(max_digits=14, decimal_places=3)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    provider = models.CharField(max_length=20, choices=PayoutAccount.Provider.choices)
+    provider = models.CharField(max_length=20, choices=ConnectedAccount.Provider.choices)
     destination = models.CharField(max_length=255, blank=True)
     reference = models.CharField(
         max_length=255, blank=True, help_text="The Stripe transfer id, or the bank's reference."
@@ -202,6 +235,15 @@ class Payout(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Payout(OutboundTransfer):
+    """A creator's approved balance in one currency, sent as one transfer."""
+
+    creator = models.ForeignKey(Creator, on_delete=models.PROTECT, related_name="payouts")
 
     class Meta:
         ordering = ("-id",)
@@ -304,3 +346,43 @@ class SettlementLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount} (settlement {self.settlement_id})"
+
+
+class SettlementPayout(OutboundTransfer):
+    """One attempt to pay a settlement's amount due to the brand.
+
+    At most one attempt per settlement is in flight or paid (a database constraint); a
+    failed one stays, with its reason, and a retry is a new attempt. Every attempt of a
+    settlement shares its transfer group, so a retry finds a transfer an earlier one made.
+    """
+
+    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="payouts")
+
+    class Meta:
+        ordering = ("-id",)
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="settlement_payout_amount_positive"
+            ),
+            models.CheckConstraint(condition=CURRENCY_ISO, name="settlement_payout_currency_iso"),
+            models.UniqueConstraint(
+                fields=["settlement"],
+                condition=~Q(status="failed"),
+                name="settlement_payout_one_live",
+            ),
+            models.UniqueConstraint(
+                fields=["provider", "reference"],
+                condition=~Q(reference=""),
+                name="settlement_payout_reference_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["lease_until"],
+                name="settlement_payout_in_flight",
+                condition=Q(status__in=["pending", "processing"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"settlement payout {self.pk} {self.amount} {self.currency} ({self.status})"

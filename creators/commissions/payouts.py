@@ -17,8 +17,7 @@ from decimal import Decimal
 from functools import partial
 
 from django.db import transaction
-from django.db.models import F, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Sum
 from django.utils import timezone
 
 from common.errors import Conflict, NotFound, ValidationFailed
@@ -30,12 +29,16 @@ from creators.commissions.errors import (
     PayoutBelowMinimum,
 )
 from creators.commissions.models import CommissionLine, Payout, PayoutAccount
-from creators.commissions.providers import ProviderDeclined, ProviderUnavailable, provider_for
+from creators.commissions.providers import payout_transfer_order
+from creators.commissions.sending import (
+    transfer_mark_failed,
+    transfer_send,
+    transfers_unsent,
+)
 from creators.models import Creator
 
 logger = logging.getLogger(__name__)
 Line = CommissionLine.Status
-IN_FLIGHT = (Payout.Status.PENDING, Payout.Status.PROCESSING)
 
 
 def _ready_account(creator: Creator) -> PayoutAccount:
@@ -129,66 +132,28 @@ def payouts_create_due(*, now: datetime | None = None) -> list[int]:
 
 def payouts_unsent(*, now: datetime | None = None) -> list[int]:
     """Payouts to send (again): never sent, or in flight with no result and a lapsed lease."""
-    now = now or timezone.now()
-    return list(
-        Payout.objects.filter(status__in=IN_FLIGHT, reference="")
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    return transfers_unsent(Payout, now=now or timezone.now())
 
 
 def payout_send(*, payout_id: int, now: datetime | None = None) -> Payout:
     """Send one payout through its provider; safe to call any number of times, concurrently."""
-    now = now or timezone.now()
-    with transaction.atomic(durable=True):
-        claimed = (
-            Payout.objects.filter(pk=payout_id, status__in=IN_FLIGHT, reference="")
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-            .update(
-                status=Payout.Status.PROCESSING,
-                lease_until=now + conf.payout_send_lease(),
-                attempts=F("attempts") + 1,
-                sent_at=Coalesce("sent_at", Value(now)),
-            )
-        )
-    payout = Payout.objects.get(pk=payout_id)
-    if not claimed:
-        return payout
-    try:
-        result = provider_for(payout.provider).send(payout)
-    except ProviderDeclined as exc:
-        return _payout_fail(payout_id=payout_id, code=exc.code, message=exc.message, now=now)
-    except ProviderUnavailable as exc:
-        Payout.objects.filter(pk=payout_id, reference="").update(last_error=str(exc)[:2000])
-        logger.warning("Payout %s not sent yet: %s", payout_id, exc)
-        return Payout.objects.get(pk=payout_id)
-    with transaction.atomic(durable=True):
-        payout = Payout.objects.select_for_update().get(pk=payout_id)
-        if payout.status == Payout.Status.PROCESSING and not payout.reference:
-            payout.reference = result.reference
-            payout.lease_until = None
-            payout.last_error = ""
-            if result.settled:
-                payout.status = Payout.Status.PAID
-                payout.paid_at = now
-            payout.save()
-    return payout
+    return transfer_send(
+        Payout,
+        pk=payout_id,
+        order=payout_transfer_order,
+        fail=lambda pk, code, message, at: _payout_fail(
+            payout_id=pk, code=code, message=message, now=at
+        ),
+        now=now or timezone.now(),
+    )
 
 
 def _payout_fail(*, payout_id: int, code: str, message: str, now: datetime) -> Payout:
     with transaction.atomic(durable=True):
         payout = Payout.objects.select_for_update().get(pk=payout_id)
-        if payout.status not in IN_FLIGHT:
-            return payout
-        payout.status = Payout.Status.FAILED
-        payout.failure_code = code[:100]
-        payout.failure_message = message
-        payout.failed_at = now
-        payout.lease_until = None
-        payout.save()
-        # The lines are payable again, in a later payout (with a new id, so a new transfer).
-        CommissionLine.objects.filter(payout=payout).update(status=Line.APPROVED, payout=None)
+        if transfer_mark_failed(payout, code=code, message=message, now=now):
+            # The lines are payable again, in a later payout (a new id, so a new transfer).
+            CommissionLine.objects.filter(payout=payout).update(status=Line.APPROVED, payout=None)
     return payout
 
 

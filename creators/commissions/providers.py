@@ -1,7 +1,8 @@
-"""Payout providers: how a payout's money leaves. Called outside any transaction.
+"""Payout providers: how money leaves, for creators' payouts and brands' settlements alike.
 
-`send` either returns what was done or raises: `ProviderDeclined` when the provider
-refused and nothing was sent (the payout fails and its lines are payable again), or
+Called outside any transaction with a `TransferOrder`. `send` either returns what was done
+or raises: `ProviderDeclined` when the provider refused and nothing was sent (the payout
+fails: a creator's lines are payable again, a settlement may be paid again), or
 `ProviderUnavailable` when the outcome is unknown (the payout stays `processing` and the
 same payout is sent again later, which the provider recognises, so nothing is paid twice).
 """
@@ -12,6 +13,7 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol
 
 import stripe
@@ -19,6 +21,20 @@ import stripe
 from common.money import MoneyError, from_minor_units, quantize, to_minor_units
 from creators.commissions.models import Payout, PayoutAccount
 from orders.stripe.client import stripe_client
+
+
+@dataclass(frozen=True)
+class TransferOrder:
+    """What a provider is asked to send: a creator's payout, or a brand's settlement."""
+
+    amount: Decimal
+    currency: str
+    destination: str
+    group: str  # unique to what is paid: an earlier transfer is found by it, whatever its key
+    idempotency_key: str
+    description: str
+    metadata: dict[str, str]
+    manual_reference: str  # what the manual provider calls it on the bank's list
 
 
 @dataclass(frozen=True)
@@ -41,46 +57,58 @@ class ProviderUnavailable(Exception):
 
 
 class PayoutProvider(Protocol):
-    def send(self, payout: Payout) -> SendResult: ...
+    def send(self, order: TransferOrder) -> SendResult: ...
 
 
 def transfer_group(payout: Payout) -> str:
     return f"tribe-payout-{payout.pk}"
 
 
-class StripeConnectProvider:
-    """A Transfer to the creator's Connect account, once per payout whatever the retries.
+def payout_transfer_order(payout: Payout) -> TransferOrder:
+    """A creator's payout: a transfer of its own, keyed and grouped by the payout."""
+    return TransferOrder(
+        amount=payout.amount,
+        currency=payout.currency,
+        destination=payout.destination,
+        group=transfer_group(payout),
+        idempotency_key=f"tribe-payout-{payout.pk}-transfer",
+        description=f"Tribe commissions, payout {payout.pk}",
+        metadata={"payout_id": str(payout.pk), "creator_id": str(payout.creator_id)},
+        manual_reference=f"manual-{payout.pk}",
+    )
 
-    The idempotency key is derived from the payout, so a retry within Stripe's 24 hours gets
-    the same transfer back; before creating, the payout's transfer group is looked up, so a
-    retry days later finds the transfer an earlier attempt made instead of making another.
+
+class StripeConnectProvider:
+    """A Transfer to a Connect account, once per thing paid whatever the retries.
+
+    The idempotency key is the order's, so a retry within Stripe's 24 hours gets the same
+    transfer back; before creating, the order's transfer group is looked up, so a retry days
+    later (or a later attempt at the same settlement) finds the transfer an earlier attempt
+    made instead of making another.
     """
 
-    def send(self, payout: Payout) -> SendResult:
-        if not payout.destination:
+    def send(self, order: TransferOrder) -> SendResult:
+        if not order.destination:
             raise ProviderDeclined("payout_account_not_ready", "No Stripe account to pay.")
         try:
-            amount = to_minor_units(payout.amount, payout.currency)
+            amount = to_minor_units(order.amount, order.currency)
         except MoneyError as exc:
             raise ProviderDeclined("amount_not_representable", str(exc)) from exc
         client = stripe_client()
-        group = transfer_group(payout)
         try:
-            found = client.v1.transfers.list(
-                params={"destination": payout.destination, "transfer_group": group, "limit": 1}
-            )
+            found = client.v1.transfers.list(params={"transfer_group": order.group, "limit": 1})
             if found.data:
-                return self._result(found.data[0], payout)
+                return self._result(found.data[0], order)
             transfer = client.v1.transfers.create(
                 params={
                     "amount": amount,
-                    "currency": payout.currency.lower(),
-                    "destination": payout.destination,
-                    "transfer_group": group,
-                    "description": f"Tribe commissions, payout {payout.pk}",
-                    "metadata": {"payout_id": str(payout.pk), "creator_id": str(payout.creator_id)},
+                    "currency": order.currency.lower(),
+                    "destination": order.destination,
+                    "transfer_group": order.group,
+                    "description": order.description,
+                    "metadata": order.metadata,
                 },
-                options={"idempotency_key": f"tribe-payout-{payout.pk}-transfer"},
+                options={"idempotency_key": order.idempotency_key},
             )
         except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
             raise ProviderUnavailable(repr(exc)) from exc
@@ -91,12 +119,12 @@ class StripeConnectProvider:
             raise ProviderDeclined(
                 exc.code or "stripe_error", exc.user_message or str(exc)
             ) from exc
-        return self._result(transfer, payout)
+        return self._result(transfer, order)
 
     @staticmethod
-    def _result(transfer: stripe.Transfer, payout: Payout) -> SendResult:
+    def _result(transfer: stripe.Transfer, order: TransferOrder) -> SendResult:
         sent = from_minor_units(transfer.amount, transfer.currency.upper())
-        if sent != payout.amount or transfer.currency.upper() != payout.currency:
+        if sent != order.amount or transfer.currency.upper() != order.currency:
             # Never expected: the group is ours alone. Keep the payout in flight for a person.
             raise ProviderUnavailable(f"transfer {transfer.id} is {sent} {transfer.currency}")
         return SendResult(reference=transfer.id, settled=True)
@@ -105,8 +133,8 @@ class StripeConnectProvider:
 class ManualProvider:
     """Bank payments made by a person: the payout waits, exported as CSV, until marked paid."""
 
-    def send(self, payout: Payout) -> SendResult:
-        return SendResult(reference=f"manual-{payout.pk}", settled=False)
+    def send(self, order: TransferOrder) -> SendResult:
+        return SendResult(reference=order.manual_reference, settled=False)
 
 
 PROVIDERS: dict[str, PayoutProvider] = {
@@ -146,9 +174,9 @@ def payouts_csv(payouts: Iterable[Payout]) -> str:
                 payout.pk,
                 creator.pk,
                 creator.handle,
-                _cell(creator.display_name),
+                csv_cell(creator.display_name),
                 creator.user.email,
-                _cell(account.bank_reference if account else ""),
+                csv_cell(account.bank_reference if account else ""),
                 format(quantize(payout.amount, payout.currency), "f"),
                 payout.currency,
                 payout.created_at.isoformat(),
@@ -158,6 +186,6 @@ def payouts_csv(payouts: Iterable[Payout]) -> str:
     return out.getvalue()
 
 
-def _cell(text: str) -> str:
+def csv_cell(text: str) -> str:
     """Keep spreadsheets from running a creator's text as a formula."""
     return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

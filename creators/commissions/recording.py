@@ -23,12 +23,16 @@ from common.money import MoneyError, normalize_currency, quantize
 from creators.commissions import conf
 from creators.commissions.amounts import commission_amount, reversal_amount
 from creators.commissions.errors import CurrencyMismatch, NegativeAmount
+from creators.commissions.ledger_load import COLUMNS, Row, commission_lines_load
 from creators.commissions.models import CommissionLine, CommissionTerms
 from creators.models import AffiliateLink, Creator
 from orders.selectors import order_lines_commissionable, order_lines_refunded_amounts
 
 Kind = CommissionLine.Kind
 Status = CommissionLine.Status
+# Plain strings for the loader (psycopg would write an Enum member by its name).
+COMMISSION, PENDING = Kind.COMMISSION.value, Status.PENDING.value
+ORDER_LINE = COLUMNS.index("order_line_id")
 COMMISSION_FORMULA = "amount = round_half_up(base x rate / 100)"
 REVERSAL_FORMULA = (
     "reversed in all = round_half_up(commission x refunded_to_date / base); "
@@ -45,40 +49,42 @@ def _hold_days(brand_ids: set[int]) -> dict[int, int]:
     return {brand_id: found.get(brand_id, default) for brand_id in brand_ids}
 
 
-def _commission_line(row: dict[str, Any], hold_days: int, link_id: int | None) -> CommissionLine:
+def _commission_row(row: dict[str, Any], hold_days: int, link_id: int | None) -> Row:
+    """One pending commission line, as a row in ledger_load.COLUMNS order."""
     currency = normalize_currency(row["currency"])
     base = quantize(row["paid_amount"], currency)
     rate: Decimal = row["commission_rate"]
     paid_at: datetime = row["paid_at"]
     payable_at = paid_at + timedelta(days=hold_days)
     attribution = row["receipt"] or {}
-    return CommissionLine(
-        kind=Kind.COMMISSION,
-        status=Status.PENDING,
-        creator_id=row["creator_id"],
-        link_id=link_id,
-        brand_id=row["brand_id"],
-        order_id=row["order_id"],
-        order_line_id=row["order_line_id"],
-        refund_id="",
-        currency=currency,
-        base=base,
-        rate=rate,
-        amount=commission_amount(base=base, rate=rate, currency=currency),
-        receipt={
-            "attribution": attribution,
-            "rule": attribution.get("rule"),
-            "rate": str(rate),
-            "rate_source": attribution.get("rate_source"),
-            "base": str(base),
-            "currency": currency,
-            "formula": COMMISSION_FORMULA,
-            "hold_days": hold_days,
-            "paid_at": paid_at.isoformat(),
-            "payable_at": payable_at.isoformat(),
-        },
-        earned_at=paid_at,
-        payable_at=payable_at,
+    receipt = {
+        "attribution": attribution,
+        "rule": attribution.get("rule"),
+        "rate": str(rate),
+        "rate_source": attribution.get("rate_source"),
+        "base": str(base),
+        "currency": currency,
+        "formula": COMMISSION_FORMULA,
+        "hold_days": hold_days,
+        "paid_at": paid_at.isoformat(),
+        "payable_at": payable_at.isoformat(),
+    }
+    return (
+        COMMISSION,
+        PENDING,
+        row["creator_id"],
+        link_id,
+        row["brand_id"],
+        row["order_id"],
+        row["order_line_id"],
+        "",
+        currency,
+        base,
+        rate,
+        commission_amount(base=base, rate=rate, currency=currency),
+        receipt,
+        paid_at,
+        payable_at,
     )
 
 
@@ -101,16 +107,16 @@ def commission_record_for_orders(*, order_ids: Iterable[int]) -> int:
     )
     holds = _hold_days({r["brand_id"] for r in rows})
     lines = [
-        _commission_line(
+        _commission_row(
             row, holds[row["brand_id"]], row["link_id"] if row["link_id"] in links else None
         )
         for row in rows
         if row["creator_id"] in creators
     ]
     with transaction.atomic(durable=True):
-        CommissionLine.objects.bulk_create(lines, ignore_conflicts=True)
+        commission_lines_load(lines)
     # A refund can come before this task ran (or its signal may be lost): catch up now.
-    commissions_reconcile_refunds(order_line_ids=[line.order_line_id for line in lines])
+    commissions_reconcile_refunds(order_line_ids=[line[ORDER_LINE] for line in lines])
     return len(lines)
 
 

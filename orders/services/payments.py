@@ -21,7 +21,8 @@ from django.utils import timezone
 from common.errors import ApplicationError
 from common.money import from_minor_units
 from common.signals import order_paid
-from orders.models import Order, StockReservation, StripeEvent
+from creators.services.attribution import attribution_review_payment
+from orders.models import Order, OrderLine, StockReservation, StripeEvent
 from orders.services.fulfilment import fulfilments_create
 from orders.services.refund_events import handle_refund_event
 from orders.services.reservations import order_holds_release
@@ -100,7 +101,9 @@ def _handle_payment_intent(payload: dict[str, Any]) -> None:
     if order is None:
         logger.info("PaymentIntent %s matches no order; ignored", obj["id"])
         return
-    intent = stripe_client().v1.payment_intents.retrieve(obj["id"])
+    intent = stripe_client().v1.payment_intents.retrieve(
+        obj["id"], params={"expand": ["payment_method"]}
+    )
     payment_reconcile(
         order_id=order.pk,
         intent_status=intent.status,
@@ -108,7 +111,15 @@ def _handle_payment_intent(payload: dict[str, Any]) -> None:
         currency=intent.currency,
         last_error=_error_of(intent),
         event_id=payload.get("id", ""),
+        payment_fingerprint=_card_fingerprint(intent),
     )
+
+
+def _card_fingerprint(intent: Any) -> str:
+    """The paying card's fingerprint (the same card has the same one, whoever's account)."""
+    method = getattr(intent, "payment_method", None)
+    card = None if method is None or isinstance(method, str) else getattr(method, "card", None)
+    return str(getattr(card, "fingerprint", None) or "") if card is not None else ""
 
 
 def _error_of(intent: Any) -> dict[str, Any] | None:
@@ -156,10 +167,16 @@ def payment_reconcile(
     currency: str,
     last_error: dict[str, Any] | None,
     event_id: str,
+    payment_fingerprint: str = "",
 ) -> None:
     """Move the order to match its PaymentIntent's current state."""
     if intent_status == "succeeded":
-        order_mark_paid(order_id=order_id, amount=amount, currency=currency)
+        order_mark_paid(
+            order_id=order_id,
+            amount=amount,
+            currency=currency,
+            payment_fingerprint=payment_fingerprint,
+        )
     elif intent_status == "canceled":
         order_cancel_unpaid(order_id=order_id, reason="payment_intent_canceled")
     elif intent_status == "requires_payment_method" and last_error:
@@ -214,7 +231,31 @@ def _sell_lines(order: Order) -> None:
         raise _Unfulfillable(shortages)
 
 
-def order_mark_paid(*, order_id: int, amount: int, currency: str) -> None:
+def _void_credit_paid_by_creator(order: Order, fingerprint: str) -> None:
+    """No commission when the credited creator paid with their own card (docs/attribution.md)."""
+    if not fingerprint:
+        return
+    credited = order.lines.filter(attributed_creator_id__isnull=False)
+    refused = attribution_review_payment(
+        buyer_user_id=order.user_id,
+        fingerprint=fingerprint,
+        lines=credited.values_list("pk", "attribution"),
+        reference=f"order:{order.pk}",
+    )
+    for line_id, receipt in refused.items():
+        OrderLine.objects.filter(pk=line_id).update(
+            attributed_creator_id=None,
+            attributed_link_id=None,
+            commission_rate=None,
+            attribution=receipt,
+        )
+    if refused:
+        order_note(order=order, kind="self_referral_payment", data={"lines": sorted(refused)})
+
+
+def order_mark_paid(
+    *, order_id: int, amount: int, currency: str, payment_fingerprint: str = ""
+) -> None:
     """Mark the order paid once and sell its stock; a late payment without stock is refunded."""
     late_refund = False
     try:
@@ -239,6 +280,7 @@ def order_mark_paid(*, order_id: int, amount: int, currency: str) -> None:
                 return
             was = order.status
             _sell_lines(order)
+            _void_credit_paid_by_creator(order, payment_fingerprint)
             order_transition(
                 order=order,
                 to_status=Order.Status.PAID,
