@@ -1,98 +1,100 @@
-"""The public product list built as JSON by PostgreSQL in one query.
+"""The public product list page as JSON, from stored list entries and live stock (PostgreSQL).
 
 An uncached list page is the catalog's hot path when a spike spreads over many filters.
-Building 20 products with their variants and images as Django models and serializing them
-costs milliseconds of Python; PostgreSQL's JSON functions do it in one round trip. The
-output is held to `product_public_data` (and so to ProductPublicSerializer) by a test.
+Rendering 20 products with their variants and images, in Python or with PostgreSQL's JSON
+functions, costs milliseconds per page. Instead each product's entry is stored as JSON text
+(`ProductListing`, rebuilt by triggers whenever a field it shows changes), cut where the
+live stock goes, and the list query splices each variant's stock in: a page is one query,
+and Python only joins the products' texts. The output is held to `ProductPublicSerializer`
+by tests.
+
+A row without a stored entry (none is expected: triggers write it with the product), or
+whose entry disagrees with its variants, is rendered by `shop_listing_build` in one more
+query, so the page is still right.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from django.db import connection
+from django.db.models import F, Func, TextField
 
-from common.money import THREE_DECIMAL_CURRENCIES, ZERO_DECIMAL_CURRENCIES
+# One product's list JSON from its stored entry (head, mid, tail, variant_heads) and its
+# variants' live stock, zipped in list order; NULL when there is no entry or it does not
+# have one head per variant. The stock rules are shop.api.serializers.stock_state's.
+_SPLICE_SQL = """(
+SELECT CASE WHEN %(head)s IS NULL OR count(h.n) <> count(s.n) THEN NULL ELSE
+    %(head)s || CASE WHEN bool_or(s.available > 0) THEN 'true' ELSE 'false' END || %(mid)s
+    || coalesce(string_agg(
+        h.head || s.available || ', "stock_state" : "' || s.state || '"}', ', ' ORDER BY h.n
+    ), '') || %(tail)s END
+FROM jsonb_array_elements_text(%(variant_heads)s) WITH ORDINALITY AS h(head, n)
+FULL JOIN (
+    SELECT row_number() OVER (ORDER BY v.position, v.id) AS n,
+        greatest(v.on_hand - v.reserved, 0) AS available,
+        CASE WHEN v.on_hand <= v.reserved THEN 'sold_out'
+             WHEN v.on_hand <= v.reserved + v.low_stock_threshold THEN 'low_stock'
+             ELSE 'in_stock' END AS state
+    FROM shop_variant v WHERE v.product_id = %(product_id)s
+) AS s USING (n)
+)"""
 
-
-def _in(codes: frozenset[str]) -> str:
-    return ", ".join(f"'{code}'" for code in sorted(codes))
-
-
-# Decimal places of the brand's currency, as common.money.currency_exponent says.
-_EXPONENT = (
-    f"(CASE WHEN b.currency IN ({_in(ZERO_DECIMAL_CURRENCIES)}) THEN 0 "
-    f"WHEN b.currency IN ({_in(THREE_DECIMAL_CURRENCIES)}) THEN 3 ELSE 2 END)"
-)
-
-
-def _money(column: str) -> str:
-    return (
-        f"CASE WHEN {column} IS NULL THEN NULL ELSE json_build_object("
-        f"'amount', round({column}, {_EXPONENT})::text, 'currency', b.currency) END"
-    )
-
-
-# DRF's DateTimeField: ISO 8601 in UTC with a Z, microseconds only when there are some.
-_CREATED_AT = (
-    "to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') "
-    "|| CASE WHEN date_part('microseconds', p.created_at)::bigint %% 1000000 <> 0 "
-    "THEN to_char(p.created_at AT TIME ZONE 'UTC', '.US') ELSE '' END || 'Z'"
-)
+_PARTS = ("product_id", "head", "mid", "tail", "variant_heads")
 
 # Built from module constants only (no input): the one parameter is the id array.
-_SQL = f"""
-SELECT coalesce(json_agg(doc ORDER BY ord.n), '[]'::json)::text
-FROM unnest(%s::bigint[]) WITH ORDINALITY AS ord(id, n)
-JOIN LATERAL (
-  SELECT json_build_object(
-    'id', p.id,
-    'slug', p.slug,
-    'title', p.title,
-    'description', p.description,
-    'category', p.category,
-    'tags', p.tags,
-    'brand', json_build_object(
-      'id', b.id, 'slug', b.slug, 'name', b.name, 'logo_url', b.logo_url),
-    'price', (SELECT {_money("v.price")} FROM shop_variant v
-              WHERE v.product_id = p.id ORDER BY v.price LIMIT 1),
-    'in_stock', EXISTS (SELECT 1 FROM shop_variant v
-                        WHERE v.product_id = p.id AND v.on_hand > v.reserved),
-    'images', coalesce((
-      SELECT json_agg(json_build_object(
-               'url', i.url, 'width', i.width, 'height', i.height, 'alt', i.alt)
-             ORDER BY i.position, i.id)
-      FROM shop_productimage i WHERE i.product_id = p.id), '[]'::json),
-    'variants', coalesce((
-      SELECT json_agg(json_build_object(
-               'id', v.id,
-               'sku', v.sku,
-               'title', v.title,
-               'options', v.options,
-               'price', {_money("v.price")},
-               'compare_at_price', {_money("v.compare_at_price")},
-               'available', greatest(v.on_hand - v.reserved, 0),
-               'stock_state', CASE
-                 WHEN v.on_hand - v.reserved <= 0 THEN 'sold_out'
-                 WHEN v.on_hand - v.reserved <= v.low_stock_threshold THEN 'low_stock'
-                 ELSE 'in_stock' END)
-             ORDER BY v.position, v.id)
-      FROM shop_variant v WHERE v.product_id = p.id), '[]'::json),
-    'created_at', {_CREATED_AT}
-  ) AS doc
-  FROM shop_product p JOIN shop_brand b ON b.id = p.brand_id
-  WHERE p.id = ord.id
-) AS page ON true
-"""  # noqa: S608
+_BUILD_SQL = "SELECT b.product_id, {} FROM shop_listing_build(%s::bigint[]) AS b".format(  # noqa: S608
+    _SPLICE_SQL % {part: f"b.{part}" for part in _PARTS}
+)
+
+
+class ListingJSON(Func):
+    """A public product's list JSON with live stock, from its stored entry (PostgreSQL)."""
+
+    output_field = TextField()
+
+    def __init__(self) -> None:
+        super().__init__(
+            F("pk"),
+            F("listing__head"),
+            F("listing__mid"),
+            F("listing__tail"),
+            F("listing__variant_heads"),
+        )
+
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, list[str | int]]:
+        # The sources are plain columns: they compile to SQL without parameters.
+        columns = {
+            part: compiler.compile(expression)[0]
+            for part, expression in zip(_PARTS, self.get_source_expressions(), strict=True)
+        }
+        return _SPLICE_SQL % columns, []
 
 
 def supported() -> bool:
     return connection.vendor == "postgresql"
 
 
-def products_json(ids: Sequence[int]) -> str:
-    """The JSON array of the products with these ids, in this order."""
+def _rendered(ids: Sequence[int]) -> dict[int, str]:
     with connection.cursor() as cursor:
-        cursor.execute(_SQL, [list(ids)])
-        row = cursor.fetchone()
-    return row[0] if row else "[]"
+        cursor.execute(_BUILD_SQL, [list(ids)])
+        return dict(cursor.fetchall())
+
+
+def page_json(rows: Iterable[Mapping[str, Any]]) -> str:
+    """The JSON array of the rows' products; rows have `id` and `listing_json`."""
+    rows = list(rows)
+    missing = [row["id"] for row in rows if row["listing_json"] is None]
+    rendered = _rendered(missing) if missing else {}
+    # A product deleted since the page was read has nothing rendered: it is left out.
+    items = (row["listing_json"] or rendered.get(row["id"]) for row in rows)
+    return "[" + ", ".join(item for item in items if item is not None) + "]"

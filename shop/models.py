@@ -228,6 +228,30 @@ class Variant(models.Model):
         return self.product.brand.currency
 
 
+class ProductListing(models.Model):
+    """A product's public list entry as JSON text, all but its live stock (PostgreSQL only).
+
+    Database triggers (migration 0006) rebuild it in the writer's transaction whenever a
+    field it shows changes on the product, its brand, variants or images, so every write
+    path (services, admin, CSV import, bulk and raw updates) keeps it current. Stock moves
+    too often to be stored here: `shop.catalog_json` splices each variant's availability in
+    when a page is read. `variant_heads` are in the order the list shows variants.
+    """
+
+    product = models.OneToOneField(
+        Product, on_delete=models.CASCADE, primary_key=True, related_name="listing"
+    )
+    head = models.TextField(help_text='The object up to `"in_stock" : `.')
+    mid = models.TextField(help_text='From after in_stock to the opening of `"variants"`.')
+    tail = models.TextField(help_text="From the end of the variants to the closing brace.")
+    variant_heads = models.JSONField(
+        default=list, help_text='Each variant object up to `"available" : `.'
+    )
+
+    def __str__(self) -> str:
+        return f"listing of {self.product_id}"
+
+
 class StockMovement(models.Model):
     """One change to a variant's `on_hand`; the level always equals the sum of its movements."""
 
@@ -271,6 +295,7 @@ __all__ = [
     "InventoryFeed",
     "Product",
     "ProductImage",
+    "ProductListing",
     "StockMovement",
     "StockSyncRun",
     "Variant",

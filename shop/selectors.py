@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,6 +10,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquer
 
 from accounts.models import User
 from common.errors import NotFound
+from shop.catalog_json import ListingJSON
 from shop.models import Brand, BrandMember, Product, ProductImage, StockMovement, Variant
 
 
@@ -30,8 +32,9 @@ def _available_variants() -> QuerySet[Variant]:
     return Variant.objects.filter(on_hand__gt=F("reserved"))
 
 
-def product_public_ids_queryset() -> QuerySet[Product]:
-    """Active products of active brands with the fields lists filter and order by."""
+@functools.cache
+def _product_public_ids_base() -> QuerySet[Product]:
+    # Built once per process: resolving the annotations costs more than cloning the result.
     return Product.objects.filter(status=Product.Status.ACTIVE, brand__is_active=True).annotate(
         # A correlated subquery, not an aggregate: PostgreSQL computes it only for the
         # rows of the page (unless the page is ordered or filtered by price).
@@ -40,6 +43,24 @@ def product_public_ids_queryset() -> QuerySet[Product]:
         ),
         in_stock=Exists(_available_variants().filter(product_id=OuterRef("pk"))),
     )
+
+
+def product_public_ids_queryset() -> QuerySet[Product]:
+    """Active products of active brands with the fields lists filter and order by."""
+    return _product_public_ids_base().all()
+
+
+@functools.cache
+def _product_listing_base() -> QuerySet[Product]:
+    return _product_public_ids_base().annotate(listing_json=ListingJSON())
+
+
+def product_listing_queryset() -> QuerySet[Product]:
+    """The public products with `listing_json`, each one's list JSON with live stock.
+
+    PostgreSQL only: the JSON is spliced from the stored entry (`shop.catalog_json`).
+    """
+    return _product_listing_base().all()
 
 
 def product_public_queryset() -> QuerySet[Product]:

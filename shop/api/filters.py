@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.request import Request
 
@@ -25,6 +29,36 @@ class ProductFilter(django_filters.FilterSet):
         model = Product
         fields: list[str] = []
 
+    @classmethod
+    @functools.cache
+    def form_class(cls) -> type[forms.Form]:
+        """The form django-filter would build for every request, built once.
+
+        Its fields depend only on the declared filters; each form instance copies them.
+        """
+        fields = {}
+        for name, filter_ in copy.deepcopy(cls.base_filters).items():
+            filter_.model = cls._meta.model
+            fields[name] = filter_.field
+        return type(f"{cls.__name__}Form", (cls._meta.form,), fields)
+
+    @classmethod
+    @functools.cache
+    def parameter_names(cls) -> frozenset[str]:
+        """The query parameters the filters read (a multi-widget field reads several)."""
+        names: set[str] = set()
+        for name, field in cls.form_class().base_fields.items():
+            widget = field.widget
+            if isinstance(widget, forms.MultiWidget):
+                suffixes: list[str] = widget.widgets_names  # type: ignore[attr-defined]
+                names.update(f"{name}{suffix}" for suffix in suffixes)
+            else:
+                names.add(name)
+        return frozenset(names)
+
+    def get_form_class(self) -> type[forms.Form]:
+        return self.form_class()
+
     def search(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
         for word in value.split()[:8]:
             queryset = queryset.filter(
@@ -34,6 +68,23 @@ class ProductFilter(django_filters.FilterSet):
                 | Q(category__iexact=word)
             )
         return queryset
+
+
+class ProductFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, skipping the FilterSet when no filter parameter is given.
+
+    The unfiltered list is the most requested page, and an empty form filters nothing.
+    """
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if (
+            filterset_class is not None
+            and issubclass(filterset_class, ProductFilter)
+            and filterset_class.parameter_names().isdisjoint(request.query_params)
+        ):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
 
 
 class WhitelistOrdering(BaseFilterBackend):

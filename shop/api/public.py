@@ -10,7 +10,6 @@ from typing import Any
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions
 from rest_framework.request import Request
@@ -18,7 +17,7 @@ from rest_framework.response import Response
 
 from common.serializers import ErrorSchema
 from shop import catalog_json, selectors
-from shop.api.filters import ProductFilter, WhitelistOrdering
+from shop.api.filters import ProductFilter, ProductFilterBackend, WhitelistOrdering
 from shop.api.serializers import (
     BrandPublicSerializer,
     ProductPublicSerializer,
@@ -41,7 +40,7 @@ class ProductListView(generics.ListAPIView):
 
     serializer_class = ProductPublicSerializer
     permission_classes = [permissions.AllowAny]
-    filter_backends = [DjangoFilterBackend, WhitelistOrdering]
+    filter_backends = [ProductFilterBackend, WhitelistOrdering]
     filterset_class = ProductFilter
     ordering_map = PRODUCT_ORDERINGS
     default_ordering = "newest"
@@ -57,13 +56,15 @@ class ProductListView(generics.ListAPIView):
         if not catalog_json.supported():
             page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
             return self.get_paginated_response([product_public_data(p) for p in page or ()])
-        # PostgreSQL: page over ids (and the fields the cursor reads), then one query builds
-        # the page's JSON.
-        rows = self.filter_queryset(selectors.product_public_ids_queryset()).values(
-            "id", "created_at", "min_price", "title", "units_sold"
-        )
+        # PostgreSQL: one query reads the page's rows (with the fields the cursor needs),
+        # their stored list entries and their variants' live stock.
+        queryset = self.filter_queryset(selectors.product_listing_queryset())
+        cursor_fields = {
+            name.lstrip("-") for name in queryset.query.order_by if isinstance(name, str)
+        }
+        rows = queryset.values("id", *cursor_fields, "listing_json")
         page_rows = self.paginate_queryset(rows) or []
-        results = catalog_json.products_json([row["id"] for row in page_rows])
+        results = catalog_json.page_json(page_rows)
         paginator = self.paginator
         assert paginator is not None
         links = {"next": paginator.get_next_link(), "previous": paginator.get_previous_link()}  # type: ignore[attr-defined]
@@ -84,6 +85,9 @@ def _cached_list(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRes
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method != "GET":
             return view(request, *args, **kwargs)
+        seconds = list_cache_seconds()
+        if seconds <= 0:  # caching off: nothing is stored, so nothing is looked up
+            return view(request, *args, **kwargs)
         key = list_cache_key(f"{request.get_host()}{request.path}", dict(request.GET.lists()))
         cached = cache.get(key)
         if cached is not None:
@@ -94,8 +98,7 @@ def _cached_list(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRes
         ):
             if isinstance(response, Response):
                 response.render()
-            seconds = list_cache_seconds()
-            if isinstance(response, HttpResponse) and seconds > 0:
+            if isinstance(response, HttpResponse):
                 cache.set(key, response.content, timeout=seconds)
         return response
 
