@@ -2,15 +2,17 @@
 
     python -m bench.bench_reserve [--smoke] [--stock N] [--reuse-db]
 
-One server measures the bare view and `POST /bench/reserve/<variant>/` in turns with
-`wrk -c64`. The reserve view (mounted only by the bench settings) does what checkout's
-reserve step does in one short transaction: the conditional UPDATE of `stock_reserve`
-(after a miss, reclaim expired holds and retry once) and one hold row, in `bench_hold`
-(created here) because a reservation row needs an order line; no order, no Stripe. It
-answers 201 or 409 out_of_stock. The stock is sized from the warm-up so that it runs out
-about halfway through the measured reserve time (or set with --stock). Every answered
-request counts for throughput; 201s are also reported alone. After the run: units
-reserved, hold rows, and oversold (reserved beyond on hand), which must be 0.
+One server measures the bare view and `POST /bench/reserve/<variant>/<order line>/` in turns
+with `wrk -c64`. The reserve view (mounted only by the bench settings) calls checkout's own
+reserve service, `reservation_hold`: the conditional update of the variant's `reserved` and
+the `StockReservation` row in one statement (after a miss that saw lapsed holds, reclaim and
+retry once); no order is written and Stripe is not called. A reservation row needs an order
+line, so one order with a pool of lines is seeded, and a wrk script gives every request a
+line of its own. The view answers 201 or 409 out_of_stock. The stock is sized from the
+warm-up so that it runs out about halfway through the measured reserve time (or set with
+--stock). Every answered request counts for throughput; 201s are also reported alone. After
+the run: units reserved, reservation rows, and oversold (reserved beyond on hand), which
+must be 0.
 
 Uses its own database, `tribe_bench_reserve` (recreated unless --reuse-db); DATABASE_URL
 overrides it.
@@ -24,7 +26,6 @@ import os
 import statistics
 import sys
 import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -46,85 +47,40 @@ from bench.common import (
     write_results,
     wrk_path,
 )
+from bench.reserve_data import SKU, holds, line_pool, next_line, seed, seeded, stock_reset
 
 NAME = "reserve"
 BARE_PATH = "/bench/bare/"
 GOAL = 0.40
 CONNECTIONS = 64
-SKU = "BENCH-HOT-SKU"
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tribe_bench_reserve"
 WARMUP_STOCK = 10_000_000
 # Stock for the measured run: this share of the warm-up's 201 rate times the reserve seconds.
 SELL_OUT_AT = 0.5
 
-POST_LUA = 'wrk.method = "POST"\n'
-CREATE_HOLD_TABLE = """
-CREATE TABLE IF NOT EXISTS bench_hold (
-    id bigserial PRIMARY KEY,
-    variant_id bigint NOT NULL,
-    quantity integer NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
-)
+# Order lines a wrk run may use, per wrk thread and second of load, before the stock is known.
+LINES_PER_THREAD_SECOND = 10_000
+LINE_SLACK = 1_000
+
+# Every request holds a line of its own: thread t of T sends first + t, first + t + T, ...
+# (wrk calls request() once more in thread 0 to check the script; that line is skipped).
+RESERVE_LUA = """
+wrk.method = "POST"
+local first, threads, variant = {first}, {threads}, {variant}
+local created = 0
+function setup(thread)
+  thread:set("offset", created)
+  created = created + 1
+end
+function init(args)
+  sent = 0
+end
+function request()
+  local line = first + offset + threads * sent
+  sent = sent + 1
+  return wrk.format(nil, "/bench/reserve/" .. variant .. "/" .. line .. "/")
+end
 """
-
-
-# --- Data -------------------------------------------------------------------
-
-
-def seed() -> int:
-    """One brand, one active product, one variant (the hot SKU); returns its id."""
-    from shop.models import Brand, Product, Variant
-
-    brand = Brand.objects.create(name="Bench Brand", slug="bench-brand")
-    product = Product.objects.create(
-        brand=brand, title="Bench drop", slug="bench-drop", status=Product.Status.ACTIVE
-    )
-    return Variant.objects.create(product=product, sku=SKU, price=Decimal("25.00")).pk
-
-
-def seeded() -> int | None:
-    from shop.models import Variant
-
-    try:
-        return Variant.objects.filter(sku=SKU).values_list("pk", flat=True).first()
-    except Exception:  # no tables yet
-        return None
-
-
-def stock_reset(variant_id: int, on_hand: int) -> None:
-    """Empty the holds, release every reserved unit and set on_hand, through the stock service."""
-    from django.db import connection, transaction
-
-    from shop.models import StockMovement, Variant
-    from shop.services.stock import stock_release, stock_set
-
-    with connection.cursor() as cursor:
-        cursor.execute(CREATE_HOLD_TABLE)
-        cursor.execute("TRUNCATE bench_hold")
-    with transaction.atomic():
-        reserved = Variant.objects.values_list("reserved", flat=True).get(pk=variant_id)
-        if reserved:
-            stock_release(variant_id=variant_id, quantity=reserved)
-        stock_set(
-            variant_id=variant_id,
-            on_hand=on_hand,
-            reason=StockMovement.Reason.CORRECTION,
-            reference="bench_reserve",
-        )
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE shop_variant")  # the warm-up left dead row versions
-
-
-def holds(variant_id: int) -> dict[str, int]:
-    from django.db import connection
-
-    from shop.models import Variant
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*), coalesce(sum(quantity), 0) FROM bench_hold")
-        rows, units = cursor.fetchone()
-    on_hand, reserved = Variant.objects.values_list("on_hand", "reserved").get(pk=variant_id)
-    return {"rows": rows, "units": units, "on_hand": on_hand, "reserved": reserved}
 
 
 # --- Checks -----------------------------------------------------------------
@@ -157,17 +113,21 @@ def run(args: argparse.Namespace, variant_id: int, env: dict[str, str]) -> dict[
     per_round = max(1, seconds // rounds)
     reserve_path = f"/bench/reserve/{variant_id}/"
     script = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-reserve-{os.getpid()}.lua"
-    script.write_text(POST_LUA)
     stock_reset(variant_id, WARMUP_STOCK)
+    # With stock to spare every request holds a line: size the pool for the fastest run.
+    pool = line_pool(
+        variant_id, WRK_THREADS * LINES_PER_THREAD_SECOND * max(1, warmup) + LINE_SLACK
+    )
     server = server_for(args, NAME, env=env)
     try:
         with server:
             status, body = http_get(server.url(BARE_PATH))
             if status != 200:
                 raise BenchError(f"GET {BARE_PATH} answered {status}: {body[:300]!r}")
-            status, body = post(server, reserve_path)
+            check_path = f"{reserve_path}{next_line(pool)}/"
+            status, body = post(server, check_path)
             if status != 201:
-                raise BenchError(f"POST {reserve_path} answered {status}: {body[:300]!r}")
+                raise BenchError(f"POST {check_path} answered {status}: {body[:300]!r}")
 
             def bare_load(n_seconds: int) -> WrkResult:
                 return run_wrk_script(
@@ -175,6 +135,10 @@ def run(args: argparse.Namespace, variant_id: int, env: dict[str, str]) -> dict[
                 )
 
             def reserve_load(n_seconds: int) -> WrkResult:
+                first = next_line(pool)
+                script.write_text(
+                    RESERVE_LUA.format(first=first, threads=WRK_THREADS, variant=variant_id)
+                )
                 return run_wrk_script(
                     server.url(reserve_path),
                     seconds=n_seconds,
@@ -193,6 +157,9 @@ def run(args: argparse.Namespace, variant_id: int, env: dict[str, str]) -> dict[
             wait_idle(server)
             stock = args.stock or max(1, round(warm_rate * per_round * rounds * SELL_OUT_AT))
             stock_reset(variant_id, stock)
+            # A thread's k-th line holds only if its k earlier requests all did (one SKU, one
+            # unit each), so no held line lies beyond first + threads x stock.
+            pool = line_pool(variant_id, WRK_THREADS * (stock + rounds) + LINE_SLACK)
             log_before = log_counts(server)
             load_before = os.getloadavg()
             measured = measure_rounds(
@@ -268,7 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     if result["oversold"]:
         problems.append(f"oversold {result['oversold']} units")
     if result["rows_minus_reserved"]:
-        problems.append(f"{result['hold_rows']} hold rows for {result['units_reserved']} units")
+        problems.append(
+            f"{result['hold_rows']} reservation rows for {result['units_reserved']} units"
+        )
     if result["server_errors_logged"]:
         problems.append(f"{result['server_errors_logged']} server errors in {NAME}.gunicorn.log")
     if result["conflicts_logged"] < result["answered_409"]:
@@ -331,8 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"Units reserved {result['units_reserved']} of {result['after']['on_hand']} on hand, "
-        f"hold rows {result['hold_rows']} (201s answered {result['answered_201']}, the rest in "
-        f"flight when wrk stopped), oversold {result['oversold']}, rows - reserved "
+        f"reservation rows {result['hold_rows']} (201s answered {result['answered_201']}, "
+        f"the rest in flight when wrk stopped), oversold {result['oversold']}, rows - reserved "
         f"{result['rows_minus_reserved']}; 409s answered {result['answered_409']}."
     )
     verdict = "met" if summary["goal_met"] else "MISSED"

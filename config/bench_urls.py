@@ -17,7 +17,11 @@ def bare(request: HttpRequest) -> JsonResponse:
 
 bench_urlpatterns = [
     path("bench/bare/", bare, name="bench-bare"),
-    path("bench/reserve/<int:variant_id>/", bench_views.reserve, name="bench-reserve"),
+    path(
+        "bench/reserve/<int:variant_id>/<int:order_line_id>/",
+        bench_views.reserve,
+        name="bench-reserve",
+    ),
 ]
 
 urlpatterns = [*bench_urlpatterns, path("", include("config.urls"))]

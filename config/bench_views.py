@@ -2,34 +2,34 @@
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from datetime import timedelta
+
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from orders.services.reservations import reservations_reclaim_expired
-from shop.services.stock import stock_reserve
-
-# bench_hold is created by bench/bench_reserve.py: it stands in for the reservation row (which
-# needs an order line) so the step pays for one insert as checkout does.
-INSERT_HOLD = "INSERT INTO bench_hold (variant_id, quantity) VALUES (%s, 1) RETURNING id"
+from orders.services.reservations import reservation_hold
 
 
 @csrf_exempt
 @require_POST
-def reserve(request: HttpRequest, variant_id: int) -> JsonResponse:
-    """Hold one unit as checkout's reserve step does (retry after reclaiming), without an order."""
-    hold_id = None
-    with transaction.atomic(durable=True):
-        held = stock_reserve(variant_id=variant_id, quantity=1)
-        if not held and reservations_reclaim_expired(variant_id=variant_id):
-            held = stock_reserve(variant_id=variant_id, quantity=1)
-        if held:
-            with connection.cursor() as cursor:
-                cursor.execute(INSERT_HOLD, [variant_id])
-                hold_id = cursor.fetchone()[0]
-    if hold_id is None:
+def reserve(request: HttpRequest, variant_id: int, order_line_id: int) -> JsonResponse:
+    """Hold one unit for an order line through checkout's own reserve service; no order, no Stripe.
+
+    bench/bench_reserve.py seeds the order lines and sends each request a line of its own. Like
+    checkout, the hold lasts CHECKOUT_HOLD_MINUTES; unlike checkout, nothing else is written, so
+    the service runs in autocommit.
+    """
+    expires_at = timezone.now() + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
+    reservation = reservation_hold(
+        order_line_id=order_line_id, variant_id=variant_id, quantity=1, expires_at=expires_at
+    )
+    if reservation is None:
         return JsonResponse(
             {"error": {"code": "out_of_stock", "message": "This item is sold out."}}, status=409
         )
-    return JsonResponse({"hold_id": hold_id, "variant_id": variant_id, "quantity": 1}, status=201)
+    return JsonResponse(
+        {"reservation_id": reservation.pk, "variant_id": variant_id, "quantity": 1}, status=201
+    )

@@ -18,9 +18,12 @@ DATABASES = {
     )
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-# As in production: every worker thread keeps its connection between requests.
+# As in production: every worker thread keeps its connection between requests, and no
+# health check runs before each request's first query (config/settings/production.py).
 DATABASES["default"]["CONN_MAX_AGE"] = env_value(env.int, "CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_value(
+    env.bool, "CONN_HEALTH_CHECKS", default=False
+)
 
 REDIS_URL = env_value(env.str, "REDIS_URL", default="redis://127.0.0.1:6379/11")
 CACHE_KEY_PREFIX = "tribe-bench"

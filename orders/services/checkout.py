@@ -6,7 +6,7 @@ transaction). A retry with the same key resumes the same order and PaymentIntent
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -20,14 +20,13 @@ from common.db import in_transaction
 from common.errors import ApplicationError, Conflict, UnprocessableEntity
 from common.money import quantize
 from creators.selectors.attribution import attribution_decide
-from orders.models import Cart, Order, OrderLine, OrderShipping, StockReservation
+from orders.models import Cart, Order, OrderLine, OrderShipping
 from orders.pricing import price_lines
 from orders.services.carts import OutOfStock
-from orders.services.reservations import order_holds_release, reservations_reclaim_expired
+from orders.services.reservations import order_holds_release, reservation_hold
 from orders.state import order_note, order_transition
 from orders.stripe.client import minimum_charge, stripe_amount, stripe_client, upstream_error
 from shop.models import Product, Variant
-from shop.services.stock import stock_reserve
 
 logger = logging.getLogger(__name__)
 
@@ -38,20 +37,27 @@ def checkout_scope(*, user: User | None, cart: Cart) -> str:
     return f"cart:{cart.pk}"
 
 
-def _reserve_all(lines: list[tuple[Variant, int]]) -> None:
-    """Hold every line in variant-id order; raise OutOfStock naming every short SKU."""
+def _hold_all(lines: list[OrderLine], expires_at: datetime) -> None:
+    """Hold every line in variant-id order; raise OutOfStock naming every short SKU.
+
+    Each hold is one statement (reservation_hold); raising rolls the caller's transaction
+    back, so nothing stays reserved or created when one line is short.
+    """
     shortages: dict[str, int] = {}
-    for variant, quantity in sorted(lines, key=lambda pair: pair[0].pk):
-        if stock_reserve(variant_id=variant.pk, quantity=quantity):
-            continue
-        if reservations_reclaim_expired(variant_id=variant.pk) and stock_reserve(
-            variant_id=variant.pk, quantity=quantity
-        ):
-            continue
-        on_hand, reserved = (
-            Variant.objects.filter(pk=variant.pk).values_list("on_hand", "reserved").get()
+    now = timezone.now()
+    for line in sorted(lines, key=lambda line: (line.variant_id, line.pk)):
+        held = reservation_hold(
+            order_line_id=line.pk,
+            variant_id=line.variant_id,
+            quantity=line.quantity,
+            expires_at=expires_at,
+            now=now,
         )
-        shortages[variant.sku] = max(0, on_hand - reserved)
+        if held is None:
+            on_hand, reserved = (
+                Variant.objects.filter(pk=line.variant_id).values_list("on_hand", "reserved").get()
+            )
+            shortages[line.sku] = max(0, on_hand - reserved)
     if shortages:
         raise OutOfStock(
             "Some items are sold out or short: " + ", ".join(shortages) + ".",
@@ -112,7 +118,6 @@ def _create_order(
                 details={"minimum": {"amount": str(minimum), "currency": currency}},
             )
         _replace_pending_orders(locked)
-        _reserve_all([(line.variant, line.quantity) for line in cart_lines])
 
         now = timezone.now()
         expires_at = now + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
@@ -130,6 +135,7 @@ def _create_order(
             grand_total=quantize(totals.grand, currency),
             reservation_expires_at=expires_at,
         )
+        order_lines = []
         for line in cart_lines:
             variant, product = line.variant, line.variant.product
             credit = attribution_decide(
@@ -158,17 +164,14 @@ def _create_order(
                 commission_rate=credit.rate_decimal if credit.credited else None,
                 attribution=credit.receipt(),
             )
-            StockReservation.objects.create(
-                order_line=order_line,
-                variant=variant,
-                quantity=line.quantity,
-                expires_at=expires_at,
-            )
+            order_lines.append(order_line)
         OrderShipping.objects.bulk_create(
             OrderShipping(order=order, brand=entry.brand, amount=entry.shipping)
             for entry in totals.brands
         )
         order_note(order=order, kind="created", data={"hold_until": expires_at.isoformat()})
+        # Stock last: the hot variant rows stay locked only from here to the commit.
+        _hold_all(order_lines, expires_at)
         return order
 
 

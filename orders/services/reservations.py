@@ -7,11 +7,13 @@ from datetime import datetime
 from functools import partial
 
 from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from orders.models import Order, StockReservation
 from orders.state import order_transition
-from shop.services.stock import stock_release
+from shop.services.stock import stock_release, stock_reserve, stock_reserve_sql
 
 logger = logging.getLogger(__name__)
 
@@ -37,20 +39,129 @@ def order_holds_release(*, order: Order) -> int:
     return count
 
 
-def reservations_reclaim_expired(*, variant_id: int, now: datetime | None = None) -> int:
-    """Release a variant's lapsed holds so a new checkout can have the units.
+def _lapsed(variant_id: int, now: datetime) -> QuerySet[StockReservation]:
+    return StockReservation.objects.filter(
+        variant_id=variant_id, status=StockReservation.Status.ACTIVE, expires_at__lt=now
+    )
 
-    Runs inside the reserving transaction and touches only this variant's row, so it keeps
-    checkout's lock order; the periodic task expires the orders themselves.
+
+# On PostgreSQL a hold is one statement: the stock service's conditional UPDATE, the
+# reservation row inserted only if it matched, and, after a miss, whether the variant has
+# lapsed holds to reclaim (a CASE evaluates that only when nothing was held). One round trip,
+# atomic without a transaction of its own.
+_HOLD_SQL = """
+WITH held AS ({reserve}),
+saved AS (
+    INSERT INTO "orders_stockreservation"
+        ("order_line_id", "variant_id", "quantity", "expires_at", "status", "created_at")
+    SELECT %s, "id", %s, %s, '{active}', %s FROM held
+    RETURNING "id"
+)
+SELECT
+    (SELECT "id" FROM saved),
+    CASE WHEN EXISTS (SELECT 1 FROM saved) THEN false ELSE EXISTS (
+        SELECT 1 FROM "orders_stockreservation"
+        WHERE "variant_id" = %s AND "status" = '{active}' AND "expires_at" < %s
+    ) END
+"""
+
+
+def _single_statement(connection: BaseDatabaseWrapper) -> bool:
+    # Data-modifying CTEs are PostgreSQL's; SQLite cannot put an UPDATE inside a WITH.
+    return connection.vendor == "postgresql"
+
+
+def _hold_once(
+    *, line_id: int, variant_id: int, quantity: int, expires_at: datetime, now: datetime
+) -> tuple[StockReservation | None, bool]:
+    """One try: the saved reservation or None, and after a miss whether lapsed holds exist."""
+    connection = transaction.get_connection()
+    reservation = partial(
+        StockReservation,
+        order_line_id=line_id,
+        variant_id=variant_id,
+        quantity=quantity,
+        expires_at=expires_at,
+        created_at=now,
+    )
+    if not _single_statement(connection):
+        with transaction.atomic():
+            if stock_reserve(variant_id=variant_id, quantity=quantity):
+                saved = reservation()
+                saved.save(force_insert=True)
+                return saved, False
+        return None, _lapsed(variant_id, now).exists()
+    reserve_sql, reserve_params = stock_reserve_sql(variant_id=variant_id, quantity=quantity)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _HOLD_SQL.format(reserve=reserve_sql, active=StockReservation.Status.ACTIVE.value),
+            [*reserve_params, line_id, quantity, expires_at, now, variant_id, now],
+        )
+        reservation_id, lapsed = cursor.fetchone()
+    if reservation_id is None:
+        return None, bool(lapsed)
+    saved = reservation(pk=reservation_id)
+    saved._state.adding = False
+    saved._state.db = connection.alias
+    return saved, False
+
+
+def reservation_hold(
+    *,
+    order_line_id: int,
+    variant_id: int,
+    quantity: int,
+    expires_at: datetime,
+    now: datetime | None = None,
+) -> StockReservation | None:
+    """Hold stock for an order line until `expires_at`; None when the units are not there.
+
+    The counter and the reservation row change together, in one statement on PostgreSQL
+    (elsewhere in one atomic block), so this joins the caller's transaction or runs alone in
+    autocommit. A miss that saw lapsed holds of the variant reclaims them and tries once more;
+    a plain sold-out miss costs no further query. `now` (default: the clock) stamps the hold
+    and decides which holds have lapsed.
     """
     now = now or timezone.now()
-    reclaimed = 0
-    lapsed = StockReservation.objects.filter(
-        variant_id=variant_id, status=StockReservation.Status.ACTIVE, expires_at__lt=now
-    ).order_by("pk")
-    for reservation in lapsed:
-        reclaimed += int(reservation_release(reservation=reservation))
-    return reclaimed
+    hold = partial(
+        _hold_once,
+        line_id=order_line_id,
+        variant_id=variant_id,
+        quantity=quantity,
+        expires_at=expires_at,
+        now=now,
+    )
+    reservation, lapsed_seen = hold()
+    if reservation is None and lapsed_seen:
+        # Retried even when a concurrent reclaim got to them first: the units are free now.
+        reservations_reclaim_expired(variant_id=variant_id, now=now)
+        reservation, _ = hold()
+    return reservation
+
+
+def reservations_reclaim_expired(*, variant_id: int, now: datetime | None = None) -> int:
+    """Release a variant's lapsed holds so a new checkout can have the units; returns how many.
+
+    Atomic on its own and inside the caller's transaction alike. The lapsed holds are locked
+    in id order, then the variant row is updated once: holds before their variant, the order
+    releasing a single hold takes too, so concurrent reclaims and order expiry queue up instead
+    of deadlocking. The periodic task expires the orders themselves.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        lapsed = list(
+            _lapsed(variant_id, now)
+            .select_for_update(of=("self",))
+            .order_by("pk")
+            .values_list("pk", "quantity")
+        )
+        if not lapsed:
+            return 0
+        StockReservation.objects.filter(pk__in=[pk for pk, _ in lapsed]).update(
+            status=StockReservation.Status.RELEASED, closed_at=timezone.now()
+        )
+        stock_release(variant_id=variant_id, quantity=sum(quantity for _, quantity in lapsed))
+    return len(lapsed)
 
 
 def order_expire(*, order_id: int, now: datetime | None = None) -> bool:

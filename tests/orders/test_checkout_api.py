@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from orders.models import Order, OrderEvent, StockReservation
+from orders.models import Order, OrderEvent, OrderLine, StockReservation
 from shop.models import Product, Variant
 from tests.conftest import client_for
 from tests.factories import UserFactory
@@ -74,6 +74,7 @@ def test_out_of_stock_is_409_with_available_quantities_and_nothing_held():
     assert error["details"]["available"] == {short.sku: 1}
     assert list(Variant.objects.values_list("reserved", flat=True)) == [0, 0]
     assert not Order.objects.exists()
+    assert not OrderLine.objects.exists()
     assert not StockReservation.objects.exists()
 
 

@@ -4,12 +4,13 @@ import pytest
 from django.db import connection, transaction
 from django.db.models import Sum
 
-from common.errors import Conflict
+from common.errors import Conflict, ValidationFailed
 from shop.models import StockMovement, Variant
 from shop.services.stock import (
     stock_adjust,
     stock_release,
     stock_reserve,
+    stock_reserve_sql,
     stock_sell_reserved,
     stock_set,
 )
@@ -63,6 +64,26 @@ def test_reserve_holds_only_available_units():
         assert stock_reserve(variant_id=variant.pk, quantity=1)
     variant.refresh_from_db()
     assert (variant.on_hand, variant.reserved, variant.available) == (3, 3, 0)
+
+
+@pytest.mark.django_db
+def test_reserve_sql_holds_only_available_units_and_returns_the_variant_when_it_held():
+    variant = VariantFactory.create(on_hand=3)
+    answers = []
+    for quantity in (2, 2, 1):
+        sql, params = stock_reserve_sql(variant_id=variant.pk, quantity=quantity)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            answers.append(cursor.fetchall())
+    assert answers == [[(variant.pk,)], [], [(variant.pk,)]]
+    variant.refresh_from_db()
+    assert (variant.on_hand, variant.reserved, variant.available) == (3, 3, 0)
+
+
+def test_reserve_sql_refuses_a_quantity_below_one():
+    with pytest.raises(ValidationFailed) as refused:
+        stock_reserve_sql(variant_id=1, quantity=0)
+    assert refused.value.code == "invalid_quantity"
 
 
 @pytest.mark.django_db
