@@ -30,7 +30,7 @@ from creators.models import (
     VideoProduct,
 )
 from creators.services.collaborations import collaboration_invite, collaboration_revoke
-from orders.selectors import creator_refund_count_subqueries
+from orders.ledger_selectors import creator_refund_count_subqueries
 from shop.admin_scoping import (
     WRITE_ROLES,
     BrandScopedAdminMixin,

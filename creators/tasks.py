@@ -5,7 +5,7 @@ from celery import shared_task
 from creators.attribution import clicks
 from creators.commissions import approval, payouts, recording, settlement_payouts
 from creators.services.attribution import attribution_counters_flush
-from orders.selectors import order_line_refunded_amount
+from orders.ledger_selectors import order_line_refunded_amount
 
 
 @shared_task(name="creators.tasks.clicks_flush")

@@ -53,7 +53,7 @@ class RefundStats:
 
 def creators_flagged_for_brand(*, brand_id: int) -> list[RefundStats]:
     """The brand's flagged creators, worst first. One query."""
-    from orders.selectors import creator_refund_counts
+    from orders.ledger_selectors import creator_refund_counts
 
     stats = [
         RefundStats(creator_id=creator_id, orders=orders, refunded=refunded)

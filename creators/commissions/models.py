@@ -2,7 +2,7 @@
 brand settlements and their payouts.
 
 Imported at the end of creators/models.py, so they belong to the creators app. The ledger
-keeps order ids as plain integers: creators reads orders only through orders.selectors.
+keeps order ids as plain integers: commissions read orders only through orders.ledger_selectors.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from creators.commissions.errors import CurrencyMismatch, NegativeAmount
 from creators.commissions.ledger_load import COLUMNS, Row, commission_lines_load
 from creators.commissions.models import CommissionLine, CommissionTerms
 from creators.models import AffiliateLink, Creator
-from orders.selectors import order_lines_commissionable, order_lines_refunded_amounts
+from orders.ledger_selectors import order_lines_commissionable, order_lines_refunded_amounts
 
 Kind = CommissionLine.Kind
 Status = CommissionLine.Status

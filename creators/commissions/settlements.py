@@ -89,7 +89,7 @@ def settlement_compute(
 
 
 def _entries(brand_id: int, start: datetime, end: datetime) -> dict[str, list[Entry]]:
-    from orders.selectors import brand_refunds_in_period, brand_sales_in_period
+    from orders.ledger_selectors import brand_refunds_in_period, brand_sales_in_period
 
     by_currency: dict[str, list[Entry]] = defaultdict(list)
     for row in brand_sales_in_period(brand_id=brand_id, start=start, end=end):

@@ -69,7 +69,7 @@ def is_viral(*, orders_24h: int, orders_previous_7d: int, multiple: Decimal, min
 
 def link_pace(*, link_id: int, at: datetime) -> Pace:
     """How fast a link sells at `at`, against its own previous week. One query."""
-    from orders.selectors import link_paid_orders_in_windows
+    from orders.ledger_selectors import link_paid_orders_in_windows
 
     recent_start = at - RECENT
     recent, baseline = link_paid_orders_in_windows(

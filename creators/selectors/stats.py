@@ -3,7 +3,7 @@
 Clicks by day come from the daily aggregates (kept forever), clicks by hour from the raw
 clicks (kept `CLICK_RETENTION_DAYS`), and the clicks still queued in Redis are added to their
 buckets so the last minutes are near-live; they are not in the database yet, so nothing is
-counted twice. Sales come from `orders.selectors.creator_sales_aggregate`; commission from
+counted twice. Sales come from `orders.sales_selectors.creator_sales_aggregate`; commission from
 the ledger (commission less reversals) for the lines it has, estimated from the line's rate
 snapshot for the lines not recorded yet (`commission_status` says which). Every figure is
 an aggregate query: the query count is fixed whatever the number of links, days or orders.
@@ -35,7 +35,7 @@ from django.db.models.functions import TruncHour
 from common.errors import ValidationFailed
 from creators.attribution.clicks import clicks_pending
 from creators.models import AffiliateLink, Click, ClickDaily, CommissionLine, Creator
-from orders.selectors import creator_commission_aggregate, creator_sales_aggregate
+from orders.sales_selectors import creator_commission_aggregate, creator_sales_aggregate
 
 Interval = Literal["hour", "day"]
 GroupBy = Literal["none", "link", "video"]

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from creators.commissions.fraud import creators_flagged_for_brand, is_flagged
 from creators.models import Creator
+from orders.ledger_selectors import creator_refund_counts
 from orders.models import Order, Refund, RefundLine
-from orders.selectors import creator_refund_counts
 from shop.models import Brand, BrandMember
 from tests.creators.commissions_helpers import paid_order, variant_of
 from tests.creators.factories import AffiliateLinkFactory, CreatorFactory

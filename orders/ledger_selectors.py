@@ -1,0 +1,228 @@
+"""What creators' commissions, brand settlements and the fraud check read about paid lines.
+
+creators never queries orders' tables itself: it reads them through these functions, which
+return plain rows (ids, amounts, dates), so the ledger keeps order ids as integers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, F, IntegerField, Q, QuerySet
+from django.db.models.functions import Coalesce
+
+from orders.models import OrderLine
+
+# --- Commissions: what creators.commissions reads about paid lines and refunds -----------
+
+
+def order_lines_commissionable(*, order_ids: Iterable[int]) -> list[dict[str, Any]]:
+    """The credited lines of these orders, if they were paid, with what a commission needs.
+
+    One row per line with a credited creator, of an order that was paid (it has `paid_at`,
+    whatever happened since: refunds are reversed separately): `order_line_id`, `order_id`,
+    `brand_id`, `creator_id`, `link_id`, `currency`, `paid_amount` (the line total: shipping
+    is charged on its own line), `commission_rate` (the percent snapshotted at checkout),
+    `receipt` (the attribution receipt) and `paid_at`. One query.
+    """
+    rows: Any = (
+        OrderLine.objects.filter(
+            order_id__in=list(order_ids),
+            order__paid_at__isnull=False,
+            attributed_creator_id__isnull=False,
+            commission_rate__isnull=False,
+        )
+        .order_by("pk")
+        .values(
+            "order_id",
+            "brand_id",
+            "currency",
+            "commission_rate",
+            order_line_id=F("pk"),
+            creator_id=F("attributed_creator_id"),
+            link_id=F("attributed_link_id"),
+            paid_amount=F("line_total"),
+            receipt=F("attribution"),
+            paid_at=F("order__paid_at"),
+        )
+    )
+    return list(rows)
+
+
+def order_lines_refunded_amounts(*, order_line_ids: Iterable[int]) -> dict[int, Decimal]:
+    """How much succeeded refunds gave back on each order line so far, in its currency.
+
+    Refunds still in flight at Stripe are left out: a commission is reversed for money
+    that actually went back. One query.
+    """
+    from orders.order_selectors import order_lines_refunded_succeeded
+
+    return order_lines_refunded_succeeded(order_line_ids=order_line_ids)
+
+
+def order_line_refunded_amount(*, order_line_id: int) -> Decimal:
+    """How much of one order line has been refunded so far (see the plural)."""
+    return order_lines_refunded_amounts(order_line_ids=[order_line_id])[order_line_id]
+
+
+# --- Commissions: a link's sales pace (viral rate lock) -----------------------------------
+
+
+def link_paid_orders_in_windows(
+    *, link_id: int, recent_start: datetime, baseline_start: datetime, end: datetime
+) -> tuple[int, int]:
+    """Distinct paid orders through a link: (in [recent_start, end), in [baseline_start,
+    recent_start)), by the orders' `paid_at`, refunded or not. One query."""
+    from orders.state import PAID_STATUSES
+
+    paid = Q(
+        attributed_link_id=link_id,
+        order__paid_at__isnull=False,
+        order__status__in=PAID_STATUSES,
+    )
+    counts = OrderLine.objects.filter(
+        paid, order__paid_at__gte=baseline_start, order__paid_at__lt=end
+    ).aggregate(
+        recent=Count("order_id", distinct=True, filter=Q(order__paid_at__gte=recent_start)),
+        baseline=Count("order_id", distinct=True, filter=Q(order__paid_at__lt=recent_start)),
+    )
+    return int(counts["recent"]), int(counts["baseline"])
+
+
+# --- Brand settlements: what a brand sold and refunded in a period -----------------------
+
+
+def brand_sales_in_period(*, brand_id: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """A brand's paid order lines and shipping charges, by their order's `paid_at` in
+    [start, end), refunded since or not (refunds settle in the period they happen).
+
+    One row per line (`kind` "sale") or shipping charge (`kind` "shipping"): `order_id`,
+    `order_line_id` (None for shipping), `currency`, `amount`, `at`. Two queries.
+    """
+    from orders.models import OrderShipping
+    from orders.state import PAID_STATUSES
+
+    paid = Q(
+        order__paid_at__gte=start,
+        order__paid_at__lt=end,
+        order__status__in=PAID_STATUSES,
+        brand_id=brand_id,
+    )
+    lines = (
+        OrderLine.objects.filter(paid)
+        .order_by("order__paid_at", "pk")
+        .values(
+            "order_id",
+            "currency",
+            order_line_id=F("pk"),
+            amount=F("line_total"),
+            at=F("order__paid_at"),
+        )
+    )
+    shipping = (
+        OrderShipping.objects.filter(paid, amount__gt=0)
+        .order_by("order__paid_at", "pk")
+        .values("order_id", "amount", currency=F("order__currency"), at=F("order__paid_at"))
+    )
+    rows: list[dict[str, Any]] = [{"kind": "sale", **row} for row in lines]
+    rows += [{"kind": "shipping", "order_line_id": None, **row} for row in shipping]
+    return rows
+
+
+def brand_refunds_in_period(
+    *, brand_id: int, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """A brand's shares of refunds that succeeded in [start, end), by `completed_at`.
+
+    One row per refund line: `refund_id`, `order_id`, `order_line_id` (None for shipping),
+    `currency`, `amount`, `at`. In-flight and failed refunds are left out. One query.
+    """
+    from orders.models import Refund, RefundLine
+
+    rows: Any = (
+        RefundLine.objects.filter(
+            brand_id=brand_id,
+            refund__status=Refund.Status.SUCCEEDED,
+            refund__completed_at__gte=start,
+            refund__completed_at__lt=end,
+            amount__gt=0,
+        )
+        .order_by("refund__completed_at", "pk")
+        .values(
+            "refund_id",
+            "order_line_id",
+            "amount",
+            order_id=F("refund__order_id"),
+            currency=F("refund__currency"),
+            at=F("refund__completed_at"),
+        )
+    )
+    return list(rows)
+
+
+# --- Fraud basics: how many of a creator's orders were refunded, per brand ---------------
+
+
+def _creator_paid_lines(brand_ids: Iterable[int] | None) -> QuerySet[OrderLine]:
+    from django.db.models import Exists, OuterRef
+
+    from orders.models import Refund, RefundLine
+    from orders.state import PAID_STATUSES
+
+    lines = OrderLine.objects.filter(
+        attributed_creator_id__isnull=False,
+        order__paid_at__isnull=False,
+        order__status__in=PAID_STATUSES,
+    )
+    if brand_ids is not None:
+        lines = lines.filter(brand_id__in=list(brand_ids))
+    refunded = RefundLine.objects.filter(
+        order_line_id=OuterRef("pk"), refund__status=Refund.Status.SUCCEEDED
+    )
+    return lines.annotate(was_refunded=Exists(refunded))
+
+
+def creator_refund_counts(
+    *, brand_ids: Iterable[int] | None, creator_ids: Iterable[int] | None = None
+) -> dict[int, tuple[int, int]]:
+    """Creator id -> (paid orders credited to them, of which with a succeeded refund on one
+    of their lines), over `brand_ids`' lines (None: every brand). One query."""
+    lines = _creator_paid_lines(brand_ids)
+    if creator_ids is not None:
+        lines = lines.filter(attributed_creator_id__in=list(creator_ids))
+    rows = (
+        lines.order_by()
+        .values("attributed_creator_id")
+        .annotate(
+            orders=Count("order_id", distinct=True),
+            refunded=Count("order_id", distinct=True, filter=Q(was_refunded=True)),
+        )
+        .values_list("attributed_creator_id", "orders", "refunded")
+    )
+    return {
+        creator_id: (orders, refunded)
+        for creator_id, orders, refunded in rows
+        if creator_id is not None
+    }
+
+
+def creator_refund_count_subqueries(
+    *, creator_ref: str, brand_ids: Iterable[int] | None
+) -> dict[str, Any]:
+    """`sales_orders` and `refunded_orders` (as in `creator_refund_counts`) as subqueries on
+    the outer query's `creator_ref`, to annotate a list of creators without N+1."""
+    from django.db.models import OuterRef, Subquery
+
+    lines = _creator_paid_lines(brand_ids).filter(attributed_creator_id=OuterRef(creator_ref))
+    grouped = lines.order_by().values("attributed_creator_id")
+    orders = grouped.annotate(n=Count("order_id", distinct=True)).values("n")
+    refunded = grouped.annotate(
+        n=Count("order_id", distinct=True, filter=Q(was_refunded=True))
+    ).values("n")
+    return {
+        "sales_orders": Coalesce(Subquery(orders, output_field=IntegerField()), 0),
+        "refunded_orders": Coalesce(Subquery(refunded, output_field=IntegerField()), 0),
+    }
