@@ -22,21 +22,17 @@ from typing import Any
 from bench.common import (
     WRK_THREADS,
     BenchError,
-    Server,
     add_common_arguments,
     cache_clear,
     cache_keys,
     django_setup,
     durations,
-    http_get,
-    measure,
     prepare_database,
     print_table,
-    server_for,
-    table_row,
     write_results,
-    wrk_path,
 )
+from bench.load import measure, table_row, wrk_path
+from bench.server import Server, http_get, server_for
 
 NAME = "catalog"
 BRANDS = 20

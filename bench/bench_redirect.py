@@ -19,47 +19,51 @@ import argparse
 import http.client
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from bench.common import (
     WRK_THREADS,
     BenchError,
-    Measurement,
-    Server,
-    WrkResult,
     add_common_arguments,
-    cpu_seconds,
     django_setup,
     durations,
-    http_get,
-    parse_wrk,
     prepare_database,
     print_table,
-    server_for,
+    use_database,
+    write_results,
+)
+from bench.load import (
+    WrkResult,
+    measure_rounds,
+    run_wrk_script,
     table_row,
     wait_idle,
-    write_results,
     wrk_path,
 )
+from bench.redirect_data import (
+    CLIENT_ID_FORMAT,
+    CREATOR_HANDLE,
+    click_accounting,
+    clicks_reset,
+    flush_all,
+    seed,
+    seeded,
+)
+from bench.server import Server, http_get, server_for
 
 NAME = "redirect"
 BARE_PATH = "/bench/bare/"
 GOAL = 0.60
 CLIENTS = 5_000
 FIRST_TAP_SHARE = 0.05
-CLIENT_ID_FORMAT = "bench-client-{:06d}"
 MOBILE_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
 )
-CREATOR_HANDLE = "bench_creator"
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tribe_bench_redirect"
 CLICK_KEY_PREFIX = "tribe-bench-redirect"
 
@@ -119,161 +123,6 @@ end
 """
 
 
-# --- wrk with a script (bench.common.run_wrk takes no script) ---------------
-
-
-def run_wrk_script(
-    url: str,
-    *,
-    seconds: int,
-    connections: int,
-    script: Path | None = None,
-    script_args: tuple[str, ...] = (),
-    allow_errors: bool = False,
-) -> WrkResult:
-    """bench.common.run_wrk plus `-s script -- args`; 4xx/5xx answers may be allowed."""
-    if not url.startswith("http://127.0.0.1:"):
-        raise BenchError(f"Load goes to 127.0.0.1 only, not {url}")
-    command = [wrk_path(), f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s"]
-    command += ["--timeout", "10s", "--latency"]
-    if script is not None:
-        command += ["-s", str(script)]
-    command += [url, "--", *script_args] if script_args else [url]
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
-    if completed.returncode != 0:
-        raise BenchError(
-            f"wrk failed ({completed.returncode}): {completed.stderr or completed.stdout}"
-        )
-    output = completed.stdout
-    parsed = parse_wrk(output)
-    if parsed["non_2xx"] and not allow_errors:
-        raise BenchError(f"{parsed['non_2xx']} non-2xx/3xx answers from {url}:\n{output}")
-    if parsed["socket_errors"]:
-        raise BenchError(f"{parsed['socket_errors']} socket errors loading {url}:\n{output}")
-    return WrkResult(url=url, seconds=seconds, connections=connections, **parsed)
-
-
-def measure_rounds(
-    server: Server, runs: dict[str, tuple[str, Callable[[int], WrkResult]]], *, rounds: int
-) -> dict[str, Measurement]:
-    """bench.common.measure's alternation and CPU accounting, for runs the caller shapes.
-
-    `runs` maps a label to its path and a function that loads it for N seconds.
-    """
-    from django.conf import settings
-
-    database = settings.DATABASES["default"]["NAME"]
-    results: dict[str, list[WrkResult]] = {label: [] for label in runs}
-    cpu: dict[str, dict[str, float]] = {label: {} for label in runs}
-    elapsed: dict[str, float] = dict.fromkeys(runs, 0.0)
-    for round_index in range(rounds):
-        for label, (_path, run) in runs.items():
-            wait_idle(server)
-            before, started = cpu_seconds(server, database), time.monotonic()
-            results[label].append(run(round_index))
-            after = cpu_seconds(server, database)
-            elapsed[label] += time.monotonic() - started
-            for group, used in after.items():
-                cpu[label][group] = cpu[label].get(group, 0.0) + used - before.get(group, 0.0)
-    measurements = {}
-    for label, (path, _run) in runs.items():
-        cores = {group: used / elapsed[label] for group, used in cpu[label].items()}
-        parties = sum(v for k, v in cores.items() if k != "machine")
-        cores["other"] = max(0.0, cores.get("machine", 0.0) - parties)
-        measurements[label] = Measurement(label, path, results[label], cores)
-    return measurements
-
-
-def use_database(default_url: str) -> str:
-    """Point Django in this process at DATABASE_URL, else `default_url`; returns the URL.
-
-    Changes the settings in place rather than the environment: under bench.run_all an earlier
-    benchmark has set Django up already, and the next one must not inherit this one's
-    database. Servers get the URL through their own environment (server_for's env).
-    """
-    from django.conf import settings
-    from django.db import connections
-
-    from config.settings.base import env
-
-    url = os.environ.get("DATABASE_URL") or default_url
-    connections.close_all()
-    settings.DATABASES["default"].update(env.db_url_config(url))
-    return url
-
-
-# --- Data -------------------------------------------------------------------
-
-
-def seed() -> dict[str, Any]:
-    """One brand, one active product in stock, one creator and the creator's link to it."""
-    from accounts.models import User
-    from creators.services.links import link_create
-    from creators.services.profiles import creator_become
-    from shop.models import Brand, Product, ProductImage, Variant
-
-    brand = Brand.objects.create(name="Bench Brand", slug="bench-brand")
-    product = Product.objects.create(
-        brand=brand,
-        title="Bench hoodie",
-        slug="bench-hoodie",
-        status=Product.Status.ACTIVE,
-    )
-    Variant.objects.create(
-        product=product, sku="BENCH-HOODIE-M", price=Decimal("49.00"), on_hand=500
-    )
-    ProductImage.objects.create(
-        product=product, url="https://cdn.example.com/hoodie.jpg", width=1080, height=1350
-    )
-    user = User.objects.create_user("creator@bench.example.com", None)
-    creator = creator_become(user=user, handle=CREATOR_HANDLE, display_name="Bench Creator")
-    link, _ = link_create(creator=creator, product_id=product.pk)
-    return {"link_id": link.pk, "code": link.code, "product_id": product.pk}
-
-
-def seeded() -> dict[str, Any] | None:
-    from creators.models import AffiliateLink
-
-    try:
-        link = AffiliateLink.objects.filter(creator__handle=CREATOR_HANDLE).first()
-    except Exception:  # no tables yet
-        return None
-    if link is None:
-        return None
-    return {"link_id": link.pk, "code": link.code, "product_id": link.product_id}
-
-
-def _click_redis() -> Any:
-    import redis
-    from django.conf import settings
-
-    return redis.Redis.from_url(settings.REDIS_URL)
-
-
-def clicks_reset() -> int:
-    """Empty the click queue and uniqueness keys (this prefix only) and the click tables."""
-    from django.conf import settings
-
-    from creators.attribution.links import link_target_forget
-    from creators.models import AffiliateLink, Click, ClickDaily
-
-    client = _click_redis()
-    keys = list(client.scan_iter(match=f"{settings.CLICK_KEY_PREFIX}:clicks:*", count=1000))
-    for start in range(0, len(keys), 1000):
-        client.delete(*keys[start : start + 1000])
-    Click.objects.all().delete()
-    ClickDaily.objects.all().delete()
-    for code in AffiliateLink.objects.values_list("code", flat=True):
-        link_target_forget(code)
-    return len(keys)
-
-
-def _client_hash(client_id: str) -> str:
-    from creators.attribution.clients import _salted
-
-    return _salted(f"cookie:{client_id}")
-
-
 # --- Checks -----------------------------------------------------------------
 
 
@@ -297,74 +146,6 @@ def redirect_once(server: Server, path: str, client_id: str) -> dict[str, Any]:
     if any(c.startswith("tribe_cid=") for c in cookies):
         raise BenchError(f"GET {path} replaced a valid client cookie: {cookies}")
     return {"status": response.status, "location": location}
-
-
-def flush_all() -> tuple[int, float]:
-    """Run the click flush in this process until the queue is empty; (clicks, seconds)."""
-    from creators.attribution.clicks import clicks_flush
-
-    started = time.perf_counter()
-    taken = 0
-    while True:
-        batch = clicks_flush()
-        if batch == 0:
-            return taken, time.perf_counter() - started
-        taken += batch
-
-
-def click_accounting(
-    link_id: int, per_id: dict[int, int], first_taps_sent: int, pool: int
-) -> dict[str, Any]:
-    """What the database holds after the flush, against what the load generator sent."""
-    from django.db.models import Count, Q, Sum
-
-    from creators.models import Click, ClickDaily
-
-    pool_hashes = {_client_hash(CLIENT_ID_FORMAT.format(i)): i for i in range(1, pool + 1)}
-    clicks = Click.objects.filter(link_id=link_id)
-    totals = clicks.aggregate(
-        rows=Count("pk"),
-        unique_rows=Count("pk", filter=Q(is_unique=True)),
-        bots=Count("pk", filter=Q(is_bot=True)),
-        distinct_clients=Count("client_hash", distinct=True),
-    )
-    daily = ClickDaily.objects.filter(link_id=link_id).aggregate(
-        clicks=Sum("clicks"), unique_clicks=Sum("unique_clicks")
-    )
-    stored_per_id: dict[int, int] = {}
-    first_tap_clicks = 0
-    for client_hash, count in clicks.order_by().values_list("client_hash").annotate(n=Count("pk")):
-        if client_hash in pool_hashes:
-            stored_per_id[pool_hashes[client_hash]] = count
-        else:
-            first_tap_clicks += count  # a first tap's client is the cookie the redirect set
-    first_tap_clients = totals["distinct_clients"] - len(stored_per_id)
-    sent_clicks = sum(per_id.values()) + first_taps_sent
-    distinct_sent = len(per_id) + first_taps_sent
-    unique_daily = daily["unique_clicks"] or 0
-    unique_match = (
-        unique_daily == totals["unique_rows"] == totals["distinct_clients"] == distinct_sent
-        and set(stored_per_id) == set(per_id)
-        and first_tap_clients == first_tap_clicks == first_taps_sent
-        and totals["bots"] == 0
-    )
-    return {
-        "clicks_sent": sent_clicks,
-        "click_rows": totals["rows"],
-        "daily_clicks": daily["clicks"] or 0,
-        "bot_clicks": totals["bots"],
-        "distinct_clients_sent": distinct_sent,
-        "pool_ids_sent": len(per_id),
-        "first_taps_sent": first_taps_sent,
-        "unique_clicks_daily": unique_daily,
-        "unique_click_rows": totals["unique_rows"],
-        "distinct_client_hashes_stored": totals["distinct_clients"],
-        "first_tap_clients_stored": first_tap_clients,
-        "pool_ids_stored_equal_sent": set(stored_per_id) == set(per_id),
-        "clicks_per_client_equal_sent": stored_per_id == per_id,
-        "match": unique_match,
-        "clicks_match": sent_clicks == totals["rows"] == (daily["clicks"] or 0),
-    }
 
 
 # --- Load -------------------------------------------------------------------

@@ -29,25 +29,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.bench_redirect import measure_rounds, run_wrk_script, use_database
 from bench.common import (
     WRK_THREADS,
     BenchError,
-    Server,
-    WrkResult,
     add_common_arguments,
     django_setup,
     durations,
-    http_get,
     prepare_database,
     print_table,
-    server_for,
-    table_row,
-    wait_idle,
+    use_database,
     write_results,
-    wrk_path,
 )
+from bench.load import WrkResult, measure_rounds, run_wrk_script, table_row, wait_idle, wrk_path
 from bench.reserve_data import SKU, holds, line_pool, next_line, seed, seeded, stock_reset
+from bench.server import Server, http_get, server_for
 
 NAME = "reserve"
 BARE_PATH = "/bench/bare/"
