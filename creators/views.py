@@ -7,11 +7,13 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
-from django.utils.cache import patch_cache_control
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.decorators.http import require_safe
 
 from common.errors import NotFound
 from common.middleware import current_request_id
+from creators.attribution.views import ATTRIBUTION_COOKIE
+from creators.selectors.landing import LandingToken, landing_token_get
 from creators.selectors.storefront import StorefrontPage, storefront_page_get
 
 # The app opens storefronts and affiliate links itself when it is installed.
@@ -32,6 +34,26 @@ def _description(page: StorefrontPage) -> str:
     if bio:
         return bio if len(bio) <= 200 else bio[:199].rstrip() + "…"
     return f"Shop the products {page.creator.display_name} shows in their videos, on Tribe."
+
+
+def _carry_token(response: HttpResponse, landing: LandingToken) -> HttpResponse:
+    """Keep a link token in the first-party cookie as the redirect does; never cache the page.
+
+    The page now holds one shopper's token (in its forms, and maybe in a Set-Cookie), so no
+    shared cache may store it, whatever that cache keys on; the page without `atk` stays
+    cacheable.
+    """
+    if landing.cookie_max_age is not None:
+        response.set_cookie(
+            ATTRIBUTION_COOKIE,
+            landing.token,
+            max_age=landing.cookie_max_age,
+            httponly=True,
+            samesite="Lax",
+            secure=not settings.DEBUG,
+        )
+    add_never_cache_headers(response)
+    return response
 
 
 @require_safe
@@ -58,8 +80,17 @@ def storefront_page(request: HttpRequest, handle: str) -> HttpResponse:
         "ink": _ink_on(page.theme_color),
         "description": _description(page),
         "share_image": page.share_image_url,
+        "atk": "",
     }
-    return render(request, "creators/storefront.html", context)
+    landing = landing_token_get(
+        token=request.GET.get("atk", ""),
+        creator_id=page.creator.pk,
+        cookie_token=request.COOKIES.get(ATTRIBUTION_COOKIE, ""),
+    )
+    if landing is None:
+        return render(request, "creators/storefront.html", context)
+    context["atk"] = landing.token
+    return _carry_token(render(request, "creators/storefront.html", context), landing)
 
 
 def _well_known(body: Any) -> JsonResponse:

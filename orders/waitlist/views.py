@@ -1,8 +1,9 @@
 """The storefront's notify-me form and the emailed unsubscribe link.
 
-Both are exempt from CSRF by design: the storefront page is cached and sets no cookie, so
-it cannot carry a CSRF token, and neither action uses ambient credentials (a join only
-adds an email to a list; an unsubscribe is authorised by its signed token). The join is
+Both are exempt from CSRF by design: the storefront page is cached and sets no session or
+CSRF cookie, so it cannot carry a CSRF token, and neither action uses ambient credentials
+(a join only adds an email to a list; an unsubscribe is authorised by its signed token).
+The form carries the attribution token the page was opened with as `atk`. The join is
 rate-limited per client IP in the cache and validated strictly.
 """
 

@@ -1,7 +1,8 @@
 """A shopper opens /@handle in headless Chromium on a phone-sized window, against the live server.
 
 The page must render videos, products and stock states with JavaScript switched off; a
-full-page screenshot lands in artifacts/storefront.png (gitignored) for review.
+full-page screenshot lands in artifacts/storefront.png (gitignored) for review. The
+attribution token in the page's URL reaches the browser's cookie.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from selenium import webdriver
@@ -18,6 +20,8 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.wait import WebDriverWait
 
+from creators.attribution.tokens import token_for_click
+from creators.models import AffiliateLink
 from tests.browser import ARTIFACTS, chromium
 from tests.creators.test_storefront_page import make_showcase
 
@@ -107,3 +111,21 @@ def test_shopper_sees_videos_products_and_stock_without_javascript(browser, live
     collection = browser.find_element(By.CSS_SELECTOR, ".collection")
     assert "Morning routine" in collection.text
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_the_token_in_the_storefront_url_is_kept_in_the_browsers_cookie(browser, live_server):
+    showcase = make_showcase()
+    link = AffiliateLink.objects.get(creator=showcase.creator, product=showcase.spf)
+    token = token_for_click(click_id="click-spf", link_id=link.pk)
+    browser.delete_all_cookies()
+
+    browser.get(f"{live_server.url}/@maya.glows?atk={quote(token, safe='')}")
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, "footer"))
+    )
+
+    cookie = browser.get_cookie("tribe_atk")
+    assert cookie is not None
+    assert cookie["value"] == token
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Lax"

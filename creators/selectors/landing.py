@@ -1,0 +1,77 @@
+"""The attribution token a shopper lands on a storefront with (`/@handle?atk=...`).
+
+The redirect puts the token in the storefront URL as well as in the `tribe_atk` cookie, so
+that a browser that drops the cookie (many in-app browsers, tracking prevention) or a
+shopper who opens a shared URL still carries the creator's credit. The page passes on only
+a token that verifies and belongs to its own creator; anything else is ignored without a
+word to the shopper, and a forged, tampered or expired token is counted like at the cart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from creators.attribution.tokens import Claims, TokenRejected, token_read
+from creators.models import AffiliateLink
+from creators.selectors.attribution import attribution_count
+
+
+@dataclass(frozen=True)
+class LandingToken:
+    token: str
+    kind: str  # "link" or "storefront"
+    # How long the `tribe_atk` cookie should keep the token: the rest of the brand's window.
+    # None when the cookie must not be set: a storefront token (it credits this page only),
+    # or a newer click the shopper's cookie already holds (last click wins).
+    cookie_max_age: int | None
+
+
+def _cookie_claims(cookie_token: str) -> Claims | None:
+    """The cookie's claims, or None; a bad cookie is the cart's to count, not the page's."""
+    if not cookie_token:
+        return None
+    try:
+        return token_read(cookie_token)
+    except TokenRejected:
+        return None
+
+
+def landing_token_get(
+    *, token: str, creator_id: int, cookie_token: str = "", at: datetime | None = None
+) -> LandingToken | None:
+    """The URL token the storefront of `creator_id` may carry into the cart, or None.
+
+    A link token must name a link of this creator still inside its brand's attribution
+    window (one query); a storefront token must name this creator (no query).
+    """
+    if not token:
+        return None
+    at = at or timezone.now()
+    try:
+        claims = token_read(token)
+    except TokenRejected as exc:
+        attribution_count("expired_token" if exc.reason == "expired" else "invalid_token", at=at)
+        return None
+    if claims.kind == "storefront":
+        if claims.creator_id != creator_id:
+            return None
+        return LandingToken(token=token, kind="storefront", cookie_max_age=None)
+    if claims.link_id is None:
+        return None
+    window_days = (
+        AffiliateLink.objects.filter(pk=claims.link_id, creator_id=creator_id)
+        .values_list("product__brand__attribution_window_days", flat=True)
+        .first()
+    )
+    if window_days is None:
+        return None
+    remaining = int((claims.issued_at + timedelta(days=window_days) - at).total_seconds())
+    if remaining <= 0:
+        return None
+    cookie = _cookie_claims(cookie_token)
+    if cookie_token == token or (cookie is not None and cookie.issued_at > claims.issued_at):
+        return LandingToken(token=token, kind="link", cookie_max_age=None)
+    return LandingToken(token=token, kind="link", cookie_max_age=remaining)
