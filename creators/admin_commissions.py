@@ -199,8 +199,77 @@ class PayoutAccountAdmin(SuperuserOnlyAdmin):
         self.message_user(request, f"{made} payout(s) created and sent.", messages.SUCCESS)
 
 
+class TransferAttemptAdmin(SuperuserOnlyAdmin):
+    """Money sent out through a payout provider (creator payouts, brand settlements).
+
+    Read-only rows; actions send in-flight attempts again (the provider's idempotency keeps
+    that from paying twice), export the manual provider's attempts as a bank CSV, and record
+    what the bank did. Subclasses name their services and labels.
+    """
+
+    noun = "Payout"
+    csv_filename = "tribe-payouts.csv"
+    manual_provider = PayoutAccount.Provider.MANUAL
+    csv_related: tuple[str, ...] = ()
+    list_filter = ("status", "provider", "currency")
+    actions = ("send_again", "export_csv", "mark_paid", "mark_failed")
+
+    def send(self, *, payout_id: int) -> Any:
+        raise NotImplementedError
+
+    def csv_body(self, rows: QuerySet[Any]) -> str:
+        raise NotImplementedError
+
+    def mark_paid_manually(self, *, payout_id: int) -> Any:
+        raise NotImplementedError
+
+    def mark_failed_manually(self, *, payout_id: int, message: str) -> Any:
+        raise NotImplementedError
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Send again (in-flight attempts; never pays twice)")
+    def send_again(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for payout_id in queryset.values_list("pk", flat=True):
+            payout = self.send(payout_id=payout_id)
+            self.message_user(request, f"{self.noun} {payout.pk}: {payout.status}.")
+
+    @admin.action(description="Export manual attempts as CSV for the bank")
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse:
+        rows = queryset.filter(provider=self.manual_provider).select_related(*self.csv_related)
+        response = HttpResponse(self.csv_body(rows.order_by("pk")), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{self.csv_filename}"'
+        return response
+
+    @admin.action(description="Mark manual attempts paid (the bank confirmed)")
+    def mark_paid(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._each(request, queryset, self.mark_paid_manually)
+
+    @admin.action(description="Mark manual attempts failed (the bank rejected them)")
+    def mark_failed(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        def fail(*, payout_id: int) -> Any:
+            return self.mark_failed_manually(
+                payout_id=payout_id, message="Rejected by the bank (recorded in admin)."
+            )
+
+        self._each(request, queryset, fail)
+
+    def _each(self, request: HttpRequest, queryset: QuerySet[Any], service: Any) -> None:
+        for payout_id in queryset.values_list("pk", flat=True):
+            try:
+                payout = service(payout_id=payout_id)
+            except ApplicationError as exc:
+                self.message_user(request, f"Payout {payout_id}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{self.noun} {payout.pk}: {payout.status}.")
+
+
 @admin.register(Payout)
-class PayoutAdmin(SuperuserOnlyAdmin):
+class PayoutAdmin(TransferAttemptAdmin):
     list_display = (
         "id",
         "creator",
@@ -213,49 +282,17 @@ class PayoutAdmin(SuperuserOnlyAdmin):
         "created_at",
     )
     list_select_related = ("creator",)
-    list_filter = ("status", "provider", "currency")
     search_fields = ("creator__handle", "reference")
-    actions = ("send_again", "export_csv", "mark_paid", "mark_failed")
+    csv_related = ("creator__user", "creator__payout_account")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    def send(self, *, payout_id: int) -> Payout:
+        return payout_services.payout_send(payout_id=payout_id)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    def csv_body(self, rows: QuerySet[Any]) -> str:
+        return payouts_csv(rows)
 
-    @admin.action(description="Send again (in-flight payouts; never pays twice)")
-    def send_again(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
-        for payout_id in queryset.values_list("pk", flat=True):
-            payout = payout_services.payout_send(payout_id=payout_id)
-            self.message_user(request, f"Payout {payout.pk}: {payout.status}.")
+    def mark_paid_manually(self, *, payout_id: int) -> Payout:
+        return payout_services.payout_mark_paid_manually(payout_id=payout_id)
 
-    @admin.action(description="Export manual payouts as CSV for the bank")
-    def export_csv(self, request: HttpRequest, queryset: QuerySet[Payout]) -> HttpResponse:
-        rows = queryset.filter(provider=PayoutAccount.Provider.MANUAL).select_related(
-            "creator__user", "creator__payout_account"
-        )
-        response = HttpResponse(payouts_csv(rows.order_by("pk")), content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="tribe-payouts.csv"'
-        return response
-
-    @admin.action(description="Mark manual payouts paid (the bank confirmed)")
-    def mark_paid(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
-        self._each(request, queryset, payout_services.payout_mark_paid_manually)
-
-    @admin.action(description="Mark manual payouts failed (the bank rejected them)")
-    def mark_failed(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
-        def fail(*, payout_id: int) -> Payout:
-            return payout_services.payout_mark_failed_manually(
-                payout_id=payout_id, message="Rejected by the bank (recorded in admin)."
-            )
-
-        self._each(request, queryset, fail)
-
-    def _each(self, request: HttpRequest, queryset: QuerySet[Payout], service: Any) -> None:
-        for payout_id in queryset.values_list("pk", flat=True):
-            try:
-                payout = service(payout_id=payout_id)
-            except ApplicationError as exc:
-                self.message_user(request, f"Payout {payout_id}: {exc.message}", messages.ERROR)
-            else:
-                self.message_user(request, f"Payout {payout.pk}: {payout.status}.")
+    def mark_failed_manually(self, *, payout_id: int, message: str) -> Payout:
+        return payout_services.payout_mark_failed_manually(payout_id=payout_id, message=message)

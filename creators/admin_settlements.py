@@ -19,7 +19,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 
 from common.errors import ApplicationError
-from creators.admin_commissions import SuperuserOnlyAdmin
+from creators.admin_commissions import SuperuserOnlyAdmin, TransferAttemptAdmin
 from creators.commissions import accounts
 from creators.commissions import settlement_payouts as services
 from creators.commissions.settlements import settlement_lines_csv_rows
@@ -244,7 +244,7 @@ class BrandPayoutAccountAdmin(SuperuserOnlyAdmin):
 
 
 @admin.register(SettlementPayout)
-class SettlementPayoutAdmin(SuperuserOnlyAdmin):
+class SettlementPayoutAdmin(TransferAttemptAdmin):
     list_display = (
         "id",
         "settlement",
@@ -257,55 +257,20 @@ class SettlementPayoutAdmin(SuperuserOnlyAdmin):
         "created_at",
     )
     list_select_related = ("settlement__brand",)
-    list_filter = ("status", "provider", "currency")
     search_fields = ("settlement__brand__name", "reference")
-    actions = ("send_again", "export_csv", "mark_paid", "mark_failed")
+    noun = "Settlement payout"
+    csv_filename = "tribe-settlement-payouts.csv"
+    manual_provider = BrandPayoutAccount.Provider.MANUAL
+    csv_related = ("settlement__brand__payout_account",)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    def send(self, *, payout_id: int) -> SettlementPayout:
+        return services.settlement_payout_send(payout_id=payout_id)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    def csv_body(self, rows: QuerySet[Any]) -> str:
+        return services.settlement_payouts_csv(rows)
 
-    @admin.action(description="Send again (in-flight attempts; never pays twice)")
-    def send_again(self, request: HttpRequest, queryset: QuerySet[SettlementPayout]) -> None:
-        for payout_id in queryset.values_list("pk", flat=True):
-            payout = services.settlement_payout_send(payout_id=payout_id)
-            self.message_user(request, f"Settlement payout {payout.pk}: {payout.status}.")
+    def mark_paid_manually(self, *, payout_id: int) -> SettlementPayout:
+        return services.settlement_payout_mark_paid_manually(payout_id=payout_id)
 
-    @admin.action(description="Export manual settlement payouts as CSV for the bank")
-    def export_csv(
-        self, request: HttpRequest, queryset: QuerySet[SettlementPayout]
-    ) -> HttpResponse:
-        rows = queryset.filter(provider=BrandPayoutAccount.Provider.MANUAL).select_related(
-            "settlement__brand__payout_account"
-        )
-        response = HttpResponse(
-            services.settlement_payouts_csv(rows.order_by("pk")), content_type="text/csv"
-        )
-        response["Content-Disposition"] = 'attachment; filename="tribe-settlement-payouts.csv"'
-        return response
-
-    @admin.action(description="Mark manual settlement payouts paid (the bank confirmed)")
-    def mark_paid(self, request: HttpRequest, queryset: QuerySet[SettlementPayout]) -> None:
-        self._each(request, queryset, services.settlement_payout_mark_paid_manually)
-
-    @admin.action(description="Mark manual settlement payouts failed (the bank rejected them)")
-    def mark_failed(self, request: HttpRequest, queryset: QuerySet[SettlementPayout]) -> None:
-        def fail(*, payout_id: int) -> SettlementPayout:
-            return services.settlement_payout_mark_failed_manually(
-                payout_id=payout_id, message="Rejected by the bank (recorded in admin)."
-            )
-
-        self._each(request, queryset, fail)
-
-    def _each(
-        self, request: HttpRequest, queryset: QuerySet[SettlementPayout], service: Any
-    ) -> None:
-        for payout_id in queryset.values_list("pk", flat=True):
-            try:
-                payout = service(payout_id=payout_id)
-            except ApplicationError as exc:
-                self.message_user(request, f"Payout {payout_id}: {exc.message}", messages.ERROR)
-            else:
-                self.message_user(request, f"Settlement payout {payout.pk}: {payout.status}.")
+    def mark_failed_manually(self, *, payout_id: int, message: str) -> SettlementPayout:
+        return services.settlement_payout_mark_failed_manually(payout_id=payout_id, message=message)

@@ -8,11 +8,8 @@ as the beat schedule does in production.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,18 +23,10 @@ from orders.tasks import sellout_scan, webhooks_sweep
 from tests.orders.aftersale_helpers import member, paid_order, variant_of
 from tests.orders.conftest import wait_until
 from tests.orders.waitlist_helpers import link_for, sell
+from tests.orders.webhook_helpers import verify
 from tests.shop.factories import BrandFactory, ProductFactory, VariantFactory
 
 TASK_TIMEOUT = 30.0
-
-
-def verify(header: str, body: bytes, secret: str, tolerance: int = 300) -> bool:
-    """The receiver from docs/webhooks.md, copied as a brand's developer would."""
-    parts = dict(p.split("=", 1) for p in header.split(","))
-    expected = hmac.new(secret.encode(), parts["t"].encode() + b"." + body, hashlib.sha256)
-    return hmac.compare_digest(expected.hexdigest(), parts["v1"]) and (
-        abs(time.time() - int(parts["t"])) <= tolerance
-    )
 
 
 @dataclass
