@@ -61,10 +61,12 @@ def seeded() -> int | None:
 
 
 def line_pool(variant_id: int, at_least: int) -> tuple[int, int]:
-    """The ids (first, last) of the order lines requests hold for, grown to `at_least` lines.
+    """The ids (first, last) of the order lines requests hold for, with `at_least` of them free.
 
-    Copies of the seeded line, added with one INSERT ... SELECT; the ids must be contiguous
-    (nothing else writes order lines in the bench database), since wrk computes them.
+    Free lines lie above every line that ever held stock (held lines keep their released
+    holds, as in production). Copies of the seeded line, added with one INSERT ... SELECT; the
+    ids must be contiguous (nothing else writes order lines in the bench database), since wrk
+    computes them.
     """
     from django.db import connection
     from django.db.models import Count, Max, Min
@@ -72,8 +74,9 @@ def line_pool(variant_id: int, at_least: int) -> tuple[int, int]:
     from orders.models import OrderLine
 
     lines = OrderLine.objects.filter(order__checkout_key=SKU, variant_id=variant_id)
-    count = lines.count()
-    if count < at_least:
+    first, count = lines.aggregate(first=Min("pk"), count=Count("pk")).values()
+    wanted = next_line((first, first + count - 1)) - first + at_least
+    if count < wanted:
         quote = connection.ops.quote_name
         columns = ", ".join(
             quote(field.column)
@@ -85,7 +88,7 @@ def line_pool(variant_id: int, at_least: int) -> tuple[int, int]:
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table}, "
                 "generate_series(1, %s) WHERE id = %s",
-                [at_least - count, lines.order_by("pk").values_list("pk", flat=True)[0]],
+                [wanted - count, first],
             )
             cursor.execute(f"ANALYZE {table}")
     first, last, count = lines.aggregate(
@@ -107,15 +110,22 @@ def next_line(pool: tuple[int, int]) -> int:
 
 
 def stock_reset(variant_id: int, on_hand: int) -> None:
-    """Empty the holds, release every reserved unit and set on_hand, through the stock service."""
+    """Release the holds, and every reserved unit, and set on_hand, through the stock service.
+
+    Released holds stay, as they do in production: the holds table is never empty there, and
+    a hold statement prepared on an empty, just-vacuumed table keeps a plan that scans it.
+    """
     from django.db import connection, transaction
+    from django.utils import timezone
 
     from orders.models import StockReservation
     from shop.models import StockMovement, Variant
     from shop.services.stock import stock_release, stock_set
 
     with transaction.atomic():
-        StockReservation.objects.all().delete()
+        StockReservation.objects.filter(status=StockReservation.Status.ACTIVE).update(
+            status=StockReservation.Status.RELEASED, closed_at=timezone.now()
+        )
         reserved = Variant.objects.values_list("reserved", flat=True).get(pk=variant_id)
         if reserved:
             stock_release(variant_id=variant_id, quantity=reserved)

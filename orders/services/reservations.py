@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from datetime import datetime
 from functools import partial
+from typing import Any
+from weakref import WeakKeyDictionary
 
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from common.errors import ValidationFailed
 from orders.models import Order, StockReservation
 from orders.state import order_transition
 from shop.services.stock import stock_release, stock_reserve, stock_reserve_sql
@@ -49,21 +54,57 @@ def _lapsed(variant_id: int, now: datetime) -> QuerySet[StockReservation]:
 # reservation row inserted only if it matched, and, after a miss, whether the variant has
 # lapsed holds to reclaim (a CASE evaluates that only when nothing was held). One round trip,
 # atomic without a transaction of its own.
+#
+# Planning it costs PostgreSQL more than running it, so each connection prepares it, in the
+# same round trip as its first hold, and then only executes it. A prepared statement outlives
+# rollbacks but not its session, so it needs a connection of its own (Django's default), not
+# a transaction-mode pooler. Each PREPARE takes a new name: if that first hold fails after the
+# PREPARE, the next try cannot collide with it. After a few runs PostgreSQL plans it once for
+# any parameters: min(expires_at) over the active-expiry index stays a one-entry index read
+# in that plan, where "EXISTS ... expires_at < $5" would be planned as a scan of every live
+# hold of the variant. (A plan made while the holds table is empty scans it until the table
+# is next analyzed or the connection is replaced.)
 _HOLD_SQL = """
 WITH held AS ({reserve}),
 saved AS (
     INSERT INTO "orders_stockreservation"
         ("order_line_id", "variant_id", "quantity", "expires_at", "status", "created_at")
-    SELECT %s, "id", %s, %s, '{active}', %s FROM held
+    SELECT $1, "id", $3, $4, '{active}', $5 FROM held
     RETURNING "id"
 )
 SELECT
     (SELECT "id" FROM saved),
-    CASE WHEN EXISTS (SELECT 1 FROM saved) THEN false ELSE EXISTS (
-        SELECT 1 FROM "orders_stockreservation"
-        WHERE "variant_id" = %s AND "status" = '{active}' AND "expires_at" < %s
-    ) END
-"""
+    CASE WHEN EXISTS (SELECT 1 FROM saved) THEN false ELSE coalesce((
+        SELECT min("expires_at") FROM "orders_stockreservation"
+        WHERE "variant_id" = $2 AND "status" = '{active}'
+    ) < $5, false) END
+""".format(  # noqa: S608 (our own constants: the stock service's statement and a status)
+    reserve=stock_reserve_sql(variant="$2", quantity="$3"),
+    active=StockReservation.Status.ACTIVE.value,
+)
+_HOLD_PARAMETER_TYPES = "bigint, bigint, integer, timestamptz, timestamptz"
+_hold_statement_numbers = itertools.count(1)
+# The name of the prepared hold on each open database connection (psycopg's, one per session).
+_hold_statements: WeakKeyDictionary[Any, str] = WeakKeyDictionary()
+_RESERVATION_FIELDS = [field.attname for field in StockReservation._meta.concrete_fields]
+
+
+def _execute_hold(cursor: CursorWrapper, session: Any, params: list[Any]) -> tuple[Any, ...]:
+    """Run the hold on this session, preparing it first if the session has not yet."""
+    name = _hold_statements.get(session)
+    if name is not None:
+        cursor.execute(f"EXECUTE {name} (%s, %s, %s, %s, %s)", params)
+        return cursor.fetchone()
+    name = f"orders_reservation_hold_{next(_hold_statement_numbers)}"
+    cursor.execute(
+        f"PREPARE {name} ({_HOLD_PARAMETER_TYPES}) AS {_HOLD_SQL};"
+        f"EXECUTE {name} (%s, %s, %s, %s, %s)",
+        params,
+    )
+    cursor.nextset()
+    row = cursor.fetchone()
+    _hold_statements[session] = name
+    return row
 
 
 def _single_statement(connection: BaseDatabaseWrapper) -> bool:
@@ -76,34 +117,29 @@ def _hold_once(
 ) -> tuple[StockReservation | None, bool]:
     """One try: the saved reservation or None, and after a miss whether lapsed holds exist."""
     connection = transaction.get_connection()
-    reservation = partial(
-        StockReservation,
-        order_line_id=line_id,
-        variant_id=variant_id,
-        quantity=quantity,
-        expires_at=expires_at,
-        created_at=now,
-    )
     if not _single_statement(connection):
         with transaction.atomic():
             if stock_reserve(variant_id=variant_id, quantity=quantity):
-                saved = reservation()
+                saved = StockReservation(
+                    order_line_id=line_id,
+                    variant_id=variant_id,
+                    quantity=quantity,
+                    expires_at=expires_at,
+                    created_at=now,
+                )
                 saved.save(force_insert=True)
                 return saved, False
         return None, _lapsed(variant_id, now).exists()
-    reserve_sql, reserve_params = stock_reserve_sql(variant_id=variant_id, quantity=quantity)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _HOLD_SQL.format(reserve=reserve_sql, active=StockReservation.Status.ACTIVE.value),
-            [*reserve_params, line_id, quantity, expires_at, now, variant_id, now],
+        reservation_id, lapsed = _execute_hold(
+            cursor, connection.connection, [line_id, variant_id, quantity, expires_at, now]
         )
-        reservation_id, lapsed = cursor.fetchone()
     if reservation_id is None:
         return None, bool(lapsed)
-    saved = reservation(pk=reservation_id)
-    saved._state.adding = False
-    saved._state.db = connection.alias
-    return saved, False
+    # The row as inserted, without reading it back.
+    values = [reservation_id, line_id, variant_id, quantity, expires_at]
+    values += [StockReservation.Status.ACTIVE.value, now, None]
+    return StockReservation.from_db(connection.alias, _RESERVATION_FIELDS, values), False
 
 
 def reservation_hold(
@@ -122,6 +158,8 @@ def reservation_hold(
     a plain sold-out miss costs no further query. `now` (default: the clock) stamps the hold
     and decides which holds have lapsed.
     """
+    if quantity <= 0:
+        raise ValidationFailed("Quantity must be positive.", code="invalid_quantity")
     now = now or timezone.now()
     hold = partial(
         _hold_once,

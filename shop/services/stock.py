@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, OuterRef, Subquery, Sum, Value, When
@@ -115,21 +114,23 @@ def stock_reserve(*, variant_id: int, quantity: int) -> bool:
 # stock_reserve's conditional UPDATE, for callers that write their record of the hold in the
 # same statement. Under READ COMMITTED the UPDATE waits for a concurrent holder's row lock and
 # re-checks its condition on the committed row, so two holds never both take the last unit.
+# A quantity below one matches nothing, whatever the caller passes.
 _RESERVE_SQL = (
-    'UPDATE "shop_variant" SET "reserved" = "reserved" + %s '
-    'WHERE "id" = %s AND "on_hand" - "reserved" >= %s RETURNING "id"'
+    'UPDATE "shop_variant" SET "reserved" = "reserved" + {quantity} '
+    'WHERE "id" = {variant} AND {quantity} > 0 AND "on_hand" - "reserved" >= {quantity} '
+    'RETURNING "id"'
 )
 
 
-def stock_reserve_sql(*, variant_id: int, quantity: int) -> tuple[str, list[Any]]:
-    """stock_reserve as SQL and parameters: returns the variant's id when the units were held.
+def stock_reserve_sql(*, variant: str, quantity: str) -> str:
+    """stock_reserve as SQL over the caller's parameter references (`$2`, `%(quantity)s`).
 
-    For a data-modifying CTE (PostgreSQL) that inserts the caller's hold row only if this
-    matched, so the counter and the row change in one statement; run as is, it is atomic alone.
+    Returns the variant's id when the units were held. For a data-modifying CTE (PostgreSQL)
+    that inserts the caller's hold row only if this matched, so the counter and the row change
+    in one statement, which callers may prepare once per connection; run as is, it is atomic
+    alone.
     """
-    if quantity <= 0:
-        raise ValidationFailed("Quantity must be positive.", code="invalid_quantity")
-    return _RESERVE_SQL, [quantity, variant_id, quantity]
+    return _RESERVE_SQL.format(variant=variant, quantity=quantity)
 
 
 def stock_release(*, variant_id: int, quantity: int) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from common.errors import ValidationFailed
@@ -145,3 +145,45 @@ def test_hold_of_less_than_one_unit_is_refused_and_changes_nothing(hold_path):
     variant.refresh_from_db()
     assert variant.reserved == 0
     assert not StockReservation.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hold_on_a_new_connection_prepares_and_holds_in_one_query_then_executes_in_one(
+    django_assert_num_queries,
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("the prepared hold is PostgreSQL's")
+    variant = variant_in_stock(on_hand=5)
+    first, second = order_lines(variant, 2)
+    connection.close()
+    with django_assert_num_queries(1) as first_queries:
+        assert hold(first) is not None
+    assert first_queries.captured_queries[0]["sql"].lstrip().startswith("PREPARE ")
+    with django_assert_num_queries(1) as second_queries:
+        assert hold(second) is not None
+    assert second_queries.captured_queries[0]["sql"].startswith("EXECUTE ")
+    variant.refresh_from_db()
+    assert variant.reserved == live_units(variant) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_first_hold_that_fails_after_preparing_leaves_the_next_hold_working():
+    if connection.vendor != "postgresql":
+        pytest.skip("the prepared hold is PostgreSQL's")
+    variant = variant_in_stock(on_hand=5)
+    (line,) = order_lines(variant, 1)
+    missing_line_id = line.pk + 1_000_000
+    connection.close()
+    with pytest.raises(IntegrityError):
+        # The order line does not exist: the deferred foreign key fails at commit, after the
+        # statement was prepared on this connection.
+        reservation_hold(
+            order_line_id=missing_line_id,
+            variant_id=variant.pk,
+            quantity=1,
+            expires_at=timezone.now() + timedelta(minutes=15),
+        )
+    assert hold(line) is not None
+    variant.refresh_from_db()
+    assert variant.reserved == live_units(variant) == 1
+    assert list(StockReservation.objects.values_list("order_line_id", flat=True)) == [line.pk]

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection, transaction
 from django.db.models import Sum
 
-from common.errors import Conflict, ValidationFailed
+from common.errors import Conflict
 from shop.models import StockMovement, Variant
 from shop.services.stock import (
     stock_adjust,
@@ -69,21 +69,28 @@ def test_reserve_holds_only_available_units():
 @pytest.mark.django_db
 def test_reserve_sql_holds_only_available_units_and_returns_the_variant_when_it_held():
     variant = VariantFactory.create(on_hand=3)
+    sql = stock_reserve_sql(variant="%(variant)s", quantity="%(quantity)s")
     answers = []
     for quantity in (2, 2, 1):
-        sql, params = stock_reserve_sql(variant_id=variant.pk, quantity=quantity)
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, {"variant": variant.pk, "quantity": quantity})
             answers.append(cursor.fetchall())
     assert answers == [[(variant.pk,)], [], [(variant.pk,)]]
     variant.refresh_from_db()
     assert (variant.on_hand, variant.reserved, variant.available) == (3, 3, 0)
 
 
-def test_reserve_sql_refuses_a_quantity_below_one():
-    with pytest.raises(ValidationFailed) as refused:
-        stock_reserve_sql(variant_id=1, quantity=0)
-    assert refused.value.code == "invalid_quantity"
+@pytest.mark.django_db
+def test_reserve_sql_never_holds_less_than_one_unit():
+    variant = VariantFactory.create(on_hand=3)
+    Variant.objects.filter(pk=variant.pk).update(reserved=2)
+    sql = stock_reserve_sql(variant="%(variant)s", quantity="%(quantity)s")
+    for quantity in (0, -1):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {"variant": variant.pk, "quantity": quantity})
+            assert cursor.fetchall() == []
+    variant.refresh_from_db()
+    assert (variant.on_hand, variant.reserved) == (3, 2)
 
 
 @pytest.mark.django_db
