@@ -19,7 +19,11 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 
 from common.errors import ApplicationError
-from creators.admin_commissions import SuperuserOnlyAdmin, TransferAttemptAdmin
+from creators.admin_commissions import (
+    ACCOUNT_STATE_FIELDS,
+    SuperuserOnlyAdmin,
+    TransferAttemptAdmin,
+)
 from creators.commissions import accounts
 from creators.commissions import settlement_payouts as services
 from creators.commissions.settlements import settlement_lines_csv_rows
@@ -191,26 +195,8 @@ class BrandPayoutAccountAdmin(SuperuserOnlyAdmin):
     list_select_related = ("brand",)
     list_filter = ("provider", "status")
     search_fields = ("brand__name", "brand__slug", "stripe_account_id")
-    fields = (
-        "brand",
-        "provider",
-        "status",
-        "bank_reference",
-        "stripe_account_id",
-        "payouts_enabled",
-        "details_submitted",
-        "disabled_reason",
-        "currently_due",
-        "synced_at",
-    )
-    readonly_fields = (
-        "stripe_account_id",
-        "payouts_enabled",
-        "details_submitted",
-        "disabled_reason",
-        "currently_due",
-        "synced_at",
-    )
+    fields = ("brand", "provider", "status", "bank_reference", *ACCOUNT_STATE_FIELDS)
+    readonly_fields = ACCOUNT_STATE_FIELDS
     actions = ("connect_at_stripe", "sync_from_stripe")
 
     @admin.action(description="Connect at Stripe and show the onboarding link for the brand")

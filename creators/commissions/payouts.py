@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from common.errors import Conflict, NotFound, ValidationFailed
+from common.errors import NotFound, ValidationFailed
 from common.money import MoneyError, normalize_currency
 from creators.commissions import conf
 from creators.commissions.errors import (
@@ -32,6 +32,8 @@ from creators.commissions.models import CommissionLine, Payout, PayoutAccount
 from creators.commissions.providers import payout_transfer_order
 from creators.commissions.sending import (
     transfer_mark_failed,
+    transfer_mark_paid_manually,
+    transfer_require_manual,
     transfer_send,
     transfers_unsent,
 )
@@ -159,27 +161,14 @@ def _payout_fail(*, payout_id: int, code: str, message: str, now: datetime) -> P
 
 def payout_mark_paid_manually(*, payout_id: int, now: datetime | None = None) -> Payout:
     """Record that the bank paid a manual payout exported earlier."""
-    with transaction.atomic(durable=True):
-        payout = Payout.objects.select_for_update().get(pk=payout_id)
-        if payout.status == Payout.Status.PAID:
-            return payout
-        if payout.provider != PayoutAccount.Provider.MANUAL or not payout.reference:
-            raise Conflict(
-                "Only exported manual payouts are marked paid by hand.", code="not_manual"
-            )
-        payout.status = Payout.Status.PAID
-        payout.paid_at = now or timezone.now()
-        payout.save()
-    return payout
+    return transfer_mark_paid_manually(Payout, pk=payout_id, now=now or timezone.now())
 
 
 def payout_mark_failed_manually(
     *, payout_id: int, message: str, now: datetime | None = None
 ) -> Payout:
     """Record that the bank could not pay a manual payout; its lines become payable again."""
-    payout = Payout.objects.get(pk=payout_id)
-    if payout.provider != PayoutAccount.Provider.MANUAL:
-        raise Conflict("Stripe payouts fail only from Stripe's answer.", code="not_manual")
+    transfer_require_manual(Payout.objects.get(pk=payout_id))
     return _payout_fail(
         payout_id=payout_id, code="bank_rejected", message=message, now=now or timezone.now()
     )

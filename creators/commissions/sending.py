@@ -19,8 +19,9 @@ from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 
+from common.errors import Conflict
 from creators.commissions import conf
-from creators.commissions.models import OutboundTransfer
+from creators.commissions.models import ConnectedAccount, OutboundTransfer
 from creators.commissions.providers import (
     ProviderDeclined,
     ProviderUnavailable,
@@ -105,3 +106,25 @@ def transfer_mark_failed(sent: OutboundTransfer, *, code: str, message: str, now
     sent.lease_until = None
     sent.save()
     return True
+
+
+def transfer_require_manual(sent: OutboundTransfer) -> None:
+    """Only a manual (bank) transfer's outcome is recorded by hand; Stripe's come from Stripe."""
+    if sent.provider != ConnectedAccount.Provider.MANUAL:
+        raise Conflict("Stripe payouts fail only from Stripe's answer.", code="not_manual")
+
+
+def transfer_mark_paid_manually(model: type[T], *, pk: int, now: datetime) -> T:
+    """Record that the bank paid a manual transfer exported earlier; paid stays paid."""
+    with transaction.atomic(durable=True):
+        sent = model._default_manager.select_for_update().get(pk=pk)
+        if sent.status == Status.PAID:
+            return sent
+        if sent.provider != ConnectedAccount.Provider.MANUAL or not sent.reference:
+            raise Conflict(
+                "Only exported manual payouts are marked paid by hand.", code="not_manual"
+            )
+        sent.status = Status.PAID
+        sent.paid_at = now
+        sent.save()
+    return sent

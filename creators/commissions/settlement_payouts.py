@@ -26,12 +26,18 @@ from functools import partial
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from common.errors import Conflict, NotFound
+from common.errors import NotFound
 from common.money import quantize
 from creators.commissions.errors import BrandPayoutAccountNotReady, SettlementNotPayable
 from creators.commissions.models import BrandPayoutAccount, Settlement, SettlementPayout
 from creators.commissions.providers import TransferOrder, csv_cell
-from creators.commissions.sending import transfer_mark_failed, transfer_send, transfers_unsent
+from creators.commissions.sending import (
+    transfer_mark_failed,
+    transfer_mark_paid_manually,
+    transfer_require_manual,
+    transfer_send,
+    transfers_unsent,
+)
 
 logger = logging.getLogger(__name__)
 Status = SettlementPayout.Status
@@ -173,27 +179,14 @@ def settlement_payout_mark_paid_manually(
     *, payout_id: int, now: datetime | None = None
 ) -> SettlementPayout:
     """Record that the bank paid a manual settlement payout exported earlier."""
-    with transaction.atomic(durable=True):
-        payout = SettlementPayout.objects.select_for_update().get(pk=payout_id)
-        if payout.status == Status.PAID:
-            return payout
-        if payout.provider != Provider.MANUAL or not payout.reference:
-            raise Conflict(
-                "Only exported manual payouts are marked paid by hand.", code="not_manual"
-            )
-        payout.status = Status.PAID
-        payout.paid_at = now or timezone.now()
-        payout.save()
-    return payout
+    return transfer_mark_paid_manually(SettlementPayout, pk=payout_id, now=now or timezone.now())
 
 
 def settlement_payout_mark_failed_manually(
     *, payout_id: int, message: str, now: datetime | None = None
 ) -> SettlementPayout:
     """Record that the bank could not pay a manual settlement payout; it may be paid again."""
-    payout = SettlementPayout.objects.get(pk=payout_id)
-    if payout.provider != Provider.MANUAL:
-        raise Conflict("Stripe payouts fail only from Stripe's answer.", code="not_manual")
+    transfer_require_manual(SettlementPayout.objects.get(pk=payout_id))
     return _fail(payout_id, "bank_rejected", message, now or timezone.now())
 
 
