@@ -64,6 +64,38 @@ def _envelope(
     )
 
 
+def _delivery_new(
+    endpoint: BrandWebhookEndpoint,
+    *,
+    event_type: str,
+    subject: str,
+    data: dict[str, Any],
+    now: datetime,
+    order: Order | None = None,
+    event_key: str = "",
+) -> WebhookDelivery:
+    """One endpoint's delivery of a new event, due now, its retry window starting now."""
+    event_id = "evt_" + secrets.token_hex(12)
+    return WebhookDelivery(
+        endpoint=endpoint,
+        brand_id=endpoint.brand_id,
+        order=order,
+        subject=subject,
+        event_key=event_key,
+        event_id=event_id,
+        event_type=event_type,
+        payload=_envelope(
+            event_id=event_id,
+            event_type=event_type,
+            now=now,
+            brand_slug=endpoint.brand.slug,
+            data=data,
+        ),
+        window_started_at=now,
+        next_attempt_at=now,
+    )
+
+
 def webhook_endpoints_subscribed(
     *, brand_ids: Iterable[int], event_types: Iterable[str]
 ) -> list[BrandWebhookEndpoint]:
@@ -111,28 +143,17 @@ def webhooks_emit(
                     (r for r in view["refunds"] if r["id"] == refund.pk), None
                 )
     subject = order_subject(order.pk)
-    rows = []
-    for endpoint in endpoints:
-        event_id = "evt_" + secrets.token_hex(12)
-        rows.append(
-            WebhookDelivery(
-                endpoint=endpoint,
-                brand_id=endpoint.brand_id,
-                order=order,
-                subject=subject,
-                event_id=event_id,
-                event_type=event_type,
-                payload=_envelope(
-                    event_id=event_id,
-                    event_type=event_type,
-                    now=now,
-                    brand_slug=endpoint.brand.slug,
-                    data=data[endpoint.brand_id],
-                ),
-                window_started_at=now,
-                next_attempt_at=now,
-            )
+    rows = [
+        _delivery_new(
+            endpoint,
+            event_type=event_type,
+            subject=subject,
+            data=data[endpoint.brand_id],
+            now=now,
+            order=order,
         )
+        for endpoint in endpoints
+    ]
     WebhookDelivery.objects.bulk_create(rows)
     _deliver_on_commit((e.pk, subject) for e in endpoints)
     return len(rows)
@@ -184,24 +205,14 @@ def webhooks_emit_subject_events(
         for endpoint in by_brand.get(event.brand_id, []):
             if not endpoint.wants(event.event_type):
                 continue
-            event_id = "evt_" + secrets.token_hex(12)
             rows.append(
-                WebhookDelivery(
-                    endpoint=endpoint,
-                    brand_id=endpoint.brand_id,
-                    subject=event.subject,
-                    event_key=event.key,
-                    event_id=event_id,
+                _delivery_new(
+                    endpoint,
                     event_type=event.event_type,
-                    payload=_envelope(
-                        event_id=event_id,
-                        event_type=event.event_type,
-                        now=now,
-                        brand_slug=endpoint.brand.slug,
-                        data=event.data,
-                    ),
-                    window_started_at=now,
-                    next_attempt_at=now,
+                    subject=event.subject,
+                    data=event.data,
+                    now=now,
+                    event_key=event.key,
                 )
             )
     if not rows:
