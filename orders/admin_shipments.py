@@ -6,8 +6,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.http import HttpRequest
 from import_export.admin import ImportMixin
 from import_export.formats import base_formats
 
@@ -15,16 +14,14 @@ from common.errors import ApplicationError
 from orders.admin_resources import TrackingImportResource
 from orders.models import Shipment
 from orders.services.fulfilment import shipment_mark_delivered
+from shop.admin_import import BrandCsvImportMixin
 from shop.admin_scoping import (
-    WRITE_ROLES,
     BrandScopedAdminMixin,
-    brand_ids_for_request,
-    is_unrestricted,
 )
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(BrandScopedAdminMixin, ImportMixin, admin.ModelAdmin):
+class ShipmentAdmin(BrandScopedAdminMixin, BrandCsvImportMixin, ImportMixin, admin.ModelAdmin):
     """Every shipment of the brand; tracking numbers can be imported from a CSV file."""
 
     brand_path = "brand"
@@ -62,39 +59,8 @@ class ShipmentAdmin(BrandScopedAdminMixin, ImportMixin, admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_import_permission(self, request: HttpRequest) -> bool:
-        return is_unrestricted(request) or bool(brand_ids_for_request(request, WRITE_ROLES))
-
     def get_import_resource_kwargs(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         return {"user": request.user}
-
-    def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
-        """Preview every row; offer to import the valid ones even when others have errors."""
-        response = super().import_action(request, **kwargs)
-        context = getattr(response, "context_data", None)
-        if isinstance(response, TemplateResponse) and context is not None:
-            result = context.get("result")
-            if (
-                result is not None
-                and "confirm_form" not in context
-                and not result.has_errors()
-                and result.has_validation_errors()
-                and result.valid_rows()
-            ):
-                context["confirm_form"] = self.create_confirm_form(
-                    request, import_form=context["form"]
-                )
-        return response
-
-    def process_result(self, result: Any, request: HttpRequest) -> HttpResponse:
-        response = super().process_result(result, request)
-        if result.has_validation_errors():
-            self.message_user(
-                request,
-                f"{len(result.invalid_rows)} row(s) had errors and were not imported.",
-                messages.WARNING,
-            )
-        return response
 
     @admin.action(description="Mark selected shipments delivered", permissions=["change"])
     def mark_delivered(self, request: HttpRequest, queryset: QuerySet[Shipment]) -> None:

@@ -12,8 +12,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, QuerySet, Sum
 from django.db.models.functions import Greatest
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.http import HttpRequest
 from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 
@@ -30,12 +29,11 @@ from shop.admin_forms import (
     stock_level_label,
     variant_save_from_admin,
 )
+from shop.admin_import import BrandCsvImportMixin
 from shop.admin_resources import ProductVariantResource
 from shop.admin_scoping import (
-    WRITE_ROLES,
     BrandScopedAdminMixin,
     BrandScopedInlineMixin,
-    brand_ids_for_request,
     is_unrestricted,
 )
 from shop.models import Brand, BrandMember, Product, ProductImage, StockMovement, Variant
@@ -140,7 +138,7 @@ class ProductImageInline(BrandScopedInlineMixin, admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(BrandScopedAdminMixin, ImportExportMixin, admin.ModelAdmin):
+class ProductAdmin(BrandScopedAdminMixin, BrandCsvImportMixin, ImportExportMixin, admin.ModelAdmin):
     brand_path = "brand"
     form = ProductAdminForm
     list_display = (
@@ -252,39 +250,8 @@ class ProductAdmin(BrandScopedAdminMixin, ImportExportMixin, admin.ModelAdmin):
     def get_resource_kwargs(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return {"user": request.user}
 
-    def has_import_permission(self, request: HttpRequest) -> bool:
-        return is_unrestricted(request) or bool(brand_ids_for_request(request, WRITE_ROLES))
-
     def has_export_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
-
-    def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
-        """Preview every row; offer to import the valid ones even when others have errors."""
-        response = super().import_action(request, **kwargs)
-        context = getattr(response, "context_data", None)
-        if isinstance(response, TemplateResponse) and context is not None:
-            result = context.get("result")
-            if (
-                result is not None
-                and "confirm_form" not in context
-                and not result.has_errors()
-                and result.has_validation_errors()
-                and result.valid_rows()
-            ):
-                context["confirm_form"] = self.create_confirm_form(
-                    request, import_form=context["form"]
-                )
-        return response
-
-    def process_result(self, result: Any, request: HttpRequest) -> HttpResponse:
-        response = super().process_result(result, request)
-        if result.has_validation_errors():
-            self.message_user(
-                request,
-                f"{len(result.invalid_rows)} row(s) had errors and were not imported.",
-                messages.WARNING,
-            )
-        return response
 
 
 # --- Variant ----------------------------------------------------------------------
