@@ -168,3 +168,15 @@ def test_the_list_is_paginated_with_a_fixed_number_of_queries(
     ids = [a["id"] for a in first["results"] + rest["results"]]
     assert sorted(ids, reverse=True) == ids
     assert set(ids) == set(SellOutAlert.objects.values_list("pk", flat=True))
+
+
+def test_a_tampered_cursor_is_a_404_with_a_code_and_changes_nothing() -> None:
+    _, link = hot_variant()
+    sellout_scan()
+    before = list(SellOutAlert.objects.values_list("pk", "resolved_at", "sold_out_at"))
+
+    response = client_of(link).get(ALERTS, {"cursor": "not-a-cursor"})
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert list(SellOutAlert.objects.values_list("pk", "resolved_at", "sold_out_at")) == before
