@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 from datetime import datetime
 from functools import partial
-from typing import Any
-from weakref import WeakKeyDictionary
 
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.utils import CursorWrapper
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from common.errors import ValidationFailed
+from common.prepared import execute_prepared
 from orders.models import Order, StockReservation
 from orders.state import order_transition
 from shop.services.stock import stock_release, stock_reserve, stock_reserve_sql
@@ -56,10 +53,8 @@ def _lapsed(variant_id: int, now: datetime) -> QuerySet[StockReservation]:
 # atomic without a transaction of its own.
 #
 # Planning it costs PostgreSQL more than running it, so each connection prepares it, in the
-# same round trip as its first hold, and then only executes it. A prepared statement outlives
-# rollbacks but not its session, so it needs a connection of its own (Django's default), not
-# a transaction-mode pooler. Each PREPARE takes a new name: if that first hold fails after the
-# PREPARE, the next try cannot collide with it. After a few runs PostgreSQL plans it once for
+# same round trip as its first hold, and then only executes it (`common.prepared`, which says
+# what that asks of the database sessions). After a few runs PostgreSQL plans it once for
 # any parameters: min(expires_at) over the active-expiry index stays a one-entry index read
 # in that plan, where "EXISTS ... expires_at < $5" would be planned as a scan of every live
 # hold of the variant. (A plan made while the holds table is empty scans it until the table
@@ -82,29 +77,8 @@ SELECT
     reserve=stock_reserve_sql(variant="$2", quantity="$3"),
     active=StockReservation.Status.ACTIVE.value,
 )
-_HOLD_PARAMETER_TYPES = "bigint, bigint, integer, timestamptz, timestamptz"
-_hold_statement_numbers = itertools.count(1)
-# The name of the prepared hold on each open database connection (psycopg's, one per session).
-_hold_statements: WeakKeyDictionary[Any, str] = WeakKeyDictionary()
+_HOLD_PARAMETER_TYPES = ("bigint", "bigint", "integer", "timestamptz", "timestamptz")
 _RESERVATION_FIELDS = [field.attname for field in StockReservation._meta.concrete_fields]
-
-
-def _execute_hold(cursor: CursorWrapper, session: Any, params: list[Any]) -> tuple[Any, ...]:
-    """Run the hold on this session, preparing it first if the session has not yet."""
-    name = _hold_statements.get(session)
-    if name is not None:
-        cursor.execute(f"EXECUTE {name} (%s, %s, %s, %s, %s)", params)
-        return cursor.fetchone()
-    name = f"orders_reservation_hold_{next(_hold_statement_numbers)}"
-    cursor.execute(
-        f"PREPARE {name} ({_HOLD_PARAMETER_TYPES}) AS {_HOLD_SQL};"
-        f"EXECUTE {name} (%s, %s, %s, %s, %s)",
-        params,
-    )
-    cursor.nextset()
-    row = cursor.fetchone()
-    _hold_statements[session] = name
-    return row
 
 
 def _single_statement(connection: BaseDatabaseWrapper) -> bool:
@@ -131,9 +105,14 @@ def _hold_once(
                 return saved, False
         return None, _lapsed(variant_id, now).exists()
     with connection.cursor() as cursor:
-        reservation_id, lapsed = _execute_hold(
-            cursor, connection.connection, [line_id, variant_id, quantity, expires_at, now]
+        execute_prepared(
+            cursor,
+            _HOLD_SQL,
+            [line_id, variant_id, quantity, expires_at, now],
+            types=_HOLD_PARAMETER_TYPES,
+            name_prefix="orders_reservation_hold",
         )
+        reservation_id, lapsed = cursor.fetchone()
     if reservation_id is None:
         return None, bool(lapsed)
     # The row as inserted, without reading it back.

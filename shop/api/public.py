@@ -15,6 +15,7 @@ from rest_framework import generics, permissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.prepared import prepared_selects
 from common.serializers import ErrorSchema
 from shop import catalog_json, selectors
 from shop.api.filters import ProductFilter, ProductFilterBackend, WhitelistOrdering
@@ -57,13 +58,15 @@ class ProductListView(generics.ListAPIView):
             page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
             return self.get_paginated_response([product_public_data(p) for p in page or ()])
         # PostgreSQL: one query reads the page's rows (with the fields the cursor needs),
-        # their stored list entries and their variants' live stock.
+        # their stored list entries and their variants' live stock. It is prepared: its
+        # planning would cost PostgreSQL as much as running it.
         queryset = self.filter_queryset(selectors.product_listing_queryset())
         cursor_fields = {
             name.lstrip("-") for name in queryset.query.order_by if isinstance(name, str)
         }
         rows = queryset.values("id", *cursor_fields, "listing_json")
-        page_rows = self.paginate_queryset(rows) or []
+        with prepared_selects():
+            page_rows = self.paginate_queryset(rows) or []
         results = catalog_json.page_json(page_rows)
         paginator = self.paginator
         assert paginator is not None
