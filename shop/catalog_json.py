@@ -2,15 +2,16 @@
 
 An uncached list page is the catalog's hot path when a spike spreads over many filters.
 Rendering 20 products with their variants and images, in Python or with PostgreSQL's JSON
-functions, costs milliseconds per page. Instead each product's entry is stored as JSON text
-(`ProductListing`, rebuilt by triggers whenever a field it shows changes), cut where the
-live stock goes, and the list query splices each variant's stock in: a page is one query,
-and Python only joins the products' texts. The output is held to `ProductPublicSerializer`
-by tests.
+functions, costs milliseconds per page. Instead each product's entry is stored as a JSON
+template (`ProductListing`, rebuilt by triggers whenever a field it shows changes) with a
+`%s` slot for each live stock value. The page query reads each product's template and its
+variants' stock fragments, in list order; Python fills the slots with one `%` formatting and
+joins the products' texts. A page is one query. The output is held to
+`ProductPublicSerializer` by tests.
 
 A row without a stored entry (none is expected: triggers write it with the product), or
-whose entry disagrees with its variants, is rendered by `shop_listing_build` in one more
-query, so the page is still right.
+whose entry does not have one slot per variant, is rendered from `shop_listing_build` in one
+more query, so the page is still right.
 """
 
 from __future__ import annotations
@@ -21,47 +22,33 @@ from typing import Any
 from django.db import connection
 from django.db.models import F, Func, TextField
 
-# One product's list JSON from its stored entry (head, mid, tail, variant_heads) and its
-# variants' live stock, zipped in list order; NULL when there is no entry or it does not
-# have one head per variant. The stock rules are shop.api.serializers.stock_state's.
-_SPLICE_SQL = """(
-SELECT CASE WHEN %(head)s IS NULL OR count(h.n) <> count(s.n) THEN NULL ELSE
-    %(head)s || CASE WHEN bool_or(s.available > 0) THEN 'true' ELSE 'false' END || %(mid)s
-    || coalesce(string_agg(
-        h.head || s.available || ', "stock_state" : "' || s.state || '"}', ', ' ORDER BY h.n
-    ), '') || %(tail)s END
-FROM jsonb_array_elements_text(%(variant_heads)s) WITH ORDINALITY AS h(head, n)
-FULL JOIN (
-    SELECT row_number() OVER (ORDER BY v.position, v.id) AS n,
-        greatest(v.on_hand - v.reserved, 0) AS available,
-        CASE WHEN v.on_hand <= v.reserved THEN 'sold_out'
-             WHEN v.on_hand <= v.reserved + v.low_stock_threshold THEN 'low_stock'
-             ELSE 'in_stock' END AS state
-    FROM shop_variant v WHERE v.product_id = %(product_id)s
-) AS s USING (n)
-)"""
+# Between two variants' stock fragments: a control character, which JSON text never holds raw.
+SEPARATOR = "\x1e"
 
-_PARTS = ("product_id", "head", "mid", "tail", "variant_heads")
+# A product's variants' stock as JSON fragments ("available" on, closing the variant), in list
+# order, joined by SEPARATOR. The stock rules are shop.api.serializers.stock_state's.
+_STOCK_SQL = """array_to_string(ARRAY(
+    SELECT greatest(v.on_hand - v.reserved, 0) || ', "stock_state" : "'
+        || CASE WHEN v.on_hand <= v.reserved THEN 'sold_out'
+                WHEN v.on_hand <= v.reserved + v.low_stock_threshold THEN 'low_stock'
+                ELSE 'in_stock' END || '"}'
+    FROM shop_variant v WHERE v.product_id = %(product_id)s ORDER BY v.position, v.id
+), E'\\x1e')"""
 
 # Built from module constants only (no input): the one parameter is the id array.
-_BUILD_SQL = "SELECT b.product_id, {} FROM shop_listing_build(%s::bigint[]) AS b".format(  # noqa: S608
-    _SPLICE_SQL % {part: f"b.{part}" for part in _PARTS}
+_BUILD_SQL = "SELECT b.product_id, b.template, {stock} FROM {build} AS b".format(  # noqa: S608
+    stock=_STOCK_SQL % {"product_id": "b.product_id"},
+    build="shop_listing_build(%s::bigint[])",
 )
 
 
-class ListingJSON(Func):
-    """A public product's list JSON with live stock, from its stored entry (PostgreSQL)."""
+class ListingStock(Func):
+    """A product's variants' live stock fragments, for its stored template (PostgreSQL)."""
 
     output_field = TextField()
 
     def __init__(self) -> None:
-        super().__init__(
-            F("pk"),
-            F("listing__head"),
-            F("listing__mid"),
-            F("listing__tail"),
-            F("listing__variant_heads"),
-        )
+        super().__init__(F("pk"))
 
     def as_sql(
         self,
@@ -72,29 +59,44 @@ class ListingJSON(Func):
         arg_joiner: str | None = None,
         **extra_context: Any,
     ) -> tuple[str, list[str | int]]:
-        # The sources are plain columns: they compile to SQL without parameters.
-        columns = {
-            part: compiler.compile(expression)[0]
-            for part, expression in zip(_PARTS, self.get_source_expressions(), strict=True)
-        }
-        return _SPLICE_SQL % columns, []
+        # The source is the primary key column: it compiles to SQL without parameters.
+        product_id = compiler.compile(self.get_source_expressions()[0])[0]
+        return _STOCK_SQL % {"product_id": product_id}, []
 
 
 def supported() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _rendered(ids: Sequence[int]) -> dict[int, str]:
+def entry(template: str | None, stock: str) -> str | None:
+    """The product's list JSON: its template filled with its stock; None if they disagree."""
+    if not template:
+        return None
+    fragments = stock.split(SEPARATOR) if stock else []
+    in_stock = "false"
+    for fragment in fragments:
+        if not fragment.startswith("0,"):
+            in_stock = "true"
+            break
+    try:
+        return template % (in_stock, *fragments)
+    except (TypeError, ValueError):  # not one slot per variant
+        return None
+
+
+def _rendered(ids: Sequence[int]) -> dict[int, str | None]:
     with connection.cursor() as cursor:
         cursor.execute(_BUILD_SQL, [list(ids)])
-        return dict(cursor.fetchall())
+        return {product_id: entry(template, stock) for product_id, template, stock in cursor}
 
 
 def page_json(rows: Iterable[Mapping[str, Any]]) -> str:
-    """The JSON array of the rows' products; rows have `id` and `listing_json`."""
+    """The JSON array of the rows' products; rows have `id`, `listing_template`, `listing_stock`."""
     rows = list(rows)
-    missing = [row["id"] for row in rows if row["listing_json"] is None]
-    rendered = _rendered(missing) if missing else {}
-    # A product deleted since the page was read has nothing rendered: it is left out.
-    items = (row["listing_json"] or rendered.get(row["id"]) for row in rows)
+    items = [entry(row["listing_template"], row["listing_stock"]) for row in rows]
+    missing = [row["id"] for row, item in zip(rows, items, strict=True) if item is None]
+    if missing:
+        rendered = _rendered(missing)
+        # A product deleted since the page was read has nothing rendered: it is left out.
+        items = [item or rendered.get(row["id"]) for row, item in zip(rows, items, strict=True)]
     return "[" + ", ".join(item for item in items if item is not None) + "]"

@@ -229,23 +229,23 @@ class Variant(models.Model):
 
 
 class ProductListing(models.Model):
-    """A product's public list entry as JSON text, all but its live stock (PostgreSQL only).
+    """A product's public list entry as a JSON template, all but its live stock (PostgreSQL only).
 
-    Database triggers (migration 0006) rebuild it in the writer's transaction whenever a
-    field it shows changes on the product, its brand, variants or images, so every write
-    path (services, admin, CSV import, bulk and raw updates) keeps it current. Stock moves
-    too often to be stored here: `shop.catalog_json` splices each variant's availability in
-    when a page is read. `variant_heads` are in the order the list shows variants.
+    Database triggers (migrations 0006 and 0007) rebuild it in the writer's transaction
+    whenever a field it shows changes on the product, its brand, variants or images, so every
+    write path (services, admin, CSV import, bulk and raw updates) keeps it current. Stock
+    moves too often to be stored here: `shop.catalog_json` fills the template's slots with
+    live stock when a page is read.
     """
 
     product = models.OneToOneField(
         Product, on_delete=models.CASCADE, primary_key=True, related_name="listing"
     )
-    head = models.TextField(help_text='The object up to `"in_stock" : `.')
-    mid = models.TextField(help_text='From after in_stock to the opening of `"variants"`.')
-    tail = models.TextField(help_text="From the end of the variants to the closing brace.")
-    variant_heads = models.JSONField(
-        default=list, help_text='Each variant object up to `"available" : `.'
+    template = models.TextField(
+        help_text=(
+            "The entry's JSON with a %s slot for in_stock and one for each variant's "
+            "stock, in list order; every other % is written %%."
+        ),
     )
 
     def __str__(self) -> str:

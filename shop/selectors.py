@@ -10,7 +10,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquer
 
 from accounts.models import User
 from common.errors import NotFound
-from shop.catalog_json import ListingJSON
+from shop.catalog_json import ListingStock
 from shop.models import Brand, BrandMember, Product, ProductImage, StockMovement, Variant
 
 
@@ -52,13 +52,15 @@ def product_public_ids_queryset() -> QuerySet[Product]:
 
 @functools.cache
 def _product_listing_base() -> QuerySet[Product]:
-    return _product_public_ids_base().annotate(listing_json=ListingJSON())
+    return _product_public_ids_base().annotate(
+        listing_template=F("listing__template"), listing_stock=ListingStock()
+    )
 
 
 def product_listing_queryset() -> QuerySet[Product]:
-    """The public products with `listing_json`, each one's list JSON with live stock.
+    """The public products with their stored list entry's template and their live stock.
 
-    PostgreSQL only: the JSON is spliced from the stored entry (`shop.catalog_json`).
+    PostgreSQL only: `shop.catalog_json` fills the one with the other.
     """
     return _product_listing_base().all()
 

@@ -64,7 +64,7 @@ class ProductListView(generics.ListAPIView):
         cursor_fields = {
             name.lstrip("-") for name in queryset.query.order_by if isinstance(name, str)
         }
-        rows = queryset.values("id", *cursor_fields, "listing_json")
+        rows = queryset.values("id", *cursor_fields, "listing_template", "listing_stock")
         with prepared_selects():
             page_rows = self.paginate_queryset(rows) or []
         results = catalog_json.page_json(page_rows)

@@ -103,12 +103,20 @@ def test_list_matches_the_serializer_in_every_currency_and_shape(api_client):
     VariantFactory.create(product=kwd, price=Decimal("0.990"), on_hand=0)
     ProductImageFactory.create(product=kwd, alt='quote " and \\ backslash')
     ProductFactory.create(title="Tab\tand unicode é", description="line\nbreak")  # no variants
+    # Percent signs everywhere the entry's literal text holds them (its slots are %s).
+    percent = ProductFactory.create(title="100% cotton %s", description="%d %% %(x)s")
+    VariantFactory.create(product=percent, title="50%s off", options={"cut": "%s"})
+    ProductImageFactory.create(product=percent, alt="%", url="https://cdn.example.com/a%20b.jpg")
     Product.objects.filter(pk=jpy.pk).update(created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
     items = assert_list_is_current(api_client)
-    assert len(items) == 3
+    assert len(items) == 4
     by_id = {item["id"]: item for item in items}
     assert by_id[jpy.pk]["created_at"] == "2026-01-02T03:04:05Z"
     assert by_id[kwd.pk]["price"] == {"amount": "0.990", "currency": "KWD"}
+    assert by_id[percent.pk]["title"] == "100% cotton %s"
+    with CaptureQueriesContext(connection) as queries:
+        listed(api_client)
+    assert len(queries.captured_queries) == 1  # every stored entry was used, none rebuilt
 
 
 def test_every_ordering_and_filter_renders_the_same_entries(api_client, product):
@@ -164,8 +172,18 @@ def test_a_product_without_a_stored_entry_is_rendered_in_one_more_query(api_clie
     assert len(queries.captured_queries) == 2
 
 
-def test_an_entry_that_disagrees_with_its_variants_is_rendered_afresh(api_client, product):
-    ProductListing.objects.filter(product=product).update(variant_heads=[])
+@pytest.mark.parametrize(
+    "template",
+    [
+        '{"in_stock" : %s}',  # fewer slots than in_stock and two variants
+        "%s %s %s %s",  # more
+        "%s %s %s 100%x",  # an unescaped percent sign
+    ],
+)
+def test_an_entry_that_disagrees_with_its_variants_is_rendered_afresh(
+    api_client, product, template
+):
+    ProductListing.objects.filter(product=product).update(template=template)
     with CaptureQueriesContext(connection) as queries:
         items = listed(api_client)
     assert items == serialized([product.pk])
