@@ -161,6 +161,20 @@ def check_listing_entries() -> None:
 # --- Checks made in this process ---------------------------------------------
 
 
+def _statement_text(sql: str) -> str:
+    """A prepared statement's `EXECUTE name (values)`, followed by the statement it runs."""
+    from django.db import connection
+
+    if not sql.startswith("EXECUTE "):
+        return sql
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE name = %s", [sql.split()[1]]
+        )
+        row = cursor.fetchone()
+    return f"{sql} -- {row[0].strip()}" if row else sql
+
+
 def uncached_request_profile(samples: int) -> dict[str, Any]:
     """SQL statements of one uncached list request, and in-process ms per request (median)."""
     from django.db import connection
@@ -176,7 +190,7 @@ def uncached_request_profile(samples: int) -> dict[str, Any]:
         with CaptureQueriesContext(connection) as captured:
             response = client.get(LIST_PATH)
         # Read them now: the next request's request_started signal empties the log.
-        queries = [query["sql"] for query in captured.captured_queries]
+        queries = [_statement_text(query["sql"]) for query in captured.captured_queries]
         if response.status_code != 200:
             raise BenchError(f"In-process GET {LIST_PATH} answered {response.status_code}")
         for _ in range(samples):
