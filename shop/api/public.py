@@ -5,17 +5,19 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache import cache
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from common.prepared import prepared_selects
+from common.page_queries import PageRows
 from common.serializers import ErrorSchema
 from shop import catalog_json, selectors
 from shop.api.filters import ProductFilter, ProductFilterBackend, WhitelistOrdering
@@ -25,6 +27,7 @@ from shop.api.serializers import (
     product_public_data,
 )
 from shop.cache import list_cache_key, list_cache_seconds
+from shop.models import Product
 
 PRODUCT_ORDERINGS: dict[str, tuple[str, ...]] = {
     "newest": ("-created_at", "-id"),
@@ -58,19 +61,28 @@ class ProductListView(generics.ListAPIView):
             page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
             return self.get_paginated_response([product_public_data(p) for p in page or ()])
         # PostgreSQL: one query reads the page's rows (with the fields the cursor needs),
-        # their stored list entries and their variants' live stock. It is prepared: its
-        # planning would cost PostgreSQL as much as running it.
-        queryset = self.filter_queryset(selectors.product_listing_queryset())
-        cursor_fields = {
-            name.lstrip("-") for name in queryset.query.order_by if isinstance(name, str)
-        }
-        rows = queryset.values("id", *cursor_fields, "listing_template", "listing_stock")
-        with prepared_selects():
-            page_rows = self.paginate_queryset(rows) or []
-        results = catalog_json.page_json(page_rows)
+        # their stored list entries and their variants' live stock. Its SQL is compiled once
+        # per query string and prepared once per database session (common.page_queries).
         paginator = self.paginator
-        assert paginator is not None
-        links = {"next": paginator.get_next_link(), "previous": paginator.get_previous_link()}  # type: ignore[attr-defined]
+        assert isinstance(paginator, CursorPagination)
+        ordering = WhitelistOrdering.ordering_for(request, self)
+        fields = dict.fromkeys(["id", *(name.lstrip("-") for name in ordering)])
+
+        def page_queryset() -> QuerySet[Product, dict[str, Any]]:
+            queryset = self.filter_queryset(selectors.product_listing_queryset())
+            return queryset.values(*fields, "listing_template", "listing_stock")
+
+        # What shapes the query besides the paginator's steps: the filters and the ordering.
+        paging = {paginator.cursor_query_param, paginator.page_size_query_param}
+        key = (
+            "products",
+            *sorted((k, tuple(v)) for k, v in request.query_params.lists() if k not in paging),
+        )
+        # PageRows answers what the cursor paginator asks of a queryset.
+        rows = cast(QuerySet[Product, dict[str, Any]], PageRows(page_queryset, key))
+        page_rows: list[dict[str, Any]] = self.paginate_queryset(rows) or []
+        results = catalog_json.page_json(page_rows)
+        links = {"next": paginator.get_next_link(), "previous": paginator.get_previous_link()}
         if request.accepted_renderer.format != "json":
             return Response({**links, "results": json.loads(results)})
         body = json.dumps(links)[:-1] + ', "results": ' + results + "}"

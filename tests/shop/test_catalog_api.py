@@ -1,11 +1,16 @@
 import json
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.db import connection
+from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 
+from common import page_queries
+from shop.api.public import PRODUCT_ORDERINGS
 from shop.models import Product, Variant
+from shop.selectors import product_public_ids_queryset
 from tests.shop.factories import (
     BrandFactory,
     ProductFactory,
@@ -267,3 +272,77 @@ def test_filter_parameters_are_the_declared_filters_and_any_one_applies(api_clie
     assert len(ids(api_client.get(LIST, {"price_max": "0"}))) == 0
     assert len(ids(api_client.get(LIST, {"unrelated": "x"}))) == 3
     assert len(ids(api_client.get(LIST, {"in_stock": "false"}))) == 0
+
+
+def compiled_while(request):
+    """How many statements the ORM compiled while `request()` ran, and its response."""
+    with mock.patch.object(
+        SQLCompiler, "as_sql", autospec=True, side_effect=SQLCompiler.as_sql
+    ) as as_sql:
+        response = request()
+    return as_sql.call_count, response
+
+
+@pytest.fixture
+def uncached(settings):
+    settings.CATALOG_LIST_CACHE_SECONDS = 0
+    page_queries.forget_all()
+    yield
+    page_queries.forget_all()
+
+
+def test_a_repeated_page_compiles_no_sql_and_still_reads_live_stock(api_client, uncached):
+    if connection.vendor != "postgresql":
+        pytest.skip("the list's page statement is PostgreSQL's")
+    product = ProductFactory.create()
+    variant = VariantFactory.create(product=product, on_hand=5)
+    first = compiled_while(lambda: api_client.get(LIST, {"page_size": 5}))
+    Variant.objects.filter(pk=variant.pk).update(on_hand=2)
+    second = compiled_while(lambda: api_client.get(LIST, {"page_size": 5}))
+    assert first[0] == 1
+    assert second[0] == 0
+    assert first[1].json()["results"][0]["variants"][0]["available"] == 5
+    assert second[1].json()["results"][0]["variants"][0]["available"] == 2
+
+
+@pytest.mark.parametrize("ordering", sorted(PRODUCT_ORDERINGS))
+def test_every_ordering_walks_its_pages_the_same_from_remembered_statements(
+    api_client, uncached, ordering
+):
+    _, products = make_catalog(n_products=11, variants=1, images=0)
+    # Ties on the first ordering field, so cursors need their offsets.
+    Product.objects.filter(pk__in=[p.pk for p in products[:6]]).update(title="Same")
+    expected = list(
+        product_public_ids_queryset()
+        .order_by(*PRODUCT_ORDERINGS[ordering])
+        .values_list("id", flat=True)
+    )
+    walks = []
+    for _ in range(2):  # the second walk reads every page from remembered statements
+        seen: list[int] = []
+        url = f"{LIST}?page_size=4&ordering={ordering}"
+        while url:
+            body = api_client.get(url).json()
+            seen.extend(item["id"] for item in body["results"])
+            url = body["next"]
+        back: list[int] = []
+        url = body["previous"]
+        while url:
+            body = api_client.get(url).json()
+            back[:0] = [item["id"] for item in body["results"]]
+            url = body["previous"]
+        walks.append((seen, back))
+    assert walks[0] == walks[1]
+    assert walks[0][0] == expected
+    assert walks[0][1] == expected[: len(walks[0][1])]
+
+
+def test_filter_values_keep_their_own_statements(api_client, uncached):
+    one, _ = make_catalog(n_products=2, variants=1, images=0)
+    two, _ = make_catalog(n_products=3, variants=1, images=0)
+    for _ in range(2):
+        assert len(api_client.get(LIST, {"brand": one.slug}).json()["results"]) == 2
+        assert len(api_client.get(LIST, {"brand": two.slug}).json()["results"]) == 3
+        response = api_client.get(LIST, {"brand": one.slug, "price_min": "cheap"})
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "invalid"
