@@ -209,10 +209,17 @@ def _decide_storefront(
     )
 
 
+def _precedence(claims: Claims) -> tuple[bool, datetime]:
+    # A product's own link beats a storefront; of two of a kind the later click wins.
+    return claims.kind == "link", claims.issued_at
+
+
 def attribution_token_choose(*, tokens: Iterable[str], product_id: int) -> str:
-    """Of the tokens a shopper carries, the one that credits this product: the link for the
-    product itself first (last click wins), else a storefront token; '' when none does."""
-    storefront = ""
+    """Of the tokens a shopper carries, the one that credits this product: the latest link
+    for the product itself (last click wins), else the latest storefront token; '' when none
+    does. Of two issued in the same second, the first given wins."""
+    chosen = ""
+    best: tuple[bool, datetime] | None = None
     for token in tokens:
         if not token:
             continue
@@ -221,12 +228,26 @@ def attribution_token_choose(*, tokens: Iterable[str], product_id: int) -> str:
         except TokenRejected as exc:
             attribution_count("expired_token" if exc.reason == "expired" else "invalid_token")
             continue
-        if claims.kind == "link":
-            if (
-                claims.link_id is not None
-                and AffiliateLink.objects.filter(pk=claims.link_id, product_id=product_id).exists()
-            ):
-                return token
-        elif not storefront:
-            storefront = token
-    return storefront
+        if claims.kind == "link" and not (
+            claims.link_id is not None
+            and AffiliateLink.objects.filter(pk=claims.link_id, product_id=product_id).exists()
+        ):
+            continue
+        if best is None or _precedence(claims) > best:
+            chosen, best = token, _precedence(claims)
+    return chosen
+
+
+def attribution_token_supersedes(candidate: str, current: str) -> bool:
+    """Whether `candidate`, chosen for a product, should replace `current`, chosen for it
+    before: a later click (or a link over a storefront). A current token that no longer
+    reads (expired, say) is replaced; an unreadable candidate never replaces anything."""
+    try:
+        new = token_read(candidate)
+    except TokenRejected:
+        return False
+    try:
+        old = token_read(current)
+    except TokenRejected:
+        return True
+    return _precedence(new) >= _precedence(old)

@@ -10,7 +10,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from common.errors import ApplicationError, Conflict, NotFound, ValidationFailed
-from creators.selectors.attribution import attribution_token_choose
+from creators.selectors.attribution import (
+    attribution_token_choose,
+    attribution_token_supersedes,
+)
 from orders.models import Cart, CartLine
 from shop.models import Product, Variant
 
@@ -64,7 +67,8 @@ def cart_line_set(
     """Set the line's quantity to exactly `quantity` (a retry changes nothing more).
 
     Of the attribution tokens the shopper carries (the app's, the web cookie), the line
-    keeps the one that credits this product; a later click replaces an earlier one.
+    keeps the one that credits this product; a later click replaces an earlier one, and a
+    client resending an older token does not undo that.
     """
     _check_quantity(quantity)
     variant = _purchasable_variant(sku)
@@ -98,7 +102,9 @@ def cart_line_set(
         )
         if not created:
             line.quantity = quantity
-            if attribution_token:
+            if attribution_token and attribution_token_supersedes(
+                attribution_token, line.attribution_token
+            ):
                 line.attribution_token = attribution_token
             line.save(update_fields=["quantity", "attribution_token", "updated_at"])
         return line

@@ -1,4 +1,6 @@
+import time
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from rest_framework.test import APIClient
@@ -66,6 +68,51 @@ def test_line_keeps_the_attribution_token_that_credits_its_product(api_client):
     other_token = token_for_click(click_id="c2", link_id=other.pk)
     put_line(api_client, cart["id"], variant.sku, 2, attribution_token=other_token)
     assert CartLine.objects.get().attribution_token == token
+
+
+def click_token(link, *, hours_ago: float) -> str:
+    """A link token as issued `hours_ago` (tokens carry their issue time, to the second)."""
+    from creators.attribution.tokens import token_for_click
+
+    with mock.patch("django.core.signing.time.time", return_value=time.time() - hours_ago * 3600):
+        return token_for_click(click_id=f"c-{link.pk}-{hours_ago}", link_id=link.pk)
+
+
+def test_the_latest_click_for_the_product_wins_whoever_carries_it(api_client):
+    from creators.attribution.views import ATTRIBUTION_COOKIE
+    from tests.creators.factories import AffiliateLinkFactory
+
+    variant = variant_in_stock()
+    old_link = AffiliateLinkFactory.create(product=variant.product)
+    new_link = AffiliateLinkFactory.create(product=variant.product)
+    older, newer = click_token(old_link, hours_ago=5), click_token(new_link, hours_ago=1)
+    cart = new_cart(api_client)
+    # An old shared URL's token sent by the client loses to a newer click in the cookie...
+    api_client.cookies[ATTRIBUTION_COOKIE] = newer
+    put_line(api_client, cart["id"], variant.sku, 1, attribution_token=older)
+    assert CartLine.objects.get().attribution_token == newer
+    # ...and the other way round.
+    other = new_cart(APIClient())
+    client = APIClient()
+    client.credentials(HTTP_X_CART_TOKEN=other["token"])
+    client.cookies[ATTRIBUTION_COOKIE] = older
+    put_line(client, other["id"], variant.sku, 1, attribution_token=newer)
+    assert CartLine.objects.get(cart_id=other["id"]).attribution_token == newer
+
+
+def test_resending_an_older_token_does_not_undo_a_later_click(api_client):
+    from tests.creators.factories import AffiliateLinkFactory
+
+    variant = variant_in_stock()
+    first, second = (AffiliateLinkFactory.create(product=variant.product) for _ in range(2))
+    older, newer = click_token(first, hours_ago=5), click_token(second, hours_ago=1)
+    cart = new_cart(api_client)
+    put_line(api_client, cart["id"], variant.sku, 1, attribution_token=older)
+    put_line(api_client, cart["id"], variant.sku, 2, attribution_token=newer)
+    assert CartLine.objects.get().attribution_token == newer
+    put_line(api_client, cart["id"], variant.sku, 3, attribution_token=older)
+    line = CartLine.objects.get()
+    assert (line.quantity, line.attribution_token) == (3, newer)
 
 
 def test_forged_attribution_token_is_ignored_without_an_error(api_client):
