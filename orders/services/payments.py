@@ -242,13 +242,19 @@ def _void_credit_paid_by_creator(order: Order, fingerprint: str) -> None:
         lines=credited.values_list("pk", "attribution"),
         reference=f"order:{order.pk}",
     )
-    for line_id, receipt in refused.items():
-        OrderLine.objects.filter(pk=line_id).update(
+    voided = [
+        OrderLine(
+            pk=line_id,
             attributed_creator_id=None,
             attributed_link_id=None,
             commission_rate=None,
             attribution=receipt,
         )
+        for line_id, receipt in refused.items()
+    ]
+    OrderLine.objects.bulk_update(  # one statement, each line with its own receipt
+        voided, ["attributed_creator_id", "attributed_link_id", "commission_rate", "attribution"]
+    )
     if refused:
         order_note(order=order, kind="self_referral_payment", data={"lines": sorted(refused)})
 

@@ -184,3 +184,34 @@ def test_another_creator_buying_logged_in_with_their_card_leaves_the_credit_alon
     )
     assert OrderLine.objects.get(order=order).attributed_creator_id == seller.pk
     assert list(PaymentFingerprint.objects.values_list("creator_id", flat=True)) == [buyer.pk]
+
+
+def test_every_line_the_creators_card_paid_for_is_voided_with_its_own_receipt(paid):
+    cache.clear()
+    creator = CreatorFactory.create()
+    paid(checkout(variant_in_stock(), "", email="me@example.com", user=creator.user), CREATORS_CARD)
+    variants = [variant_in_stock(), variant_in_stock()]
+    links = [AffiliateLinkFactory.create(creator=creator, product=v.product) for v in variants]
+    cart = cart_with(*((v, 1) for v in variants))
+    for n, (variant, link) in enumerate(zip(variants, links, strict=True)):
+        CartLine.objects.filter(cart=cart, variant=variant).update(
+            attribution_token=token_for_click(click_id=f"c-{n}", link_id=link.pk)
+        )
+    order = checkout_start(
+        cart=cart,
+        user=None,
+        idempotency_key="k-two",
+        email="x@else.example",
+        shipping_address=ADDRESS,
+    )
+    assert order.lines.filter(attributed_creator_id=creator.pk).count() == 2
+
+    paid(order, CREATORS_CARD)
+
+    lines = list(OrderLine.objects.filter(order=order).order_by("variant_id"))
+    assert [line.attributed_creator_id for line in lines] == [None, None]
+    assert [(line.attribution["reason"], line.attribution["link_id"]) for line in lines] == [
+        ("self_referral_payment", link.pk) for link in links
+    ]
+    note = OrderEvent.objects.get(order=order, kind="self_referral_payment")
+    assert note.data == {"lines": sorted(line.pk for line in lines)}
