@@ -4,11 +4,14 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import pytest
 from django.core.cache import cache
+from django.db.models.sql.compiler import SQLCompiler
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -30,6 +33,15 @@ def api_client() -> APIClient:
 @pytest.fixture
 def user(db):
     return UserFactory.create()
+
+
+def compiles(call: Callable[[], Any]) -> tuple[int, Any]:
+    """How many times the ORM compiled SQL while `call()` ran, and what it returned."""
+    with mock.patch.object(
+        SQLCompiler, "as_sql", autospec=True, side_effect=SQLCompiler.as_sql
+    ) as as_sql:
+        result = call()
+    return as_sql.call_count, result
 
 
 def client_for(user) -> APIClient:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from unittest import mock
 
 import pytest
 from django.db import connection
 from django.db.models import Min
-from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 
 from common import page_queries
 from common.page_queries import PageRows
 from shop.models import Product
+from tests.conftest import compiles
 from tests.shop.factories import ProductFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,15 +27,6 @@ def _nothing_remembered():
 
 def values():
     return Product.objects.annotate(low=Min("variants__price")).values("id", "title", "low")
-
-
-def compiles(read):
-    """How many times the ORM compiled SQL while `read()` ran, and what it returned."""
-    with mock.patch.object(
-        SQLCompiler, "as_sql", autospec=True, side_effect=SQLCompiler.as_sql
-    ) as as_sql:
-        result = read()
-    return as_sql.call_count, result
 
 
 def test_rows_match_the_orm_and_a_second_read_compiles_nothing():

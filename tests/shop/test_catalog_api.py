@@ -4,13 +4,13 @@ from unittest import mock
 
 import pytest
 from django.db import connection
-from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 
 from common import page_queries
 from shop.api.public import PRODUCT_ORDERINGS
 from shop.models import Product, Variant
 from shop.selectors import product_public_ids_queryset
+from tests.conftest import compiles
 from tests.shop.factories import (
     BrandFactory,
     ProductFactory,
@@ -255,7 +255,6 @@ def test_postgres_page_json_matches_the_serializer_contract(api_client, settings
 
 
 def test_with_the_list_cache_off_the_cache_is_neither_read_nor_written(api_client, settings):
-    from unittest import mock
 
     settings.CATALOG_LIST_CACHE_SECONDS = 0
     make_catalog(n_products=3, variants=1, images=0)
@@ -274,15 +273,6 @@ def test_filter_parameters_are_the_declared_filters_and_any_one_applies(api_clie
     assert len(ids(api_client.get(LIST, {"in_stock": "false"}))) == 0
 
 
-def compiled_while(request):
-    """How many statements the ORM compiled while `request()` ran, and its response."""
-    with mock.patch.object(
-        SQLCompiler, "as_sql", autospec=True, side_effect=SQLCompiler.as_sql
-    ) as as_sql:
-        response = request()
-    return as_sql.call_count, response
-
-
 @pytest.fixture
 def uncached(settings):
     settings.CATALOG_LIST_CACHE_SECONDS = 0
@@ -296,9 +286,9 @@ def test_a_repeated_page_compiles_no_sql_and_still_reads_live_stock(api_client, 
         pytest.skip("the list's page statement is PostgreSQL's")
     product = ProductFactory.create()
     variant = VariantFactory.create(product=product, on_hand=5)
-    first = compiled_while(lambda: api_client.get(LIST, {"page_size": 5}))
+    first = compiles(lambda: api_client.get(LIST, {"page_size": 5}))
     Variant.objects.filter(pk=variant.pk).update(on_hand=2)
-    second = compiled_while(lambda: api_client.get(LIST, {"page_size": 5}))
+    second = compiles(lambda: api_client.get(LIST, {"page_size": 5}))
     assert first[0] == 1
     assert second[0] == 0
     assert first[1].json()["results"][0]["variants"][0]["available"] == 5
