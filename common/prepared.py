@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import functools
 import itertools
 import re
 import uuid
@@ -109,8 +110,12 @@ def execute_prepared(
     return result
 
 
+@functools.lru_cache(maxsize=256)
 def numbered(sql: str) -> str:
-    """Django's SQL (`%s` placeholders) with PostgreSQL's numbered ones; `%%` is kept."""
+    """Django's SQL (`%s` placeholders) with PostgreSQL's numbered ones; `%%` is kept.
+
+    Remembered per text: a hot path sends the same few statements on every request.
+    """
     numbers = itertools.count(1)
     return _DJANGO_PLACEHOLDER.sub(
         lambda match: match.group() if match.group() == "%%" else f"${next(numbers)}", sql
