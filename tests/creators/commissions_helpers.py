@@ -9,8 +9,9 @@ from decimal import Decimal
 from django.utils import timezone
 
 from creators.models import AffiliateLink, Creator
-from orders.models import Order, OrderLine
+from orders.models import Order
 from shop.models import Brand, Variant
+from tests.orders.helpers import line_of
 from tests.shop.factories import BrandFactory, ProductFactory, VariantFactory
 
 
@@ -46,18 +47,12 @@ def paid_order(
         reservation_expires_at=paid_at,
     )
     for variant, total in lines:
-        OrderLine.objects.create(
-            order=order,
-            variant=variant,
-            product=variant.product,
-            brand=variant.product.brand,
-            sku=variant.sku,
-            title="A thing",
+        line_of(
+            order,
+            variant,
             unit_price=Decimal(total),
-            quantity=1,
-            line_total=Decimal(total),
             currency=currency,
-            open_rate=Decimal("10.00"),
+            title="A thing",
             attributed_creator_id=creator.pk if creator else None,
             attributed_link_id=link.pk if link else None,
             commission_rate=Decimal(rate) if creator else None,
@@ -66,5 +61,5 @@ def paid_order(
                 if creator
                 else {"credited": False, "reason": "no_token"}
             ),
-        )
+        ).save()
     return order

@@ -18,6 +18,7 @@ from creators.models import CommissionLine
 from orders.models import Order, OrderLine
 from tests.creators.commissions_helpers import variant_of
 from tests.creators.factories import CreatorFactory
+from tests.orders.helpers import line_of
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -44,18 +45,11 @@ def paid_orders(count: int) -> list[int]:
         for _ in range(count)
     )
     OrderLine.objects.bulk_create(
-        OrderLine(
-            order=order,
-            variant=variant,
-            product=variant.product,
-            brand=variant.product.brand,
-            sku=variant.sku,
-            title="A thing",
+        line_of(
+            order,
+            variant,
             unit_price=Decimal("19.99"),
-            quantity=1,
-            line_total=Decimal("19.99"),
-            currency="USD",
-            open_rate=Decimal("10.00"),
+            title="A thing",
             attributed_creator_id=creator.pk,
             commission_rate=Decimal("10.00"),
             attribution={"credited": True, "rule": "storefront"},

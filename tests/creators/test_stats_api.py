@@ -17,6 +17,7 @@ from orders.models import Order, OrderLine
 from shop.models import Variant
 from tests.conftest import client_for
 from tests.creators.factories import AffiliateLinkFactory, CreatorFactory, VideoFactory
+from tests.orders.helpers import line_of
 from tests.shop.factories import VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,22 +90,20 @@ def sell(
             paid_at=paid_at,
             reservation_expires_at=paid_at,
         )
-    return OrderLine.objects.create(
-        order=order,
-        variant=variant,
-        product=variant.product,
-        brand=variant.product.brand,
-        sku=variant.sku,
-        title="A thing",
+    line = line_of(
+        order,
+        variant,
         unit_price=total,
         quantity=quantity,
         line_total=total,
         currency=currency,
-        open_rate=Decimal("10.00"),
+        title="A thing",
         attributed_creator_id=creator.pk,
         attributed_link_id=link.pk if link else None,
         commission_rate=Decimal(rate),
     )
+    line.save()
+    return line
 
 
 def daily(link: AffiliateLink, day: date, clicks: int, unique: int, bots: int = 0) -> None:

@@ -13,7 +13,7 @@ import stripe
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from orders.models import Cart, CartLine
+from orders.models import Cart, CartLine, Order, OrderLine
 from shop.models import Variant
 from tests.shop.factories import BrandFactory, ProductFactory, VariantFactory
 
@@ -24,6 +24,35 @@ ADDRESS = {
     "postal_code": "12345",
     "country": "US",
 }
+
+
+def line_of(
+    order: Order,
+    variant: Variant,
+    *,
+    unit_price: Decimal,
+    quantity: int = 1,
+    line_total: Decimal | None = None,
+    currency: str = "USD",
+    title: str | None = None,
+    **fields: Any,
+) -> OrderLine:
+    """An unsaved line of `order` for `variant`: its product, brand and SKU copied from it,
+    as checkout does, the open rate 10%, `line_total` unit price x quantity unless given."""
+    return OrderLine(
+        order=order,
+        variant=variant,
+        product=variant.product,
+        brand=variant.product.brand,
+        sku=variant.sku,
+        title=variant.product.title if title is None else title,
+        unit_price=unit_price,
+        quantity=quantity,
+        line_total=unit_price * quantity if line_total is None else line_total,
+        currency=currency,
+        open_rate=Decimal("10"),
+        **fields,
+    )
 
 
 def variant_in_stock(

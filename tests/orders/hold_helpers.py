@@ -15,7 +15,7 @@ from orders.models import Order, OrderLine, StockReservation
 from orders.services import reservations
 from orders.services.reservations import reservation_hold
 from shop.models import Variant
-from tests.orders.helpers import ADDRESS
+from tests.orders.helpers import ADDRESS, line_of
 
 HOLD_PATHS = ["one_statement", "portable"]
 
@@ -44,20 +44,7 @@ def order_lines(variant: Variant, count: int, *, quantity: int = 1) -> list[Orde
         reservation_expires_at=now + timedelta(minutes=15),
     )
     return OrderLine.objects.bulk_create(
-        OrderLine(
-            order=order,
-            variant=variant,
-            product=variant.product,
-            brand=variant.product.brand,
-            sku=variant.sku,
-            title=variant.product.title,
-            unit_price=Decimal("20"),
-            quantity=quantity,
-            line_total=Decimal("20") * quantity,
-            currency="USD",
-            open_rate=Decimal("10"),
-        )
-        for _ in range(count)
+        line_of(order, variant, unit_price=Decimal("20"), quantity=quantity) for _ in range(count)
     )
 
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from orders.models import Order, OrderLine, OrderShipping
 from orders.services.refund_events import refund_record_external
+from tests.orders.helpers import line_of
 from tests.shop.factories import BrandFactory, ProductFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,19 +41,7 @@ def order_in_db(line_totals: list[Decimal], shipping: list[Decimal]) -> Order:
     for i, total in enumerate(line_totals):
         brand = BrandFactory.create()
         variant = VariantFactory.create(product=ProductFactory.create(brand=brand))
-        OrderLine.objects.create(
-            order=order,
-            variant=variant,
-            product=variant.product,
-            brand=brand,
-            sku=variant.sku,
-            title="x",
-            unit_price=total,
-            quantity=1,
-            line_total=total,
-            currency="USD",
-            open_rate=Decimal("10"),
-        )
+        line_of(order, variant, unit_price=total, title="x").save()
         if i < len(shipping):
             OrderShipping.objects.create(order=order, brand=brand, amount=shipping[i])
     return order

@@ -11,11 +11,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from creators.models import AffiliateLink
-from orders.models import Order, OrderLine
+from orders.models import Order
 from shop.models import StockMovement, Variant
 from shop.services.stock import stock_adjust
 from tests.creators.factories import AffiliateLinkFactory
-from tests.orders.helpers import ADDRESS
+from tests.orders.helpers import ADDRESS, line_of
 from tests.shop.factories import ProductFactory, VariantFactory
 
 
@@ -50,21 +50,14 @@ def sell(
         reservation_expires_at=now,
         paid_at=now,
     )
-    OrderLine.objects.create(
-        order=order,
-        variant=variant,
-        product=variant.product,
-        brand=variant.product.brand,
-        sku=variant.sku,
-        title=variant.product.title,
+    line_of(
+        order,
+        variant,
         unit_price=Decimal("10"),
         quantity=units,
-        line_total=Decimal("10") * units,
-        currency="USD",
-        open_rate=Decimal("10"),
         attributed_link_id=link.pk if link else None,
         attributed_creator_id=link.creator_id if link else None,
-    )
+    ).save()
     with transaction.atomic():
         stock_adjust(
             variant_id=variant.pk,
