@@ -86,6 +86,30 @@ def delivery_of(endpoint: BrandWebhookEndpoint) -> WebhookDelivery | None:
     return WebhookDelivery.objects.filter(endpoint=endpoint).first()
 
 
+def delivered_on_retry(
+    endpoint: BrandWebhookEndpoint,
+) -> tuple[WebhookDelivery, WebhookDelivery]:
+    """The endpoint's delivery after the worker's first attempt (the receiver answers 500),
+    and after the sweep retries it once due."""
+    first = wait_until(
+        lambda: (d := delivery_of(endpoint)) is not None and d.attempts == 1 and d,
+        what="the worker's first attempt, answered 500",
+        timeout=TASK_TIMEOUT,
+    )
+    wait_until(
+        lambda: first.next_attempt_at <= timezone.now(),
+        what="the retry to fall due",
+        timeout=TASK_TIMEOUT,
+    )
+    assert webhooks_sweep.delay().get(timeout=TASK_TIMEOUT) == 1
+    delivered = wait_until(
+        lambda: (d := delivery_of(endpoint)) is not None and d.status == "delivered" and d,
+        what="the retried delivery",
+        timeout=TASK_TIMEOUT,
+    )
+    return first, delivered
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.worker
 @pytest.mark.usefixtures("stripe_emulator")
@@ -98,23 +122,8 @@ def test_a_real_worker_retries_after_a_500_and_delivers_a_signed_event_once(
 
     order = paid_order((variant_of(brand), 1))  # order.paid is queued after commit
 
-    first = wait_until(
-        lambda: (d := delivery_of(endpoint)) is not None and d.attempts == 1 and d,
-        what="the worker's first attempt, answered 500",
-        timeout=TASK_TIMEOUT,
-    )
+    first, delivered = delivered_on_retry(endpoint)
     assert (first.status, first.last_status_code) == ("pending", 500)
-    wait_until(
-        lambda: first.next_attempt_at <= timezone.now(),
-        what="the retry to fall due",
-        timeout=TASK_TIMEOUT,
-    )
-    assert webhooks_sweep.delay().get(timeout=TASK_TIMEOUT) == 1
-    delivered = wait_until(
-        lambda: (d := delivery_of(endpoint)) is not None and d.status == "delivered" and d,
-        what="the retried delivery",
-        timeout=TASK_TIMEOUT,
-    )
 
     assert (delivered.attempts, delivered.last_status_code) == (2, 200)
     # Nothing is left to send: no third request ever comes.
@@ -144,22 +153,7 @@ def test_a_real_worker_sends_a_sell_out_alert_once_per_endpoint_even_when_scanne
 
     assert sellout_scan.delay().get(timeout=TASK_TIMEOUT) == 1
     assert sellout_scan.delay().get(timeout=TASK_TIMEOUT) == 0  # the alert is open already
-    first = wait_until(
-        lambda: (d := delivery_of(endpoint)) is not None and d.attempts == 1 and d,
-        what="the worker's first attempt, answered 500",
-        timeout=TASK_TIMEOUT,
-    )
-    wait_until(
-        lambda: first.next_attempt_at <= timezone.now(),
-        what="the retry to fall due",
-        timeout=TASK_TIMEOUT,
-    )
-    assert webhooks_sweep.delay().get(timeout=TASK_TIMEOUT) == 1
-    delivered = wait_until(
-        lambda: (d := delivery_of(endpoint)) is not None and d.status == "delivered" and d,
-        what="the retried delivery",
-        timeout=TASK_TIMEOUT,
-    )
+    _, delivered = delivered_on_retry(endpoint)
 
     hits = flaky_receiver.seen()
     assert [h.answered for h in hits] == [500, 200]
