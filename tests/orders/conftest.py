@@ -18,6 +18,7 @@ import pytest
 import requests
 from django.conf import settings
 
+from orders.alerts import services as sellout_services
 from orders.api import webhooks as webhook_views
 from tests.orders.helpers import ADDRESS, stripe_test_client
 
@@ -51,6 +52,17 @@ class WebhookLog:
     def count(self, event_id: str) -> int:
         with self.lock:
             return self.handled.count(event_id)
+
+
+@pytest.fixture
+def sellout_scan(django_capture_on_commit_callbacks) -> Callable[[], Any]:
+    """Run the sell-out scan and the on-commit work it queues (its webhooks)."""
+
+    def run() -> sellout_services.ScanResult:
+        with django_capture_on_commit_callbacks(execute=True):
+            return sellout_services.sellout_scan()
+
+    return run
 
 
 @pytest.fixture

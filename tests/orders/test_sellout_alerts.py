@@ -18,15 +18,6 @@ from tests.shop.factories import BrandMemberFactory, ProductFactory, VariantFact
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def scan(django_capture_on_commit_callbacks):
-    def run() -> services.ScanResult:
-        with django_capture_on_commit_callbacks(execute=True):
-            return services.sellout_scan()
-
-    return run
-
-
 def _selling_fast(on_hand: int = 30, sold: int = 20, **kw):
     """A variant that sold `sold` units in the last hour out of `on_hand` + `sold`."""
     variant = VariantFactory.create(product=ProductFactory.create(**kw), on_hand=on_hand + sold)
@@ -35,10 +26,10 @@ def _selling_fast(on_hand: int = 30, sold: int = 20, **kw):
     return variant, link
 
 
-def test_alert_opens_when_projected_sell_out_is_under_threshold(scan) -> None:
+def test_alert_opens_when_projected_sell_out_is_under_threshold(sellout_scan) -> None:
     variant, _ = _selling_fast(on_hand=10, sold=20)  # 20/h -> 10 left in 30 minutes
 
-    result = scan()
+    result = sellout_scan()
 
     alert = SellOutAlert.objects.get()
     assert result.opened == [alert.pk]
@@ -50,43 +41,43 @@ def test_alert_opens_when_projected_sell_out_is_under_threshold(scan) -> None:
     assert str(alert.minutes_to_sell_out) == "30.0"
 
 
-def test_slow_sellers_and_old_sales_do_not_alert(scan) -> None:
+def test_slow_sellers_and_old_sales_do_not_alert(sellout_scan) -> None:
     _selling_fast(on_hand=100, sold=10)  # 600 minutes
     old, _ = _selling_fast(on_hand=5, sold=20)
     StockMovement.objects.filter(variant=old).update(
         created_at=timezone.now() - timedelta(minutes=61)
     )
 
-    scan()
+    sellout_scan()
 
     assert not SellOutAlert.objects.exists()
 
 
-def test_alert_fires_once_per_episode_and_again_after_restock(scan) -> None:
+def test_alert_fires_once_per_episode_and_again_after_restock(sellout_scan) -> None:
     variant, link = _selling_fast(on_hand=10, sold=20)
-    scan()
-    scan()
+    sellout_scan()
+    sellout_scan()
     assert SellOutAlert.objects.count() == 1
 
     restock(variant, 50)
-    scan()
+    sellout_scan()
     assert SellOutAlert.objects.get().resolved_at is not None
 
     sell(variant, 55, link=link)  # 75 in the hour, 5 left
-    scan()
+    sellout_scan()
     assert SellOutAlert.objects.count() == 2
     assert SellOutAlert.objects.filter(resolved_at__isnull=True).count() == 1
 
 
-def test_brand_members_and_driving_creators_are_emailed_once(scan) -> None:
+def test_brand_members_and_driving_creators_are_emailed_once(sellout_scan) -> None:
     variant, link = _selling_fast(on_hand=10, sold=20)
     other_link = link_for(variant)
     sell(variant, 2, link=other_link)
     member = BrandMemberFactory.create(brand=variant.product.brand)
     bystander = link_for(variant)  # a link that sold nothing this hour
 
-    scan()
-    scan()
+    sellout_scan()
+    sellout_scan()
     services.sellout_alert_notify(alert_id=SellOutAlert.objects.get().pk)  # a retried task
 
     recipients = sorted(m.to[0] for m in mail.outbox)
@@ -109,11 +100,11 @@ def test_scan_query_count_is_fixed(django_assert_max_num_queries) -> None:
     assert len(result.opened) == 8
 
 
-def test_another_brand_never_sees_the_alert_in_admin(scan) -> None:
+def test_another_brand_never_sees_the_alert_in_admin(sellout_scan) -> None:
     variant, _ = _selling_fast(on_hand=10, sold=20)
     mine = BrandMemberFactory.create(brand=variant.product.brand)
     theirs = BrandMemberFactory.create()
-    scan()
+    sellout_scan()
     alert = SellOutAlert.objects.get()
     own, other = Client(), Client()
     own.force_login(mine.user)

@@ -31,15 +31,6 @@ def receiver(settings) -> Iterator[Receiver]:
     yield from receiving(settings)
 
 
-@pytest.fixture
-def scan(django_capture_on_commit_callbacks):
-    def run() -> services.ScanResult:
-        with django_capture_on_commit_callbacks(execute=True):
-            return services.sellout_scan()
-
-    return run
-
-
 def hot_variant(*, left: int = 13, sold: int = 40, reserved: int = 3) -> Variant:
     """Sold `sold` in the last hour; `left` on hand of which `reserved` are held by checkouts.
 
@@ -57,7 +48,7 @@ def as_json(value: object) -> object:
 
 
 def test_an_alert_reaches_each_subscribed_endpoint_once_however_often_the_tasks_run(
-    receiver, scan, django_capture_on_commit_callbacks
+    receiver, sellout_scan, django_capture_on_commit_callbacks
 ) -> None:
     variant = hot_variant()
     brand = variant.product.brand
@@ -66,8 +57,8 @@ def test_an_alert_reaches_each_subscribed_endpoint_once_however_often_the_tasks_
     orders_only = endpoint_for(brand, receiver.url + "/orders", ["order.paid"])
     elsewhere = endpoint_for(BrandFactory.create(), receiver.url + "/elsewhere")
 
-    scan()
-    scan()
+    sellout_scan()
+    sellout_scan()
     alert = SellOutAlert.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
         services.sellout_alert_notify(alert_id=alert.pk)
@@ -83,11 +74,13 @@ def test_an_alert_reaches_each_subscribed_endpoint_once_however_often_the_tasks_
     assert not WebhookDelivery.objects.filter(endpoint__in=[orders_only, elsewhere]).exists()
 
 
-def test_the_selling_out_payload_is_signed_and_carries_stock_and_projection(receiver, scan) -> None:
+def test_the_selling_out_payload_is_signed_and_carries_stock_and_projection(
+    receiver, sellout_scan
+) -> None:
     variant = hot_variant(left=13, sold=40, reserved=3)
     hook = endpoint_for(variant.product.brand, receiver.url)
 
-    scan()
+    sellout_scan()
 
     alert = SellOutAlert.objects.get()
     (request,) = receiver.received
@@ -133,14 +126,16 @@ def test_the_selling_out_payload_is_signed_and_carries_stock_and_projection(rece
     )
 
 
-def test_sold_out_follows_selling_out_once_when_the_variant_runs_dry(receiver, scan) -> None:
+def test_sold_out_follows_selling_out_once_when_the_variant_runs_dry(
+    receiver, sellout_scan
+) -> None:
     variant = hot_variant(left=13, sold=40, reserved=3)
     endpoint_for(variant.product.brand, receiver.url)
-    scan()
+    sellout_scan()
 
     sell(variant, 10)  # the last 10 available: 3 on hand, all 3 reserved
-    scan()
-    scan()
+    sellout_scan()
+    sellout_scan()
 
     alert = SellOutAlert.objects.get()
     assert alert.sold_out_at is not None
@@ -153,23 +148,25 @@ def test_sold_out_follows_selling_out_once_when_the_variant_runs_dry(receiver, s
     assert WebhookDelivery.objects.filter(event_type=SOLD_OUT).count() == 1
 
 
-def test_an_alert_raised_at_zero_sends_selling_out_then_sold_out(receiver, scan) -> None:
+def test_an_alert_raised_at_zero_sends_selling_out_then_sold_out(receiver, sellout_scan) -> None:
     variant = hot_variant(left=0, sold=20, reserved=0)
     endpoint_for(variant.product.brand, receiver.url)
 
-    scan()
+    sellout_scan()
 
     assert receiver.types() == [SELLING_OUT, SOLD_OUT]
     assert SellOutAlert.objects.get().sold_out_at is not None
 
 
-def test_a_failing_endpoint_gets_the_variant_event_again_with_backoff(receiver, scan) -> None:
+def test_a_failing_endpoint_gets_the_variant_event_again_with_backoff(
+    receiver, sellout_scan
+) -> None:
     variant = hot_variant()
     hook = endpoint_for(variant.product.brand, receiver.url)
     answers = iter([500])
     receiver.answer = lambda request: next(answers, 200)
 
-    scan()
+    sellout_scan()
 
     delivery = WebhookDelivery.objects.get()
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, 500)
@@ -185,12 +182,12 @@ def test_a_failing_endpoint_gets_the_variant_event_again_with_backoff(receiver, 
     assert [r.event["id"] for r in receiver.received] == [delivery.event_id] * 2
 
 
-def test_the_sweep_retries_variant_events(receiver, scan) -> None:
+def test_the_sweep_retries_variant_events(receiver, sellout_scan) -> None:
     variant = hot_variant()
     endpoint_for(variant.product.brand, receiver.url)
     answers = iter([503])
     receiver.answer = lambda request: next(answers, 200)
-    scan()
+    sellout_scan()
     delivery = WebhookDelivery.objects.get()
     assert webhooks_sweep(now=timezone.now()) == 0  # not due yet
 
@@ -202,13 +199,13 @@ def test_the_sweep_retries_variant_events(receiver, scan) -> None:
 
 
 def test_order_events_keep_their_queue_and_shape_beside_a_stuck_variant_event(
-    receiver, scan, django_capture_on_commit_callbacks
+    receiver, sellout_scan, django_capture_on_commit_callbacks
 ) -> None:
     variant = hot_variant()
     brand = variant.product.brand
     endpoint_for(brand, receiver.url)
     receiver.answer = lambda request: 500 if request.event["type"].startswith("variant.") else 200
-    scan()  # variant.selling_out: answered 500, waits for its retry
+    sellout_scan()  # variant.selling_out: answered 500, waits for its retry
     order = Order.objects.order_by("pk").last()
     assert order is not None
 
@@ -271,11 +268,11 @@ def test_scan_queries_stay_fixed_with_endpoints_listening(
 
 
 def test_the_delivery_log_shows_variant_events_to_their_brand_only_and_replays_them(
-    receiver, scan, django_capture_on_commit_callbacks
+    receiver, sellout_scan, django_capture_on_commit_callbacks
 ) -> None:
     variant = hot_variant()
     endpoint_for(variant.product.brand, receiver.url)
-    scan()
+    sellout_scan()
     delivery = WebhookDelivery.objects.get()
     own, other = Client(), Client()
     own.force_login(member(variant.product.brand))
