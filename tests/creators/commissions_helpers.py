@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
+import requests
 from django.utils import timezone
 
+from creators.commissions.accounts import stripe_account_event_handle
 from creators.models import AffiliateLink, Creator
 from orders.models import Order
 from shop.models import Brand, Variant
@@ -63,3 +66,17 @@ def paid_order(
             ),
         ).save()
     return order
+
+
+def onboarded(account: Any, onboarding_url: str) -> Any:
+    """A Connect account (a creator's or a brand's) taken through the emulator's onboarding
+    link, then our copy synced from the account.updated event and reloaded."""
+    assert requests.get(onboarding_url, allow_redirects=False, timeout=10).status_code == 302
+    stripe_account_event_handle(
+        {
+            "type": "account.updated",
+            "data": {"object": {"object": "account", "id": account.stripe_account_id}},
+        }
+    )
+    account.refresh_from_db()
+    return account

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from creators import tasks
 from creators.commissions import payouts
-from creators.commissions.accounts import payout_account_connect, stripe_account_event_handle
+from creators.commissions.accounts import payout_account_connect
 from creators.commissions.errors import (
     CreatorSuspended,
     PayoutAccountNotReady,
@@ -29,7 +29,7 @@ from creators.commissions.errors import (
 from creators.commissions.providers import payouts_csv, transfer_group
 from creators.commissions.recording import commission_record_for_orders
 from creators.models import CommissionLine, Creator, Payout, PayoutAccount
-from tests.creators.commissions_helpers import paid_order, variant_of
+from tests.creators.commissions_helpers import onboarded, paid_order, variant_of
 from tests.creators.factories import CreatorFactory, PayoutAccountFactory
 from tests.orders.helpers import stripe_test_client
 
@@ -65,14 +65,7 @@ def clawback(creator: Creator, amount: str) -> None:
 def connected(stripe_emulator: str, creator: Creator) -> PayoutAccount:
     """A real emulator Connect account, onboarded, and our copy synced from account.updated."""
     account, link, _ = payout_account_connect(creator=creator)
-    assert requests.get(link.url, allow_redirects=False, timeout=10).status_code == 302
-    stripe_account_event_handle(
-        {
-            "type": "account.updated",
-            "data": {"object": {"object": "account", "id": account.stripe_account_id}},
-        }
-    )
-    account.refresh_from_db()
+    onboarded(account, link.url)
     assert account.status == PayoutAccount.Status.READY
     return account
 

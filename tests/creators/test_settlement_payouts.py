@@ -21,10 +21,11 @@ from django.utils import timezone
 
 from creators import tasks
 from creators.commissions import settlement_payouts as services
-from creators.commissions.accounts import brand_payout_account_connect, stripe_account_event_handle
+from creators.commissions.accounts import brand_payout_account_connect
 from creators.commissions.errors import BrandPayoutAccountNotReady, SettlementNotPayable
 from creators.models import BrandPayoutAccount, Settlement, SettlementPayout
 from shop.models import Brand, BrandMember
+from tests.creators.commissions_helpers import onboarded
 from tests.creators.test_admin_collaborations import changelist_pks, login
 from tests.creators.test_commissions_admin import superuser
 from tests.orders.helpers import stripe_test_client
@@ -50,14 +51,7 @@ def connected(brand: Brand) -> BrandPayoutAccount:
     """The brand's real emulator Connect account, onboarded, synced from account.updated."""
     account, link = brand_payout_account_connect(brand=brand)
     assert account.status == BrandPayoutAccount.Status.ONBOARDING
-    assert requests.get(link.url, allow_redirects=False, timeout=10).status_code == 302
-    stripe_account_event_handle(
-        {
-            "type": "account.updated",
-            "data": {"object": {"object": "account", "id": account.stripe_account_id}},
-        }
-    )
-    account.refresh_from_db()
+    onboarded(account, link.url)
     assert account.status == BrandPayoutAccount.Status.READY
     return account
 
