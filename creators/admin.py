@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
 from accounts.models import User
+from common.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInlineMixin
 from creators.admin_forms import CollaborationInviteForm
 from creators.commissions import fraud
 from creators.models import (
@@ -153,7 +154,7 @@ class CollaborationAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AffiliateLink)
-class AffiliateLinkAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+class AffiliateLinkAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, admin.ModelAdmin):
     """Links to the brand's products; read-only for everyone, because links are the creator's."""
 
     brand_path = "product__brand"
@@ -178,20 +179,11 @@ class AffiliateLinkAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
         # A fallback may be another brand's product: members never see it.
         return self.member_fields
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 # --- Creators working with a brand ------------------------------------------------------
 
 
-class _BrandReadOnlyInline(admin.TabularInline):
+class _BrandReadOnlyInline(ReadOnlyInlineMixin, admin.TabularInline):
     """Rows of the user's brands only, and never editable from a creator's page."""
 
     brand_lookup: ClassVar[str]
@@ -205,15 +197,6 @@ class _BrandReadOnlyInline(admin.TabularInline):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return brand_scope(request) != frozenset()
-
-    def has_add_permission(self, request: HttpRequest, obj: Any) -> bool:  # type: ignore[override]
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class BrandLinkInline(_BrandReadOnlyInline):
@@ -254,7 +237,7 @@ class RefundFlagFilter(admin.SimpleListFilter):
 
 
 @admin.register(BrandCreator)
-class BrandCreatorAdmin(admin.ModelAdmin):
+class BrandCreatorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Creators with an invitation from, or a link to a product of, one of the user's brands.
 
     Counts and statuses only ever read the user's brands' rows: sales are the paid orders
@@ -330,15 +313,6 @@ class BrandCreatorAdmin(admin.ModelAdmin):
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Object-level scoping is get_queryset's: other creators' pages are "not found".
         return brand_scope(request) != frozenset()
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- Superusers: creators and videos ------------------------------------------------------

@@ -19,6 +19,7 @@ from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from common.admin_mixins import ReadOnlyAdminMixin
 from common.errors import ApplicationError
 from common.money import quantize
 from creators.commissions import payouts as payout_services
@@ -36,7 +37,7 @@ class CommissionTermsAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CommissionLine)
-class CommissionLineAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+class CommissionLineAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, admin.ModelAdmin):
     """Commission liabilities: what the brand's sales earned creators, and what was paid."""
 
     brand_path = "brand"
@@ -80,15 +81,6 @@ class CommissionLineAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
         "created_at",
     )
     fields = readonly_fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         response = super().changelist_view(request, extra_context)

@@ -18,6 +18,7 @@ from django.contrib import admin, messages
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 
+from common.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInlineMixin
 from common.errors import ApplicationError
 from creators.admin_commissions import (
     ACCOUNT_STATE_FIELDS,
@@ -31,19 +32,10 @@ from creators.models import BrandPayoutAccount, Settlement, SettlementLine, Sett
 from shop.admin_scoping import BrandScopedAdminMixin, BrandScopedInlineMixin, is_unrestricted
 
 
-class _ReadOnlyInline(BrandScopedInlineMixin, admin.TabularInline):
+class _ReadOnlyInline(ReadOnlyInlineMixin, BrandScopedInlineMixin, admin.TabularInline):
     brand_path = "settlement__brand"
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class SettlementLineInline(_ReadOnlyInline):
@@ -82,7 +74,7 @@ class SettlementPayoutInline(_ReadOnlyInline):
 
 
 @admin.register(Settlement)
-class SettlementAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+class SettlementAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, admin.ModelAdmin):
     """What Tribe owes the brand per period and currency, line by line; never edited."""
 
     brand_path = "brand"
@@ -131,15 +123,6 @@ class SettlementAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
     def payment(self, obj: Settlement) -> str:
         status = getattr(obj, "payment_status", None)
         return str(SettlementPayout.Status(status).label) if status else "Not paid"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_pay_permission(self, request: HttpRequest) -> bool:
         """Paying writes: superusers, and members who can write to a brand."""

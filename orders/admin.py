@@ -21,6 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 from import_export.admin import ExportMixin
 from import_export.formats import base_formats
 
+from common.admin_mixins import ReadOnlyAdminMixin
 from orders.admin_forms import ShipForm, ship_view
 from orders.admin_refunds import RefundForm, refund_view
 from orders.admin_resources import OrderDeskResource
@@ -85,7 +86,8 @@ class ShipmentInline(BrandScopedInlineMixin, admin.TabularInline):
 
 
 @admin.register(Fulfilment)
-class OrderDeskAdmin(BrandScopedAdminMixin, ExportMixin, admin.ModelAdmin):
+class OrderDeskAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ExportMixin, admin.ModelAdmin):
+    # Read-only: shipments go through "Ship", refunds through "Refund".
     brand_path = "brand"
     list_display = (
         "order_number",
@@ -159,15 +161,6 @@ class OrderDeskAdmin(BrandScopedAdminMixin, ExportMixin, admin.ModelAdmin):
             )
             found = found | queryset.filter(Exists(own_sku))
         return found, duplicates
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # read-only: shipments go through "Ship", refunds through "Refund"
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
@@ -313,21 +306,12 @@ class OrderDeskAdmin(BrandScopedAdminMixin, ExportMixin, admin.ModelAdmin):
 # --- superusers only ---------------------------------------------------------------
 
 
-class _SuperuserOnly(admin.ModelAdmin):
+class _SuperuserOnly(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_unrestricted(request)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return is_unrestricted(request)
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class OrderEventInline(admin.TabularInline):

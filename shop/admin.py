@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 
+from common.admin_mixins import ReadOnlyAdminMixin
 from common.errors import ApplicationError
 from shop.admin_forms import (
     AVAILABLE,
@@ -318,7 +319,7 @@ class VariantAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+class StockMovementAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, admin.ModelAdmin):
     """The stock ledger: read-only for everyone, superusers included."""
 
     brand_path = "variant__product__brand"
@@ -340,15 +341,6 @@ class StockMovementAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Product", ordering="variant__product__title")
     def product(self, obj: StockMovement) -> str:
         return str(obj.variant.product)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 from shop import admin_feeds  # noqa: E402, F401  (registers the feed and run admins)

@@ -19,6 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from common.admin_mixins import ReadOnlyAdminMixin
 from common.errors import ApplicationError
 from shop.admin_scoping import BrandScopedAdminMixin, brand_ids_for_request, is_unrestricted
 from shop.feeds.netguard import FeedURLRefused, validate_feed_url
@@ -218,7 +219,7 @@ class InventoryFeedAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(StockSyncRun)
-class StockSyncRunAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+class StockSyncRunAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, admin.ModelAdmin):
     """Runs are a record: read-only, except confirming one held by the zero guard."""
 
     brand_path = "feed__brand"
@@ -296,15 +297,6 @@ class StockSyncRunAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
         return format_html(
             "<table><tr><th>SKU</th><th>On hand</th><th>Reserved</th></tr>{}</table>", rows
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_confirm_permission(self, request: HttpRequest) -> bool:
         return is_unrestricted(request) or bool(brand_ids_for_request(request, self.write_roles))

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from common.admin_mixins import ReadOnlyAdminMixin
 from orders.alerts.models import SellOutAlert
 from shop.admin_scoping import BrandScopedAdminMixin
 
 
 @admin.register(SellOutAlert)
-class SellOutAlertAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+class SellOutAlertAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, admin.ModelAdmin):
     brand_path = "brand"
     list_display = (
         "variant",
@@ -42,11 +40,3 @@ class SellOutAlertAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
     )
 
     # Alerts are facts the scan records: nobody adds, edits or deletes them by hand.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
