@@ -70,17 +70,6 @@ def connected(stripe_emulator: str, creator: Creator) -> PayoutAccount:
     return account
 
 
-@pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    """Run what a service enqueues on commit (the payout's send), as a real commit would."""
-
-    def run(call, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return call(*args, **kwargs)
-
-    return run
-
-
 def transfers_to(account: PayoutAccount) -> list:
     assert account.stripe_account_id is not None
     listed = stripe_test_client().v1.transfers.list(

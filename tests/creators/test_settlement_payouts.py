@@ -69,17 +69,6 @@ def transfers_to(account: BrandPayoutAccount) -> list:
     return list(listed.data)
 
 
-@pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    """Run what a service enqueues on commit (the send), as a real commit would."""
-
-    def run(call, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return call(*args, **kwargs)
-
-    return run
-
-
 # --- paying, once ------------------------------------------------------------------------
 
 
