@@ -1,16 +1,18 @@
-# Tribe: `make run` serves the embedded default, `make test` runs every check. `make help` lists all.
+# Tribe: `make run` serves the whole stack, `make test` runs every check. `make help` lists all.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# PostgreSQL and Redis for a command: DATABASE_URL / REDIS_URL when set, else started from wheels.
+STACK := $(BIN)/python -m devtools.stack exec
 WEB_PORT ?= 8000
 STRIPE_EMULATOR_PORT ?= 8420
 SITE_URL ?= http://127.0.0.1:$(WEB_PORT)
 export WEB_PORT STRIPE_EMULATOR_PORT SITE_URL
 
 .DEFAULT_GOAL := help
-.PHONY: help install run run-services migrate seed worker beat stripe-emulator test lint typecheck \
+.PHONY: help install run migrate seed worker beat stripe-emulator test lint typecheck \
         migrations-check pytest services fmt bench lock clean
 
 help: ## List the targets
@@ -28,32 +30,34 @@ lock: ## Re-pin constraints.txt from the current virtualenv
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 
 var:
-	@mkdir -p var/broker/queue var/broker/processed
+	@mkdir -p var/static
 
-migrate: install var ## Apply migrations to the embedded default database
-	DJANGO_SETTINGS_MODULE=config.settings.local $(BIN)/python manage.py migrate --noinput
+migrate: install var ## Apply migrations (to the local PostgreSQL in var/ unless DATABASE_URL is set)
+	DJANGO_SETTINGS_MODULE=config.settings.local $(STACK) -- $(BIN)/python manage.py migrate --noinput
 
-seed: migrate ## Seed the demo data (idempotent)
-	DJANGO_SETTINGS_MODULE=config.settings.local $(BIN)/python manage.py seed_demo
+seed: install var ## Apply migrations and seed the demo data (idempotent)
+	DJANGO_SETTINGS_MODULE=config.settings.local $(STACK) -- bash -c \
+	  '$(BIN)/python manage.py migrate --noinput && $(BIN)/python manage.py seed_demo'
 
-run: seed ## Run the embedded default: SQLite, Celery worker + beat, Stripe emulator, web
+run: install var ## Run everything: PostgreSQL + Redis (in var/), web, worker, beat, Stripe emulator
 	@echo "Ctrl-C stops everything started here."
 	PATH="$(CURDIR)/$(BIN):$$PATH" DJANGO_SETTINGS_MODULE=config.settings.local \
 	  STRIPE_API_BASE=http://127.0.0.1:$(STRIPE_EMULATOR_PORT) \
 	  STRIPE_JS_URL=http://127.0.0.1:$(STRIPE_EMULATOR_PORT)/js.stripe.com/v3/ \
-	  $(BIN)/honcho -f Procfile.dev start
+	  $(STACK) -- bash -c 'python manage.py migrate --noinput && python manage.py seed_demo \
+	    && exec honcho -f Procfile.dev start'
 
-worker: install var ## Run a Celery worker (settings from DJANGO_SETTINGS_MODULE, default local)
+worker: install var ## Run a Celery worker against DATABASE_URL and REDIS_URL
 	$(BIN)/celery -A config worker --loglevel=INFO
 
-beat: install var ## Run Celery beat
+beat: install var ## Run Celery beat against DATABASE_URL and REDIS_URL
 	$(BIN)/celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
 stripe-emulator: install ## Run the local Stripe emulator on 127.0.0.1:$(STRIPE_EMULATOR_PORT)
 	$(BIN)/python -m devtools.stripe_emulator --port $(STRIPE_EMULATOR_PORT)
 
-services: ## Check PostgreSQL and Redis for the tests; start them if installed but stopped
-	@bash devtools/ensure_services.sh
+services: install ## Start PostgreSQL and Redis in var/ from wheels, until Ctrl-C
+	$(STACK) -- bash -c 'echo "DATABASE_URL=$$DATABASE_URL REDIS_URL=$$REDIS_URL"; exec sleep infinity'
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -63,11 +67,12 @@ typecheck: install ## mypy
 	$(BIN)/mypy .
 
 migrations-check: install var ## Fail if models changed without a migration
-	DJANGO_SETTINGS_MODULE=config.settings.local $(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=config.settings.test $(STACK) --data var/test-stack --prefer-system \
+	  --ephemeral-redis -- $(BIN)/python manage.py makemigrations --check --dry-run
 
-pytest: install services ## Only the test suite (PostgreSQL, Redis, a real Celery worker, Chromium)
+pytest: install var ## Only the test suite (PostgreSQL, Redis, a real Celery worker, Chromium)
 	@bash devtools/install_chromium.sh
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(STACK) --data var/test-stack --prefer-system --ephemeral-redis -- $(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck migrations-check pytest ## Everything CI runs: lint, types, migrations, tests
 
@@ -75,11 +80,11 @@ fmt: install ## Format and autofix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install services ## Run the benchmarks in bench/ (writes bench/results/)
+bench: install ## Run the benchmarks in bench/ (writes bench/results/)
 	@command -v wrk >/dev/null || { echo "wrk is missing; installing it with apt-get..."; \
 	  { apt-cache show wrk >/dev/null 2>&1 || apt-get update -qq; } && apt-get install -y -qq wrk; } \
 	  || { echo "Install wrk (Debian: apt-get install wrk) and run again." >&2; exit 1; }
 	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
-clean: ## Remove the local database, broker folder and caches
+clean: ## Remove var/ (the local PostgreSQL and Redis data) and the caches
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

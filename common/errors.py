@@ -174,7 +174,7 @@ def _wants_json(request: HttpRequest) -> bool:
 def json_or_html(request: HttpRequest, status_code: int, code: str, message: str, **kw: Any):
     """Answer API paths with the envelope and everything else with a small HTML page."""
     if _wants_json(request):
-        return JsonResponse(error_body(code=code, message=message, **kw), status=status_code)
+        return api_error_response(status_code, code, message, **kw)
     from django.shortcuts import render
 
     return render(
@@ -183,6 +183,16 @@ def json_or_html(request: HttpRequest, status_code: int, code: str, message: str
         {"status_code": status_code, "message": message, "request_id": current_request_id()},
         status=status_code,
     )
+
+
+def api_error_response(status_code: int, code: str, message: str, **kw: Any) -> JsonResponse:
+    """The envelope as a plain Django response, for answers made outside DRF."""
+    return JsonResponse(error_body(code=code, message=message, **kw), status=status_code)
+
+
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Any path under /api/ that no route matches: 404 in JSON, even with DEBUG on."""
+    return api_error_response(404, "not_found", "Not found.")
 
 
 def handler400(request: HttpRequest, exception: Exception | None = None):

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -35,11 +33,6 @@ def _check_cache() -> None:
 
 
 def _check_broker() -> None:
-    url = settings.CELERY_BROKER_URL
-    if url.startswith("filesystem://"):
-        folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
-        folder.mkdir(parents=True, exist_ok=True)
-        return
     from config.celery_app import app
 
     with app.connection_for_write() as conn:

@@ -145,13 +145,9 @@ def _prepare_selects(
 
 @contextmanager
 def prepared_selects(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
-    """Run the SELECTs made in this block as prepared statements (PostgreSQL only).
+    """Run the SELECTs made in this block as prepared statements.
 
     For hot read paths whose queries take few shapes; each shape is one statement per session.
     """
-    connection = connections[using]
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.execute_wrapper(_prepare_selects):
+    with connections[using].execute_wrapper(_prepare_selects):
         yield

@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from common.errors import api_not_found
 from common.health import healthz, readyz
 from creators.urls import api_urlpatterns as creator_public_urls
 from shop.api.urls import brand_urls, public_urls
@@ -22,6 +23,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),
+    re_path(r"^api/", api_not_found),
     path("", include("creators.urls")),
     path("", include("orders.urls")),
 ]

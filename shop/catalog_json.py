@@ -64,10 +64,6 @@ class ListingStock(Func):
         return _STOCK_SQL % {"product_id": product_id}, []
 
 
-def supported() -> bool:
-    return connection.vendor == "postgresql"
-
-
 def entry(template: str | None, stock: str) -> str | None:
     """The product's list JSON: its template filled with its stock; None if they disagree."""
     if not template:

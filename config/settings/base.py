@@ -30,6 +30,8 @@ SECRET_KEY = env_value(env.str, "SECRET_KEY", default="")
 ALLOWED_HOSTS: list[str] = env_value(env.list, "ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS: list[str] = env_value(env.list, "CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env_value(env.str, "SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# `manage.py seed_demo` writes demo users with a known password: local runs only.
+DEMO_SEED_ALLOWED = False
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -54,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "common.middleware.RequestIdMiddleware",
+    "common.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -86,25 +89,24 @@ TEMPLATES = [
 ]
 
 # --- Data stores ----------------------------------------------------------
+# PostgreSQL and Redis everywhere; `make run` and `make test` start both from wheels when
+# these are not set and no server answers at the defaults (devtools/stack).
 DATABASES = {
     "default": env_value(
-        env.db_url, "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"
+        env.db_url, "DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/tribe"
     )
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env_value(env.int, "CONN_MAX_AGE", default=0))
 
-REDIS_URL = env_value(env.str, "REDIS_URL", default="")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "common.cache.ReusingRedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env_value(env.str, "CACHE_KEY_PREFIX", default="tribe"),
-        }
+REDIS_URL = env_value(env.str, "REDIS_URL", default="redis://127.0.0.1:6379/0")
+CACHES = {
+    "default": {
+        "BACKEND": "common.cache.ReusingRedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_value(env.str, "CACHE_KEY_PREFIX", default="tribe"),
     }
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+}
 
 # --- Auth -----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -290,20 +292,12 @@ WEBHOOK_RETRY_BASE_SECONDS = env_value(env.int, "WEBHOOK_RETRY_BASE_SECONDS", de
 WEBHOOK_RETRY_MAX_SECONDS = env_value(env.int, "WEBHOOK_RETRY_MAX_SECONDS", default=60 * 60)
 
 # --- Celery ---------------------------------------------------------------
-CELERY_BROKER_URL = env_value(env.str, "CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
-CELERY_RESULT_BACKEND = env_value(env.str, "CELERY_RESULT_BACKEND", default=REDIS_URL or None)
+CELERY_BROKER_URL = env_value(env.str, "CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = env_value(env.str, "CELERY_RESULT_BACKEND", default=REDIS_URL)
 # Longest task is capped at 30 minutes; unacked messages are redelivered only after this.
 CELERY_VISIBILITY_TIMEOUT = env_value(env.int, "CELERY_VISIBILITY_TIMEOUT", default=60 * 60 * 2)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = BASE_DIR / "var" / "broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS |= {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "store_processed": False,
-    }
 CELERY_TASK_TIME_LIMIT = 60 * 30
 CELERY_TASK_SOFT_TIME_LIMIT = 60 * 25
 CELERY_TASK_ALWAYS_EAGER = env_value(env.bool, "CELERY_TASK_ALWAYS_EAGER", default=False)

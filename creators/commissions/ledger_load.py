@@ -2,12 +2,11 @@
 
 Django's `bulk_create` prepares every value of every row in Python and psycopg quotes each
 one into the statement: for a batch of thousands of lines that is most of the batch's time.
-On PostgreSQL the rows go through `COPY` instead (psycopg writes them in C) into a temporary
+The rows go through `COPY` instead (psycopg writes them in C) into a temporary
 table that lives only inside the caller's transaction, and one
 `INSERT ... SELECT ... ON CONFLICT DO NOTHING` moves them into the ledger in order-line
 order, so a line already recorded (by a retry, or by a concurrent run) is skipped exactly as
-`bulk_create(ignore_conflicts=True)` skips it; nothing recorded is ever updated. Other
-databases (SQLite, the embedded default) take the portable path: `bulk_create`.
+`bulk_create(ignore_conflicts=True)` skips it; nothing recorded is ever updated.
 """
 
 from __future__ import annotations
@@ -56,11 +55,6 @@ def _columns() -> list[tuple[str, str]]:
     return [(fields[name].column, str(fields[name].db_type(connection))) for name in COLUMNS]
 
 
-def uses_copy() -> bool:
-    """Whether this database takes the COPY path (PostgreSQL) or bulk_create."""
-    return connection.vendor == "postgresql"
-
-
 def commission_lines_load(rows: Sequence[Row], *, now: datetime | None = None) -> None:
     """Insert these ledger rows (tuples in COLUMNS order) unless already recorded.
 
@@ -71,13 +65,7 @@ def commission_lines_load(rows: Sequence[Row], *, now: datetime | None = None) -
         return
     if not connection.in_atomic_block:
         raise RuntimeError("commission_lines_load runs inside the caller's transaction.")
-    if uses_copy():
-        _load_copy(rows, now or timezone.now())
-    else:
-        CommissionLine.objects.bulk_create(
-            [CommissionLine(**dict(zip(COLUMNS, row, strict=True))) for row in rows],
-            ignore_conflicts=True,
-        )
+    _load_copy(rows, now or timezone.now())
 
 
 def _load_copy(rows: Sequence[Row], created_at: datetime) -> None:

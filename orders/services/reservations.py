@@ -7,7 +7,6 @@ from datetime import datetime
 from functools import partial
 
 from django.db import transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -15,7 +14,7 @@ from common.errors import ValidationFailed
 from common.prepared import execute_prepared
 from orders.models import Order, StockReservation
 from orders.state import order_transition
-from shop.services.stock import stock_release, stock_reserve, stock_reserve_sql
+from shop.services.stock import stock_release, stock_reserve_sql
 
 logger = logging.getLogger(__name__)
 
@@ -81,29 +80,11 @@ _HOLD_PARAMETER_TYPES = ("bigint", "bigint", "integer", "timestamptz", "timestam
 _RESERVATION_FIELDS = [field.attname for field in StockReservation._meta.concrete_fields]
 
 
-def _single_statement(connection: BaseDatabaseWrapper) -> bool:
-    # Data-modifying CTEs are PostgreSQL's; SQLite cannot put an UPDATE inside a WITH.
-    return connection.vendor == "postgresql"
-
-
 def _hold_once(
     *, line_id: int, variant_id: int, quantity: int, expires_at: datetime, now: datetime
 ) -> tuple[StockReservation | None, bool]:
     """One try: the saved reservation or None, and after a miss whether lapsed holds exist."""
     connection = transaction.get_connection()
-    if not _single_statement(connection):
-        with transaction.atomic():
-            if stock_reserve(variant_id=variant_id, quantity=quantity):
-                saved = StockReservation(
-                    order_line_id=line_id,
-                    variant_id=variant_id,
-                    quantity=quantity,
-                    expires_at=expires_at,
-                    created_at=now,
-                )
-                saved.save(force_insert=True)
-                return saved, False
-        return None, _lapsed(variant_id, now).exists()
     with connection.cursor() as cursor:
         execute_prepared(
             cursor,
@@ -131,11 +112,10 @@ def reservation_hold(
 ) -> StockReservation | None:
     """Hold stock for an order line until `expires_at`; None when the units are not there.
 
-    The counter and the reservation row change together, in one statement on PostgreSQL
-    (elsewhere in one atomic block), so this joins the caller's transaction or runs alone in
-    autocommit. A miss that saw lapsed holds of the variant reclaims them and tries once more;
-    a plain sold-out miss costs no further query. `now` (default: the clock) stamps the hold
-    and decides which holds have lapsed.
+    The counter and the reservation row change together, in one statement, so this joins the
+    caller's transaction or runs alone in autocommit. A miss that saw lapsed holds of the
+    variant reclaims them and tries once more; a plain sold-out miss costs no further query.
+    `now` (default: the clock) stamps the hold and decides which holds have lapsed.
     """
     if quantity <= 0:
         raise ValidationFailed("Quantity must be positive.", code="invalid_quantity")

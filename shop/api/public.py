@@ -24,7 +24,6 @@ from shop.api.filters import ProductFilter, ProductFilterBackend, WhitelistOrder
 from shop.api.serializers import (
     BrandPublicSerializer,
     ProductPublicSerializer,
-    product_public_data,
 )
 from shop.cache import list_cache_key, list_cache_seconds
 from shop.models import Product
@@ -57,10 +56,7 @@ class ProductListView(generics.ListAPIView):
         return self.list(request, *args, **kwargs)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:  # type: ignore[override]
-        if not catalog_json.supported():
-            page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-            return self.get_paginated_response([product_public_data(p) for p in page or ()])
-        # PostgreSQL: one query reads the page's rows (with the fields the cursor needs),
+        # One query reads the page's rows (with the fields the cursor needs),
         # their stored list entries and their variants' live stock. Its SQL is compiled once
         # per query string and prepared once per database session (common.page_queries).
         paginator = self.paginator

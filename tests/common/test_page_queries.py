@@ -117,8 +117,6 @@ def test_only_a_values_queryset_and_a_plain_slice_are_read():
 
 
 def test_the_statement_runs_prepared_on_postgresql():
-    if connection.vendor != "postgresql":
-        pytest.skip("prepared statements are PostgreSQL's")
     ProductFactory.create(title="a")
     rows = PageRows(values, key="k").order_by("id")
     rows[0:1]

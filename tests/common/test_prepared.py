@@ -18,12 +18,6 @@ from tests.shop.factories import ProductFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _postgresql_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("prepared statements are PostgreSQL's")
-
-
 def session_statements() -> dict[str, str]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT name, statement FROM pg_prepared_statements")

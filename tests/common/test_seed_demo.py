@@ -8,7 +8,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_seed_demo_can_run_twice_without_duplicating(settings, capsys):
-    settings.DEBUG = True
+    settings.DEMO_SEED_ALLOWED = True
     call_command("seed_demo")
     counts = (User.objects.count(), Product.objects.count(), Variant.objects.count())
     call_command("seed_demo")
@@ -20,14 +20,14 @@ def test_seed_demo_can_run_twice_without_duplicating(settings, capsys):
 
 
 def test_seeded_stock_is_explained_by_movements(settings):
-    settings.DEBUG = True
+    settings.DEMO_SEED_ALLOWED = True
     call_command("seed_demo")
     for variant in Variant.objects.all():
         ledger = sum(StockMovement.objects.filter(variant=variant).values_list("delta", flat=True))
         assert ledger == variant.on_hand
 
 
-def test_seed_demo_refuses_without_debug(settings, capsys):
-    settings.DEBUG = False
+def test_seed_demo_refuses_outside_the_local_settings(settings, capsys):
+    settings.DEMO_SEED_ALLOWED = False
     call_command("seed_demo")
     assert not User.objects.exists()

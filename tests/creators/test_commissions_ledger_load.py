@@ -1,7 +1,7 @@
 """The batch write of the ledger: COPY into a temporary table, then one INSERT ... SELECT.
 
-PostgreSQL takes the COPY path; other databases (SQLite, the embedded default) bulk_create.
-Both must write the same rows and skip the same already-recorded lines.
+The COPY path must write exactly the rows the ORM's `bulk_create` would, and skip the same
+already-recorded lines.
 """
 
 from __future__ import annotations
@@ -53,20 +53,27 @@ def _ledger_empty() -> None:
         cursor.execute("TRUNCATE creators_commissionline CASCADE")
 
 
+def _load_with_orm(rows, created_at) -> None:
+    """The oracle: the same rows through the ORM's own bulk insert."""
+    lines = [dict(zip(ledger_load.COLUMNS, row, strict=True)) for row in rows]
+    CommissionLine.objects.bulk_create(
+        [CommissionLine(**line, created_at=created_at) for line in lines], ignore_conflicts=True
+    )
+
+
 @pytest.mark.django_db(transaction=True)
-def test_the_copy_path_writes_the_same_rows_as_the_portable_path(monkeypatch):
-    assert ledger_load.uses_copy()
+def test_the_copy_path_writes_the_same_rows_as_the_orms_bulk_create(monkeypatch):
     order_ids = _orders(6)
 
     assert commission_record_for_orders(order_ids=order_ids) == 9
     copied = _ledger()
     _ledger_empty()
-    monkeypatch.setattr(ledger_load, "uses_copy", lambda: False)
+    monkeypatch.setattr(ledger_load, "_load_copy", _load_with_orm)
     assert commission_record_for_orders(order_ids=order_ids) == 9
-    portable = _ledger()
+    through_orm = _ledger()
 
     assert len(copied) == 9
-    assert copied == portable
+    assert copied == through_orm
     amounts = {(row[COMPARED.index("currency")], row[COMPARED.index("amount")]) for row in copied}
     # 19.99 x 12.5% = 2.49875 and 5.05 x 12.5% = 0.63125 in cents; 1999 x 7.5% = 149.925 yen.
     assert amounts == {("USD", Decimal("2.50")), ("USD", Decimal("0.63")), ("JPY", Decimal("150"))}

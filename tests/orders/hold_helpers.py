@@ -1,4 +1,4 @@
-"""Builders for the stock-hold tests: order lines with nothing held yet, and both hold paths."""
+"""Builders for the stock-hold tests: order lines with nothing held yet, and holding them."""
 
 from __future__ import annotations
 
@@ -6,27 +6,13 @@ import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import pytest
-from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
 from orders.models import Order, OrderLine, StockReservation
-from orders.services import reservations
 from orders.services.reservations import reservation_hold
 from shop.models import Variant
 from tests.orders.helpers import ADDRESS, line_of
-
-HOLD_PATHS = ["one_statement", "portable"]
-
-
-def use_hold_path(path: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Make holds take `path`: PostgreSQL's single statement, or the portable transaction."""
-    if path == "portable":
-        monkeypatch.setattr(reservations, "_single_statement", lambda connection: False)
-    elif connection.vendor != "postgresql":
-        pytest.skip("the single-statement hold is PostgreSQL's")
-    return path
 
 
 def order_lines(variant: Variant, count: int, *, quantity: int = 1) -> list[OrderLine]:

@@ -1,7 +1,7 @@
 """Holding stock for an order line: the counter and the reservation row move together or not at all.
 
-Every behaviour is checked on both paths of `reservation_hold`: PostgreSQL's single statement
-and the portable atomic block the embedded SQLite default uses (forced here on PostgreSQL).
+The hold is one statement (a conditional UPDATE of the counter with the reservation insert in
+a data-modifying CTE), prepared once per connection.
 """
 
 from __future__ import annotations
@@ -17,20 +17,13 @@ from orders.models import StockReservation
 from orders.services.reservations import reservation_hold
 from shop.models import Variant
 from tests.orders.helpers import variant_in_stock
-from tests.orders.hold_helpers import HOLD_PATHS, hold, live_units, order_lines, use_hold_path
-
-
-@pytest.fixture(params=HOLD_PATHS)
-def hold_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    return use_hold_path(request.param, monkeypatch)
+from tests.orders.hold_helpers import hold, live_units, order_lines
 
 
 @pytest.mark.django_db(transaction=True)
 def test_hold_in_autocommit_takes_the_units_and_writes_the_row_in_one_query(
     django_assert_num_queries,
 ):
-    if connection.vendor != "postgresql":
-        pytest.skip("the single-statement hold is PostgreSQL's")
     variant = variant_in_stock(on_hand=5)
     (line,) = order_lines(variant, 1, quantity=2)
     assert not connection.in_atomic_block
@@ -45,8 +38,6 @@ def test_hold_in_autocommit_takes_the_units_and_writes_the_row_in_one_query(
 
 @pytest.mark.django_db(transaction=True)
 def test_sold_out_miss_costs_one_query_and_changes_nothing(django_assert_num_queries):
-    if connection.vendor != "postgresql":
-        pytest.skip("the single-statement hold is PostgreSQL's")
     variant = variant_in_stock(on_hand=1)
     first, second = order_lines(variant, 2)
     assert hold(first) is not None
@@ -58,7 +49,7 @@ def test_sold_out_miss_costs_one_query_and_changes_nothing(django_assert_num_que
 
 
 @pytest.mark.django_db
-def test_hold_never_takes_more_than_is_available(hold_path):
+def test_hold_never_takes_more_than_is_available():
     variant = variant_in_stock(on_hand=2)
     (big,) = order_lines(variant, 1, quantity=3)
     (fits,) = order_lines(variant, 1, quantity=2)
@@ -70,7 +61,7 @@ def test_hold_never_takes_more_than_is_available(hold_path):
 
 
 @pytest.mark.django_db
-def test_miss_reclaims_the_variants_lapsed_holds_and_retries_once(hold_path):
+def test_miss_reclaims_the_variants_lapsed_holds_and_retries_once():
     variant = variant_in_stock(on_hand=2)
     abandoned, newcomer = order_lines(variant, 2)
     lapsed = hold(abandoned, expires_at=timezone.now() - timedelta(seconds=1))
@@ -86,7 +77,7 @@ def test_miss_reclaims_the_variants_lapsed_holds_and_retries_once(hold_path):
 
 
 @pytest.mark.django_db
-def test_live_holds_are_never_reclaimed(hold_path):
+def test_live_holds_are_never_reclaimed():
     variant = variant_in_stock(on_hand=1)
     first, second = order_lines(variant, 2)
     live = hold(first)
@@ -99,7 +90,7 @@ def test_live_holds_are_never_reclaimed(hold_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_hold_inside_an_outer_transaction_that_rolls_back_leaves_nothing(hold_path):
+def test_hold_inside_an_outer_transaction_that_rolls_back_leaves_nothing():
     variant = variant_in_stock(on_hand=3)
     (line,) = order_lines(variant, 1, quantity=2)
 
@@ -120,7 +111,7 @@ def test_hold_inside_an_outer_transaction_that_rolls_back_leaves_nothing(hold_pa
 
 
 @pytest.mark.django_db(transaction=True)
-def test_hold_inside_an_outer_transaction_commits_with_it(hold_path):
+def test_hold_inside_an_outer_transaction_commits_with_it():
     variant = variant_in_stock(on_hand=3)
     (line,) = order_lines(variant, 1, quantity=2)
     with transaction.atomic():
@@ -131,7 +122,7 @@ def test_hold_inside_an_outer_transaction_commits_with_it(hold_path):
 
 
 @pytest.mark.django_db
-def test_hold_of_less_than_one_unit_is_refused_and_changes_nothing(hold_path):
+def test_hold_of_less_than_one_unit_is_refused_and_changes_nothing():
     variant = variant_in_stock(on_hand=3)
     (line,) = order_lines(variant, 1)
     with pytest.raises(ValidationFailed) as refused:
@@ -151,8 +142,6 @@ def test_hold_of_less_than_one_unit_is_refused_and_changes_nothing(hold_path):
 def test_hold_on_a_new_connection_prepares_and_holds_in_one_query_then_executes_in_one(
     django_assert_num_queries,
 ):
-    if connection.vendor != "postgresql":
-        pytest.skip("the prepared hold is PostgreSQL's")
     variant = variant_in_stock(on_hand=5)
     first, second = order_lines(variant, 2)
     connection.close()
@@ -168,8 +157,6 @@ def test_hold_on_a_new_connection_prepares_and_holds_in_one_query_then_executes_
 
 @pytest.mark.django_db(transaction=True)
 def test_first_hold_that_fails_after_preparing_leaves_the_next_hold_working():
-    if connection.vendor != "postgresql":
-        pytest.skip("the prepared hold is PostgreSQL's")
     variant = variant_in_stock(on_hand=5)
     (line,) = order_lines(variant, 1)
     missing_line_id = line.pk + 1_000_000

@@ -14,14 +14,9 @@ from django.utils import timezone
 from orders.models import Order, OrderLine, StockReservation
 from orders.services.reservations import reservations_expire, reservations_reclaim_expired
 from tests.orders.helpers import variant_in_stock
-from tests.orders.hold_helpers import HOLD_PATHS, hold, live_units, order_lines, use_hold_path
+from tests.orders.hold_helpers import hold, live_units, order_lines
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(params=HOLD_PATHS)
-def hold_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    return use_hold_path(request.param, monkeypatch)
 
 
 def run_threads(targets: Sequence[Callable[[], object]]) -> list[object]:
@@ -51,7 +46,7 @@ def run_threads(targets: Sequence[Callable[[], object]]) -> list[object]:
 
 
 @pytest.mark.parametrize("in_outer_transaction", [False, True], ids=["autocommit", "atomic"])
-def test_forty_holds_on_ten_units_take_exactly_ten(hold_path, in_outer_transaction):
+def test_forty_holds_on_ten_units_take_exactly_ten(in_outer_transaction):
     variant = variant_in_stock(on_hand=10)
     lines = order_lines(variant, 40)
 
@@ -72,7 +67,7 @@ def test_forty_holds_on_ten_units_take_exactly_ten(hold_path, in_outer_transacti
     }
 
 
-def test_holds_racing_with_expiry_and_reclaim_count_only_live_holds(hold_path):
+def test_holds_racing_with_expiry_and_reclaim_count_only_live_holds():
     variant = variant_in_stock(on_hand=20)
     past = timezone.now() - timedelta(minutes=1)
     abandoned = [line for _ in range(20) for line in order_lines(variant, 1)]
@@ -88,12 +83,9 @@ def test_holds_racing_with_expiry_and_reclaim_count_only_live_holds(hold_path):
 
     variant.refresh_from_db()
     held = [r for r in results[: len(newcomers)] if isinstance(r, StockReservation)]
-    if hold_path == "one_statement":
-        # The statement's probe sees the snapshot its UPDATE started from, so a newcomer gives
-        # up only when 20 live holds are there: the 20 units all go.
-        assert len(held) == 20
-    else:
-        assert 1 <= len(held) <= 20
+    # The statement's probe sees the snapshot its UPDATE started from, so a newcomer gives
+    # up only when 20 live holds are there: the 20 units all go.
+    assert len(held) == 20
     # Every lapsed hold was given back exactly once: `reserved` counts the live holds only.
     assert variant.reserved == live_units(variant) == len(held)
     statuses = StockReservation.objects.filter(order_line__in=abandoned).values_list(

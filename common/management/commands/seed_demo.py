@@ -1,4 +1,4 @@
-"""Seed demo data for the embedded default run; safe to run again."""
+"""Seed demo data for a local run (`make run`); safe to run again."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ class Command(BaseCommand):
     help = "Create demo users and data for a local run (idempotent) and print where to look."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not settings.DEBUG and not os.environ.get("SEED_DEMO_FORCE"):
-            self.stderr.write("Refusing to seed demo data with DEBUG off (set SEED_DEMO_FORCE=1).")
+        if not settings.DEMO_SEED_ALLOWED and not os.environ.get("SEED_DEMO_FORCE"):
+            self.stderr.write(
+                "Refusing to seed demo data outside the local settings (set SEED_DEMO_FORCE=1)."
+            )
             return
         admin, created = User.objects.get_or_create(
             email=DEMO_ADMIN_EMAIL,
