@@ -78,10 +78,8 @@ _clients: dict[str, redis.Redis] = {}
 _degraded_since: float | None = None
 
 
-def _redis() -> redis.Redis | None:
+def _redis() -> redis.Redis:
     url = settings.REDIS_URL
-    if not url:
-        return None
     client = _clients.get(url)
     if client is None:
         client = redis.Redis.from_url(
@@ -97,8 +95,6 @@ def _key(name: str) -> str:
 
 def degraded_reason() -> str | None:
     """Why clicks are written straight to the database, or None when Redis takes them."""
-    if not settings.REDIS_URL:
-        return "no REDIS_URL: clicks are written directly to the database"
     if _degraded_since is not None and time.monotonic() - _degraded_since < 60:
         return "Redis unreachable in the last minute: clicks written directly"
     return None
@@ -165,10 +161,8 @@ def _record_script(client: redis.Redis) -> Any:
 
 
 def click_record(record: ClickRecord) -> None:
-    """Take one click: into this process's buffer, or a direct write when there is no Redis."""
-    if not settings.REDIS_URL:
-        _record_directly(record)
-    elif settings.CLICK_BUFFER_SECONDS <= 0:
+    """Take one click: into this process's buffer, or straight to Redis with no buffer."""
+    if settings.CLICK_BUFFER_SECONDS <= 0:
         _push([record])
     else:
         _buffer.add(record)
@@ -183,19 +177,18 @@ def _push(records: list[ClickRecord]) -> None:
     """Queue clicks in one Redis call, deciding uniqueness there; write directly if it fails."""
     global _degraded_since
     client = _redis()
-    if client is not None:
-        keys = [_key("pending")]
-        args: list[str | int] = [settings.CLICK_UNIQUE_WINDOW_SECONDS]
-        for record in records:
-            keys.append(_key(f"seen:{record.link_id}:{record.client_hash}"))
-            args += [record.encode(), "1" if record.is_bot else "0"]
-        try:
-            _record_script(client)(keys=keys, args=args)
-            return
-        except redis.RedisError as exc:
-            if _degraded_since is None or time.monotonic() - _degraded_since > 60:
-                logger.warning("Click queue degraded, writing clicks directly: %s", exc)
-            _degraded_since = time.monotonic()
+    keys = [_key("pending")]
+    args: list[str | int] = [settings.CLICK_UNIQUE_WINDOW_SECONDS]
+    for record in records:
+        keys.append(_key(f"seen:{record.link_id}:{record.client_hash}"))
+        args += [record.encode(), "1" if record.is_bot else "0"]
+    try:
+        _record_script(client)(keys=keys, args=args)
+        return
+    except redis.RedisError as exc:
+        if _degraded_since is None or time.monotonic() - _degraded_since > 60:
+            logger.warning("Click queue degraded, writing clicks directly: %s", exc)
+        _degraded_since = time.monotonic()
     for record in records:
         _record_directly(record)
 
@@ -277,8 +270,6 @@ def clicks_flush(*, batch_size: int = 5000, max_batches: int = 50) -> int:
     """Move pending clicks from Redis into PostgreSQL; returns how many were taken."""
     clicks_buffer_flush()  # this process's own taps first
     client = _redis()
-    if client is None:
-        return 0
     _requeue_stale(client)
     taken = 0
     for _ in range(max_batches):
@@ -313,9 +304,9 @@ def _requeue_stale(client: redis.Redis, older_than: float = 300.0) -> int:
 
 def clicks_pending(*, link_ids: set[int], limit: int = 50_000) -> list[tuple[ClickRecord, bool]]:
     """Clicks taken but not flushed yet, for the near-live last hour of the stats."""
-    client = _redis()
-    if client is None or not link_ids:
+    if not link_ids:
         return []
+    client = _redis()
     clicks_buffer_flush()  # another process's buffer is at most CLICK_BUFFER_SECONDS behind
     try:
         raw = client.lrange(_key("pending"), 0, limit - 1)

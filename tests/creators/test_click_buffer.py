@@ -30,7 +30,6 @@ PHONE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile/15E148
 @pytest.fixture(autouse=True)
 def _empty_click_queue(settings):
     client = click_queue._redis()
-    assert client is not None
     click_queue.clicks_buffer_flush()
     for key in client.scan_iter(f"{settings.CLICK_KEY_PREFIX}:clicks:*"):
         client.delete(key)
