@@ -7,8 +7,8 @@ the one-hour uniqueness rule is a `SET NX EX` per link and client, decided in th
 call as the push, so it stays exact however many processes take taps. The flush moves a
 batch to a processing list (so a crash never loses it), inserts it with the click id
 unique (so a retry never doubles it), recomputes the touched daily aggregates under a row
-lock, then drops the processing list. Without Redis (the embedded default, or Redis down)
-clicks are written straight to the database and the service reports the degraded mode.
+lock, then drops the processing list. While Redis is down, clicks are written straight to
+the database and the service reports the degraded mode.
 """
 
 from __future__ import annotations
