@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from decimal import Decimal
 
 import stripe
@@ -25,14 +27,36 @@ def minimum_charge(currency: str) -> Decimal:
     return MINIMUM_CHARGE.get(currency.upper(), DEFAULT_MINIMUM)
 
 
+# One client per process and configuration. Its RequestsClient keeps a requests.Session per
+# thread, so each web or worker thread reuses its kept-alive connection (one TLS handshake per
+# thread, not per call) and no two threads share a socket. A forked child starts empty: a
+# connection opened in the parent must not be shared with it.
+_clients: dict[tuple[str, str, int, float], stripe.StripeClient] = {}
+_clients_lock = threading.Lock()
+os.register_at_fork(after_in_child=_clients.clear)
+
+
 def stripe_client() -> stripe.StripeClient:
-    """Build the client from settings at call time (tests and the emulator change them)."""
-    return stripe.StripeClient(
-        api_key=settings.STRIPE_API_KEY,
-        base_addresses={"api": settings.STRIPE_API_BASE},
-        max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
-        http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
+    """The process's client for the settings in force now (tests and the emulator change them)."""
+    key = (
+        settings.STRIPE_API_KEY,
+        settings.STRIPE_API_BASE,
+        settings.STRIPE_MAX_NETWORK_RETRIES,
+        settings.STRIPE_TIMEOUT_SECONDS,
     )
+    client = _clients.get(key)
+    if client is None:
+        with _clients_lock:
+            client = _clients.get(key)
+            if client is None:
+                client = stripe.StripeClient(
+                    api_key=key[0],
+                    base_addresses={"api": key[1]},
+                    max_network_retries=key[2],
+                    http_client=stripe.RequestsClient(timeout=key[3]),
+                )
+                _clients[key] = client
+    return client
 
 
 def stripe_amount(amount: Decimal, currency: str) -> int:
