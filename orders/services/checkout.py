@@ -13,6 +13,7 @@ from typing import Any
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -175,37 +176,41 @@ def _create_order(
         return order
 
 
+def order_payment_intent_record(*, order_id: int, intent_id: str, client_secret: str) -> None:
+    """Record the order's PaymentIntent and its client secret, whoever learns them first.
+
+    Checkout and the `payment_intent.*` webhook both call this, in either order: the id is
+    set once, and a secret still missing is filled in, so neither can leave the other's
+    half behind (an id with no secret is an order nobody can pay).
+    """
+    with transaction.atomic(durable=True):
+        Order.objects.filter(pk=order_id).filter(
+            Q(stripe_payment_intent_id__isnull=True)
+            | Q(stripe_payment_intent_id=intent_id, stripe_client_secret="")
+        ).update(stripe_payment_intent_id=intent_id, stripe_client_secret=client_secret)
+
+
+def _needs_payment_intent(order: Order) -> bool:
+    return order.status == Order.Status.PENDING_PAYMENT and not (
+        order.stripe_payment_intent_id and order.stripe_client_secret
+    )
+
+
 def _attach_payment_intent(order: Order) -> Order:
-    """Create (or, on a retry, get back) the order's PaymentIntent. Never inside a transaction."""
+    """Create, get back on a retry, or complete the order's PaymentIntent.
+
+    Never inside a transaction. An intent whose id is known without its secret (the
+    webhook recorded it first, or an older release did) is fetched from Stripe.
+    """
     if in_transaction():
         raise RuntimeError("Stripe must not be called inside a transaction.")
-    address = order.shipping_address
     try:
-        intent = stripe_client().v1.payment_intents.create(
-            params={
-                "amount": stripe_amount(order.grand_total, order.currency),
-                "currency": order.currency.lower(),
-                "automatic_payment_methods": {"enabled": True},
-                "receipt_email": order.email,
-                "description": f"Tribe order {order.pk}",
-                "metadata": {"order_id": str(order.pk)},
-                "shipping": {
-                    "name": address.get("name", ""),
-                    "phone": address.get("phone", ""),
-                    "address": {
-                        "line1": address.get("line1", ""),
-                        "line2": address.get("line2", ""),
-                        "city": address.get("city", ""),
-                        "postal_code": address.get("postal_code", ""),
-                        "state": address.get("region", ""),
-                        "country": address.get("country", ""),
-                    },
-                },
-            },
-            options={"idempotency_key": f"tribe-order-{order.pk}-payment-intent"},
-        )
+        if order.stripe_payment_intent_id:
+            intent = stripe_client().v1.payment_intents.retrieve(order.stripe_payment_intent_id)
+        else:
+            intent = _create_payment_intent(order)
     except stripe.StripeError as exc:
-        logger.warning("PaymentIntent create failed for order %s: %s", order.pk, exc)
+        logger.warning("PaymentIntent create or fetch failed for order %s: %s", order.pk, exc)
         with transaction.atomic(durable=True):
             order_note(
                 order=order,
@@ -213,12 +218,38 @@ def _attach_payment_intent(order: Order) -> Order:
                 data={"error": exc.__class__.__name__, "code": getattr(exc, "code", None)},
             )
         raise upstream_error(exc) from exc
-    with transaction.atomic(durable=True):
-        Order.objects.filter(pk=order.pk, stripe_payment_intent_id__isnull=True).update(
-            stripe_payment_intent_id=intent.id, stripe_client_secret=intent.client_secret or ""
-        )
+    order_payment_intent_record(
+        order_id=order.pk, intent_id=intent.id, client_secret=intent.client_secret or ""
+    )
     order.refresh_from_db()
     return order
+
+
+def _create_payment_intent(order: Order) -> stripe.PaymentIntent:
+    address = order.shipping_address
+    return stripe_client().v1.payment_intents.create(
+        params={
+            "amount": stripe_amount(order.grand_total, order.currency),
+            "currency": order.currency.lower(),
+            "automatic_payment_methods": {"enabled": True},
+            "receipt_email": order.email,
+            "description": f"Tribe order {order.pk}",
+            "metadata": {"order_id": str(order.pk)},
+            "shipping": {
+                "name": address.get("name", ""),
+                "phone": address.get("phone", ""),
+                "address": {
+                    "line1": address.get("line1", ""),
+                    "line2": address.get("line2", ""),
+                    "city": address.get("city", ""),
+                    "postal_code": address.get("postal_code", ""),
+                    "state": address.get("region", ""),
+                    "country": address.get("country", ""),
+                },
+            },
+        },
+        options={"idempotency_key": f"tribe-order-{order.pk}-payment-intent"},
+    )
 
 
 def checkout_start(
@@ -249,13 +280,13 @@ def checkout_start(
         raise UnprocessableEntity(
             "This Idempotency-Key was used for another checkout.", code="idempotency_key_reused"
         )
-    if order.status == Order.Status.PENDING_PAYMENT and not order.stripe_payment_intent_id:
+    if _needs_payment_intent(order):
         order = _attach_payment_intent(order)
     return order
 
 
 def order_payment_intent_ensure(*, order: Order) -> Order:
-    """Make sure a pending order has its PaymentIntent (the payment page calls this)."""
-    if order.status == Order.Status.PENDING_PAYMENT and not order.stripe_payment_intent_id:
+    """Make sure a pending order has its PaymentIntent and secret (the payment page calls this)."""
+    if _needs_payment_intent(order):
         return _attach_payment_intent(order)
     return order

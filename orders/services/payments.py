@@ -23,6 +23,7 @@ from common.money import from_minor_units
 from common.signals import order_paid
 from creators.services.attribution import attribution_review_payment
 from orders.models import Order, OrderLine, StockReservation, StripeEvent
+from orders.services.checkout import order_payment_intent_record
 from orders.services.fulfilment import fulfilments_create
 from orders.services.refund_events import handle_refund_event
 from orders.services.reservations import order_holds_release
@@ -86,13 +87,8 @@ def _order_for_intent(intent_id: str, metadata: dict[str, Any]) -> Order | None:
     order_id = metadata.get("order_id")
     if not order_id or not str(order_id).isdigit():
         return None
-    # The PaymentIntent was created but its id was never recorded (a crash between the
-    # two steps); link it now.
-    with transaction.atomic(durable=True):
-        Order.objects.filter(pk=int(order_id), stripe_payment_intent_id__isnull=True).update(
-            stripe_payment_intent_id=intent_id
-        )
-    return Order.objects.filter(stripe_payment_intent_id=intent_id).first()
+    # Created but not recorded yet: checkout is between its two steps, or died there.
+    return Order.objects.filter(pk=int(order_id), stripe_payment_intent_id__isnull=True).first()
 
 
 def _handle_payment_intent(payload: dict[str, Any]) -> None:
@@ -104,6 +100,14 @@ def _handle_payment_intent(payload: dict[str, Any]) -> None:
     intent = stripe_client().v1.payment_intents.retrieve(
         obj["id"], params={"expand": ["payment_method"]}
     )
+    if not order.stripe_payment_intent_id or not order.stripe_client_secret:
+        # Record the secret with the id, or the shopper's checkout could never pay it.
+        order_payment_intent_record(
+            order_id=order.pk, intent_id=intent.id, client_secret=intent.client_secret or ""
+        )
+        if not Order.objects.filter(pk=order.pk, stripe_payment_intent_id=intent.id).exists():
+            logger.info("PaymentIntent %s lost to another for order %s", intent.id, order.pk)
+            return
     payment_reconcile(
         order_id=order.pk,
         intent_status=intent.status,
