@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class CommonConfig(AppConfig):
     name = "common"
     verbose_name = "Common"
+
+    def ready(self) -> None:
+        from common import converters
+
+        # Before any URLconf is imported: routes use `<text:...>` for free-text segments.
+        converters.register()

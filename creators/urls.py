@@ -5,7 +5,7 @@ from creators.api.storefront import StorefrontView
 from creators.attribution.views import LinkClickView, link_redirect
 
 urlpatterns = [
-    path("r/<str:code>", link_redirect, name="link-redirect"),
+    path("r/<text:code>", link_redirect, name="link-redirect"),
     # Any case and a trailing slash match, so that they can be redirected to the canonical URL.
     re_path(r"^@(?P<handle>[A-Za-z0-9_.]{1,30})/?$", views.storefront_page, name="storefront-page"),
     path(
@@ -18,7 +18,7 @@ urlpatterns = [
 
 # Mounted under /api/v1/ by config/urls.py.
 api_urlpatterns = [
-    path("r/<str:code>", link_redirect, name="link-redirect"),
-    path("storefronts/<str:handle>/", StorefrontView.as_view(), name="storefront-json"),
-    path("links/<str:code>/clicks/", LinkClickView.as_view(), name="link-click"),
+    path("r/<text:code>", link_redirect, name="link-redirect"),
+    path("storefronts/<text:handle>/", StorefrontView.as_view(), name="storefront-json"),
+    path("links/<text:code>/clicks/", LinkClickView.as_view(), name="link-click"),
 ]

@@ -12,7 +12,7 @@ from typing import Any
 import django_filters
 from django.db.models import Exists, OuterRef, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, permissions, status
+from rest_framework import generics, permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -93,6 +93,12 @@ def _scope(access: BrandAccess, slug: str | None) -> list[int] | None:
     return [brand_id]
 
 
+class BrandScopeQuery(serializers.Serializer):
+    """The `brand` query value, validated before the scope lookup uses it."""
+
+    brand = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
 class BrandOrderListView(generics.ListAPIView):
     """Paid orders holding your brands' lines, newest first."""
 
@@ -104,7 +110,9 @@ class BrandOrderListView(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Order.objects.none()
         access = brand_access_for(authenticated_user(self.request))
-        self.scope = _scope(access, self.request.query_params.get("brand"))
+        query = BrandScopeQuery(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        self.scope = _scope(access, query.validated_data.get("brand"))
         return order_selectors.brand_order_queryset(access=access, brand_ids=self.scope)
 
     @extend_schema(summary="List your brands' orders")

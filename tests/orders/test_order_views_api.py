@@ -113,6 +113,14 @@ def test_brand_list_filters_by_fulfilment_status_brand_and_status():
     assert bad.json()["error"]["code"] == "invalid"
 
 
+def test_a_nul_byte_in_the_brand_filter_is_400_not_a_database_error():
+    t = two_brand_order()
+    response = t.client_a().get(BRAND_LIST + "?brand=a%00b")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert "brand" in response.json()["error"]["fields"]
+
+
 def test_brand_list_query_count_does_not_grow_with_orders(django_assert_max_num_queries):
     brand_a = BrandFactory.create()
     brand_b = BrandFactory.create()
