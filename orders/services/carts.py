@@ -43,6 +43,17 @@ def _check_quantity(quantity: int) -> None:
         )
 
 
+def cart_check_size(line_count: int) -> None:
+    """Refuse a cart holding more than CART_MAX_LINES distinct lines."""
+    maximum = settings.CART_MAX_LINES
+    if line_count > maximum:
+        raise ValidationFailed(
+            f"A cart holds at most {maximum} different items.",
+            code="cart_too_large",
+            details={"max_lines": maximum},
+        )
+
+
 def _lock_open_cart(cart_id: int) -> Cart:
     cart = Cart.objects.select_for_update().get(pk=cart_id)
     if cart.status != Cart.Status.OPEN:
@@ -78,15 +89,15 @@ def cart_line_set(
     currency = variant.product.brand.currency
     with transaction.atomic(durable=True):
         locked = _lock_open_cart(cart.pk)
-        has_lines = locked.lines.exclude(variant=variant).exists()
-        if has_lines and locked.currency and locked.currency != currency:
+        others = locked.lines.exclude(variant=variant).count()
+        if others and locked.currency and locked.currency != currency:
             raise ApplicationError(
                 f"This cart is in {locked.currency}; {sku} is sold in {currency}.",
                 code="currency_mismatch",
                 details={"cart_currency": locked.currency, "sku_currency": currency},
             )
-        if not has_lines and locked.lines.count() >= settings.CART_MAX_LINES:
-            raise ValidationFailed("Too many lines in one cart.", code="cart_too_large")
+        # Counted with this SKU's line, so changing a quantity in a full cart still works.
+        cart_check_size(others + 1)
         available = Variant.objects.filter(pk=variant.pk).values_list("on_hand", "reserved").get()
         if quantity > max(0, available[0] - available[1]):
             raise OutOfStock(
@@ -152,6 +163,9 @@ def cart_merge(*, source: Cart, user: User) -> Cart:
             raise ApplicationError(
                 "The carts are in different currencies.", code="currency_mismatch"
             )
+        merged_variants = {line.variant_id for line in src_lines}
+        merged_variants.update(dst.lines.values_list("variant_id", flat=True))
+        cart_check_size(len(merged_variants))
         for line in src_lines:
             existing = dst.lines.filter(variant=line.variant).first()
             if existing is None:

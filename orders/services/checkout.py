@@ -23,7 +23,7 @@ from common.money import quantize
 from creators.selectors.attribution import attribution_decide
 from orders.models import Cart, Order, OrderLine, OrderShipping
 from orders.pricing import price_lines
-from orders.services.carts import OutOfStock
+from orders.services.carts import OutOfStock, cart_check_size
 from orders.services.reservations import order_holds_release, reservation_hold
 from orders.state import order_note, order_transition
 from orders.stripe.client import minimum_charge, stripe_amount, stripe_client, upstream_error
@@ -101,6 +101,7 @@ def _create_order(
         )
         if not cart_lines:
             raise ApplicationError("The cart is empty.", code="cart_empty")
+        cart_check_size(len(cart_lines))  # carts filled before the limit was enforced
         for line in cart_lines:
             product = line.variant.product
             if product.status != Product.Status.ACTIVE or not product.brand.is_active:

@@ -6,11 +6,11 @@ import pytest
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from orders.models import Cart, CartLine
+from orders.models import Cart, CartLine, Order
 from shop.models import Product
 from tests.conftest import client_for
 from tests.factories import UserFactory
-from tests.orders.helpers import variant_in_stock
+from tests.orders.helpers import cart_client, cart_with, checkout, variant_in_stock
 from tests.shop.factories import ProductFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -237,3 +237,65 @@ def test_cart_read_costs_a_fixed_number_of_queries(api_client, django_assert_max
     with django_assert_max_num_queries(2):
         body = api_client.get(f"/api/v1/carts/{cart['id']}/").json()
     assert len(body["lines"]) == 15
+
+
+def test_a_cart_takes_no_more_than_the_line_limit(api_client, settings):
+    settings.CART_MAX_LINES = 3
+    variants = [variant_in_stock() for _ in range(4)]
+    cart = new_cart(api_client)
+    for variant in variants[:3]:
+        assert put_line(api_client, cart["id"], variant.sku, 1).status_code == 200
+
+    response = put_line(api_client, cart["id"], variants[3].sku, 1)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "cart_too_large"
+    assert response.json()["error"]["details"] == {"max_lines": 3}
+    assert CartLine.objects.filter(cart_id=cart["id"]).count() == 3
+
+
+def test_a_full_cart_still_changes_the_quantity_of_its_lines(api_client, settings):
+    settings.CART_MAX_LINES = 2
+    first, second = variant_in_stock(), variant_in_stock()
+    cart = new_cart(api_client)
+    put_line(api_client, cart["id"], first.sku, 1)
+    put_line(api_client, cart["id"], second.sku, 1)
+
+    response = put_line(api_client, cart["id"], second.sku, 4)
+
+    assert response.status_code == 200
+    assert CartLine.objects.get(cart_id=cart["id"], variant=second).quantity == 4
+
+
+def test_merging_past_the_line_limit_is_400_and_changes_neither_cart(api_client, settings):
+    settings.CART_MAX_LINES = 2
+    a, b, c = variant_in_stock(), variant_in_stock(), variant_in_stock()
+    user = UserFactory.create()
+    signed_in = client_for(user)
+    mine = new_cart(signed_in, anonymous=False)
+    put_line(signed_in, mine["id"], a.sku, 1)
+    put_line(signed_in, mine["id"], b.sku, 1)
+    anon = new_cart(api_client)
+    put_line(api_client, anon["id"], c.sku, 1)
+    signed_in.credentials(HTTP_AUTHORIZATION=bearer(user), HTTP_X_CART_TOKEN=anon["token"])
+
+    response = signed_in.post(f"/api/v1/carts/{anon['id']}/merge/")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "cart_too_large"
+    assert CartLine.objects.filter(cart_id=mine["id"]).count() == 2
+    assert Cart.objects.get(pk=anon["id"]).status == "open"
+
+
+def test_checkout_of_a_cart_filled_past_the_limit_is_400(settings):
+    settings.CART_MAX_LINES = 2
+    variant = variant_in_stock()
+    cart = cart_with(*[(variant_in_stock(), 1) for _ in range(2)], (variant, 1))
+
+    response = checkout(cart_client(cart), cart)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "cart_too_large"
+    assert not Order.objects.exists()
+    variant.refresh_from_db()
+    assert variant.reserved == 0
