@@ -8,7 +8,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -19,6 +19,7 @@ from accounts.models import User
 from common.errors import ApplicationError
 from common.idempotency import idempotent
 from common.serializers import ErrorSchema
+from common.throttling import ScopedRateThrottle
 
 
 class AuthThrottleMixin:

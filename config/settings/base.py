@@ -152,6 +152,14 @@ DEFAULT_FROM_EMAIL = env_value(
 )
 
 # --- REST framework -------------------------------------------------------
+# How many proxies in front of us append to X-Forwarded-For (common/client_ip.py). The
+# CLICK_TRUST_X_FORWARDED_FOR of earlier releases still means one proxy (deprecated).
+NUM_PROXIES = env_value(
+    env.int,
+    "NUM_PROXIES",
+    default=1 if env_value(env.bool, "CLICK_TRUST_X_FORWARDED_FOR", default=False) else 0,
+)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
@@ -167,9 +175,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "common.pagination.IdCursorPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "common.throttling.AnonRateThrottle",
+        "common.throttling.UserRateThrottle",
     ],
+    # Proxies in front of the service that append to X-Forwarded-For; 0 ignores the header.
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_value(env.str, "THROTTLE_ANON", default="120/min"),
         "user": env_value(env.str, "THROTTLE_USER", default="600/min"),
@@ -235,7 +245,6 @@ ANDROID_CERT_FINGERPRINTS: list[str] = env_value(env.list, "ANDROID_CERT_FINGERP
 CLICK_UNIQUE_WINDOW_SECONDS = env_value(env.int, "CLICK_UNIQUE_WINDOW_SECONDS", default=3600)
 CLICK_RETENTION_DAYS = env_value(env.int, "CLICK_RETENTION_DAYS", default=90)
 CLICK_HASH_SALT = env_value(env.str, "CLICK_HASH_SALT", default="")
-CLICK_TRUST_X_FORWARDED_FOR = env_value(env.bool, "CLICK_TRUST_X_FORWARDED_FOR", default=False)
 CLICK_KEY_PREFIX = env_value(env.str, "CLICK_KEY_PREFIX", default="tribe")
 CLICK_REDIS_TIMEOUT = 0.5
 # Each worker process sends its clicks to Redis in one call per this many seconds (or taps).

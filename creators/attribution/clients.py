@@ -13,6 +13,8 @@ import crawleruseragents
 from django.conf import settings
 from django.http import HttpRequest
 
+from common.client_ip import client_ip
+
 CLIENT_COOKIE = "tribe_cid"
 DEVICE_HEADER = "X-Device-ID"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
@@ -38,14 +40,6 @@ def is_bot(user_agent: str) -> bool:
     if not user_agent:
         return True
     return bool(crawleruseragents.is_crawler(user_agent))
-
-
-def client_ip(request: HttpRequest) -> str:
-    if settings.CLICK_TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def click_client(

@@ -14,11 +14,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from common.errors import NotFound
 from common.serializers import ErrorSchema
+from common.throttling import ScopedRateThrottle
 from creators.attribution.clicks import ClickRecord, click_new_id, click_record
 from creators.attribution.clients import CLIENT_COOKIE, ClickClient, click_client
 from creators.attribution.links import link_target_get

@@ -6,13 +6,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from common.errors import ValidationFailed
 from common.idempotency import HEADER as IDEMPOTENCY_HEADER
 from common.idempotency import MAX_KEY_LENGTH
 from common.serializers import ErrorSchema
+from common.throttling import ScopedRateThrottle
 from orders import selectors
 from orders.api.carts import CART_TOKEN_PARAM, cart_for_request
 from orders.api.serializers import CheckoutSerializer

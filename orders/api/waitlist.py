@@ -7,10 +7,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from common.serializers import ErrorSchema
+from common.throttling import SimpleRateThrottle
 from creators.attribution.views import ATTRIBUTION_COOKIE
 from orders.waitlist import services
 from orders.waitlist.models import WaitlistEntry

@@ -18,8 +18,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from common.client_ip import client_ip
 from common.errors import ApplicationError
-from creators.attribution.clients import client_ip
 from creators.attribution.views import ATTRIBUTION_COOKIE
 from orders.waitlist import services
 

@@ -49,3 +49,26 @@ def test_malformed_env_value_names_the_variable():
     result = manage("check", env={**PRODUCTION_ENV, "CONN_MAX_AGE": "soon"})
     assert result.returncode != 0
     assert "CONN_MAX_AGE is malformed" in result.stderr
+
+
+PRINT_NUM_PROXIES = (
+    "from django.conf import settings; print(settings.REST_FRAMEWORK['NUM_PROXIES'])"
+)
+
+
+def num_proxies(env: dict[str, str]) -> str:
+    result = manage(
+        "shell",
+        "-c",
+        PRINT_NUM_PROXIES,
+        env={"DJANGO_SETTINGS_MODULE": "config.settings.test", **env},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_num_proxies_comes_from_the_environment_and_defaults_to_trusting_none():
+    assert num_proxies({}) == "0"
+    assert num_proxies({"NUM_PROXIES": "2"}) == "2"
+    # The deprecated click setting still means "one proxy in front".
+    assert num_proxies({"CLICK_TRUST_X_FORWARDED_FOR": "True"}) == "1"
