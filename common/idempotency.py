@@ -34,13 +34,23 @@ def _scope(request: Request) -> str:
     return "anon"
 
 
+def canonical_body(data: Any) -> str:
+    """The parsed request body as canonical JSON: key order and whitespace do not count."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def body_fingerprint(data: Any) -> str:
+    """A digest of the whole parsed body; two requests differ iff their bodies do."""
+    return hashlib.sha256(canonical_body(data).encode()).hexdigest()
+
+
 def _fingerprint(request: Request) -> str:
     digest = hashlib.sha256()
     digest.update(request.method.encode() if request.method else b"")
     digest.update(b"\0")
     digest.update(request.path.encode())
     digest.update(b"\0")
-    digest.update(json.dumps(request.data, sort_keys=True, default=str).encode())
+    digest.update(canonical_body(request.data).encode())
     return digest.hexdigest()
 
 

@@ -85,6 +85,8 @@ class Order(models.Model):
     )
     checkout_scope = models.CharField(max_length=100)
     checkout_key = models.CharField(max_length=255)
+    # Digest of the whole checkout request body; blank on orders from before it was kept.
+    checkout_fingerprint = models.CharField(max_length=64, blank=True, default="")
     email = models.EmailField()
     shipping_address = models.JSONField()
     currency = models.CharField(max_length=3)

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from common.errors import ValidationFailed
 from common.idempotency import HEADER as IDEMPOTENCY_HEADER
-from common.idempotency import MAX_KEY_LENGTH
+from common.idempotency import MAX_KEY_LENGTH, body_fingerprint
 from common.serializers import ErrorSchema
 from common.throttling import ScopedRateThrottle
 from orders import selectors
@@ -78,6 +78,7 @@ class CheckoutCreateView(APIView):
             cart=cart,
             user=request.user,  # type: ignore[arg-type]
             idempotency_key=key,
+            request_fingerprint=body_fingerprint(request.data),
             email=data.validated_data["email"],
             shipping_address=dict(data.validated_data["shipping_address"]),
         )

@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import User
 from common.db import in_transaction
 from common.errors import ApplicationError, Conflict, UnprocessableEntity
+from common.idempotency import body_fingerprint
 from common.money import quantize
 from creators.selectors.attribution import attribution_decide
 from orders.models import Cart, Order, OrderLine, OrderShipping
@@ -86,6 +87,7 @@ def _create_order(
     user: User | None,
     scope: str,
     key: str,
+    fingerprint: str,
     email: str,
     shipping_address: dict[str, Any],
 ) -> Order:
@@ -129,6 +131,7 @@ def _create_order(
             cart=locked,
             checkout_scope=scope,
             checkout_key=key,
+            checkout_fingerprint=fingerprint,
             email=email,
             shipping_address=shipping_address,
             currency=currency,
@@ -253,6 +256,13 @@ def _create_payment_intent(order: Order) -> stripe.PaymentIntent:
     )
 
 
+def _is_another_request(order: Order, *, cart: Cart, email: str, fingerprint: str) -> bool:
+    if order.checkout_fingerprint:
+        return order.checkout_fingerprint != fingerprint
+    # Orders from before the fingerprint was kept: the fields that were compared then.
+    return order.cart_id != cart.pk or order.email != email
+
+
 def checkout_start(
     *,
     cart: Cart,
@@ -260,8 +270,18 @@ def checkout_start(
     idempotency_key: str,
     email: str,
     shipping_address: dict[str, Any],
+    request_fingerprint: str | None = None,
 ) -> Order:
-    """Start (or resume, for a repeated key) the checkout of a cart."""
+    """Start (or resume, for a repeated key) the checkout of a cart.
+
+    A repeated key with any other request is refused with 422. The API passes the
+    fingerprint of the whole request body (`body_fingerprint`); other callers get one of
+    the arguments.
+    """
+    if request_fingerprint is None:
+        request_fingerprint = body_fingerprint(
+            {"cart_id": cart.pk, "email": email, "shipping_address": shipping_address}
+        )
     scope = checkout_scope(user=user, cart=cart)
     order = Order.objects.filter(checkout_scope=scope, checkout_key=idempotency_key).first()
     if order is None:
@@ -271,13 +291,14 @@ def checkout_start(
                 user=user,
                 scope=scope,
                 key=idempotency_key,
+                fingerprint=request_fingerprint,
                 email=email,
                 shipping_address=shipping_address,
             )
         except IntegrityError:
             # The same key raced us to it: that order is the answer.
             order = Order.objects.get(checkout_scope=scope, checkout_key=idempotency_key)
-    if order.cart_id != cart.pk or order.email != email:
+    if _is_another_request(order, cart=cart, email=email, fingerprint=request_fingerprint):
         raise UnprocessableEntity(
             "This Idempotency-Key was used for another checkout.", code="idempotency_key_reused"
         )

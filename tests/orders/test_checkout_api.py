@@ -7,6 +7,7 @@ from shop.models import Product, Variant
 from tests.conftest import client_for
 from tests.factories import UserFactory
 from tests.orders.helpers import (
+    ADDRESS,
     cart_client,
     cart_with,
     checkout,
@@ -175,3 +176,59 @@ def test_checkout_state_is_readable_by_order_token_only(api_client):
     assert ok.status_code == 200
     assert ok.json()["order_id"] == body["order_id"]
     assert api_client.get("/api/v1/checkouts/not-the-token/").status_code == 404
+
+
+def checkout_body(client, key: str, body: dict):
+    return client.post("/api/v1/checkouts/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+def test_reusing_a_key_with_another_shipping_address_is_422_and_keeps_the_first_order():
+    variant = variant_in_stock(on_hand=5)
+    cart = cart_with((variant, 1))
+    client = cart_client(cart)
+    first = {"cart_id": cart.pk, "email": "fan@example.com", "shipping_address": ADDRESS}
+    moved = {**first, "shipping_address": {**ADDRESS, "line1": "9 Elm St"}}
+    assert checkout_body(client, "k1", first).status_code == 201
+
+    response = checkout_body(client, "k1", moved)
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "idempotency_key_reused"
+    assert Order.objects.get().shipping_address["line1"] == ADDRESS["line1"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"shipping_address": {**ADDRESS, "phone": "+1 555 0100"}}, {"note": "leave at the door"}],
+    ids=["optional-field-added", "unknown-field-added"],
+)
+def test_reusing_a_key_with_any_other_body_is_422(extra):
+    variant = variant_in_stock(on_hand=5)
+    cart = cart_with((variant, 1))
+    client = cart_client(cart)
+    first = {"cart_id": cart.pk, "email": "fan@example.com", "shipping_address": ADDRESS}
+    assert checkout_body(client, "k1", first).status_code == 201
+
+    response = checkout_body(client, "k1", {**first, **extra})
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "idempotency_key_reused"
+
+
+def test_the_same_body_in_another_key_order_replays_the_checkout():
+    variant = variant_in_stock(on_hand=5)
+    cart = cart_with((variant, 1))
+    client = cart_client(cart)
+    first = {"cart_id": cart.pk, "email": "fan@example.com", "shipping_address": ADDRESS}
+    reordered = {
+        "shipping_address": dict(reversed(list(ADDRESS.items()))),
+        "email": "fan@example.com",
+        "cart_id": cart.pk,
+    }
+    original = checkout_body(client, "k1", first).json()
+
+    replay = checkout_body(client, "k1", reordered)
+
+    assert replay.status_code == 201
+    assert replay.json()["order_id"] == original["order_id"]
+    assert Order.objects.count() == 1
