@@ -1,8 +1,13 @@
-"""Transaction helpers."""
+"""Transaction helpers, and the ranges of PostgreSQL's integer columns."""
 
 from __future__ import annotations
 
 from django.db import connection
+
+# The largest values of `smallint` and `integer`: API inputs stored in those columns are
+# bounded by these in their serializers, so a bigger number is a 400, not a 500.
+MAX_SMALLINT = 32_767
+MAX_INTEGER = 2_147_483_647
 
 
 def in_transaction() -> bool:

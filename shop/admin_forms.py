@@ -14,7 +14,7 @@ from django.http import HttpRequest
 
 from accounts.models import User
 from common.errors import ValidationFailed
-from shop.models import BrandMember, Product, StockMovement, Variant
+from shop.models import MAX_ON_HAND, BrandMember, Product, StockMovement, Variant
 from shop.selectors import low_stock_filter
 from shop.services.catalog import validate_price
 from shop.services.stock import stock_set
@@ -96,6 +96,7 @@ class VariantAdminForm(forms.ModelForm):
 
     on_hand = forms.IntegerField(
         min_value=0,
+        max_value=MAX_ON_HAND,
         initial=0,
         show_hidden_initial=True,
         help_text="Units the brand can ship; each change is recorded as a stock movement.",

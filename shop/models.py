@@ -180,6 +180,11 @@ class ProductImage(models.Model):
         return self.url
 
 
+# The most units of one variant on hand, and of one stock change. Both well inside
+# PostgreSQL's integer, so a level plus any single change can never overflow it.
+MAX_ON_HAND = 1_000_000_000
+
+
 class Variant(models.Model):
     """A purchasable SKU. `available = max(0, on_hand - reserved)`."""
 

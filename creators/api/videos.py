@@ -10,6 +10,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.db import MAX_INTEGER
 from common.idempotency import idempotent
 from common.serializers import ErrorSchema
 from creators.api import MeAPIView
@@ -32,7 +33,9 @@ class MeVideoInput(serializers.Serializer):
 
 class MeVideoTagInput(serializers.Serializer):
     product_id = serializers.IntegerField(min_value=1)
-    appears_at_seconds = serializers.IntegerField(min_value=0, required=False, default=0)
+    appears_at_seconds = serializers.IntegerField(
+        min_value=0, max_value=MAX_INTEGER, required=False, default=0
+    )
     position = serializers.IntegerField(min_value=0, max_value=32767, required=False)
 
 

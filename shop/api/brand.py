@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from common.api import authenticated_user
+from common.db import MAX_INTEGER, MAX_SMALLINT
 from common.errors import NotFound
 from common.idempotency import idempotent
 from common.serializers import ErrorSchema
@@ -23,14 +24,14 @@ from shop.api.serializers import (
     StockMovementSerializer,
     VariantBrandSerializer,
 )
-from shop.models import Brand, Product, StockMovement, Variant
+from shop.models import MAX_ON_HAND, Brand, Product, StockMovement, Variant
 from shop.services import catalog
 
 
 class ImageInput(serializers.Serializer):
     url = serializers.URLField(max_length=1000)
-    width = serializers.IntegerField(min_value=1)
-    height = serializers.IntegerField(min_value=1)
+    width = serializers.IntegerField(min_value=1, max_value=MAX_INTEGER)
+    height = serializers.IntegerField(min_value=1, max_value=MAX_INTEGER)
     alt = serializers.CharField(max_length=255, required=False, default="")
 
 
@@ -43,9 +44,13 @@ class VariantInput(serializers.Serializer):
     compare_at_price = serializers.DecimalField(
         max_digits=14, decimal_places=3, min_value=0, required=False, allow_null=True
     )
-    on_hand = serializers.IntegerField(min_value=0, required=False, default=0)
-    low_stock_threshold = serializers.IntegerField(min_value=0, required=False)
-    position = serializers.IntegerField(min_value=0, required=False)
+    on_hand = serializers.IntegerField(
+        min_value=0, max_value=MAX_ON_HAND, required=False, default=0
+    )
+    low_stock_threshold = serializers.IntegerField(
+        min_value=0, max_value=MAX_ON_HAND, required=False
+    )
+    position = serializers.IntegerField(min_value=0, max_value=MAX_SMALLINT, required=False)
 
 
 class VariantUpdateInput(VariantInput):
@@ -76,8 +81,15 @@ class ProductUpdateInput(ProductInput):
 
 
 class StockChangeInput(serializers.Serializer):
-    delta = serializers.IntegerField(required=False, help_text="Add (or with a minus, remove).")
-    on_hand = serializers.IntegerField(min_value=0, required=False, help_text="Set the level.")
+    delta = serializers.IntegerField(
+        min_value=-MAX_ON_HAND,
+        max_value=MAX_ON_HAND,
+        required=False,
+        help_text="Add (or with a minus, remove).",
+    )
+    on_hand = serializers.IntegerField(
+        min_value=0, max_value=MAX_ON_HAND, required=False, help_text="Set the level."
+    )
     reference = serializers.CharField(max_length=255, required=False, default="")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,9 @@ from typing import IO, Any
 
 from django.utils.dateparse import parse_datetime
 
-MAX_QUANTITY = 2_147_483_647
+from shop.models import MAX_ON_HAND
+
+MAX_QUANTITY = MAX_ON_HAND
 MAX_SKU_LENGTH = 64
 MAX_ERRORS = 50
 _INTEGER = re.compile(r"^[+-]?\d+$")

@@ -11,17 +11,25 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Case, F, IntegerField, OuterRef, Subquery, Sum, Value, When
+from django.db.models import Case, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from common.errors import Conflict, NotFound, ValidationFailed
-from shop.models import Product, StockMovement, Variant
+from shop.models import MAX_ON_HAND, Product, StockMovement, Variant
 
 
 def _require_atomic() -> None:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Stock services must run inside the caller's transaction.")
+
+
+def _out_of_range(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"{field}: {message}",
+        code="out_of_range",
+        fields={field: [{"code": "max_value", "message": message}]},
+    )
 
 
 def _record(
@@ -46,16 +54,24 @@ def stock_adjust(
     actor_id: int | None = None,
     reference: str = "",
 ) -> StockMovement:
-    """Add `delta` to `on_hand` in one conditional UPDATE; refuses to go below zero."""
+    """Add `delta` to `on_hand` in one conditional UPDATE; stays within 0..MAX_ON_HAND."""
     _require_atomic()
     if delta == 0:
         raise ValidationFailed("A stock adjustment must change something.", code="zero_delta")
-    updated = Variant.objects.filter(pk=variant_id, on_hand__gte=-delta).update(
+    if abs(delta) > MAX_ON_HAND:
+        raise _out_of_range("delta", f"At most {MAX_ON_HAND} units either way.")
+    within = Q(on_hand__gte=-delta) if delta < 0 else Q(on_hand__lte=MAX_ON_HAND - delta)
+    updated = Variant.objects.filter(within, pk=variant_id).update(
         on_hand=F("on_hand") + delta, updated_at=timezone.now()
     )
     if not updated:
         if not Variant.objects.filter(pk=variant_id).exists():
             raise NotFound("No such variant.", code="variant_not_found")
+        if delta > 0:
+            raise Conflict(
+                f"That adjustment would take stock on hand above {MAX_ON_HAND}.",
+                code="on_hand_too_high",
+            )
         raise Conflict(
             "That adjustment would take stock on hand below zero.", code="insufficient_on_hand"
         )
@@ -83,6 +99,8 @@ def stock_set(
             "Stock on hand cannot be negative.",
             fields={"on_hand": [{"code": "min_value", "message": "Must be 0 or more."}]},
         )
+    if on_hand > MAX_ON_HAND:
+        raise _out_of_range("on_hand", f"At most {MAX_ON_HAND}.")
     current = (
         Variant.objects.select_for_update(of=("self",))
         .filter(pk=variant_id)

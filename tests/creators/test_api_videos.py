@@ -134,6 +134,18 @@ def test_tags_replace_the_videos_products(creator_client, video):
     assert not VideoProduct.objects.filter(pk=old.pk).exists()
 
 
+def test_a_tag_time_beyond_the_integer_range_is_400(creator_client, video):
+    product = ProductFactory.create()
+    response = creator_client.put(
+        products_url(video.pk),
+        {"tags": [{"product_id": product.pk, "appears_at_seconds": 10**10}]},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "invalid"
+    assert not VideoProduct.objects.filter(video=video).exists()
+
+
 def test_an_empty_tag_list_clears_the_video(creator_client, video):
     VideoProductFactory.create(video=video)
     response = creator_client.put(products_url(video.pk), {"tags": []}, format="json")

@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from django.db.models import Sum
 
-from shop.models import BrandMember, Product, StockMovement, Variant
+from shop.models import MAX_ON_HAND, BrandMember, Product, StockMovement, Variant
 from tests.conftest import client_for
 from tests.factories import UserFactory
 from tests.shop.factories import BrandFactory, BrandMemberFactory, ProductFactory, VariantFactory
@@ -158,6 +158,57 @@ def test_stock_adjustments_go_through_the_ledger(owner_client, brand):
     assert variant.on_hand == 16
     movements = owner_client.get(f"/api/v1/brand/variants/{variant.pk}/movements/").json()
     assert [m["delta"] for m in movements["results"]] == [-4, 20]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"delta": 10_000_000_000}, "delta"),
+        ({"delta": -10_000_000_000}, "delta"),
+        ({"on_hand": 10_000_000_000}, "on_hand"),
+        ({"delta": 2**63}, "delta"),
+    ],
+)
+def test_stock_beyond_the_range_is_400_with_a_code(owner_client, brand, body, field):
+    variant = VariantFactory.create(product=ProductFactory.create(brand=brand), on_hand=5)
+    response = owner_client.post(f"/api/v1/brand/variants/{variant.pk}/stock/", body)
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert error["fields"][field][0]["code"] in {"max_value", "min_value"}
+    variant.refresh_from_db()
+    assert variant.on_hand == 5
+
+
+def test_an_adjustment_that_would_overflow_the_level_is_409_and_changes_nothing(
+    owner_client, brand
+):
+    variant = VariantFactory.create(product=ProductFactory.create(brand=brand), on_hand=0)
+    url = f"/api/v1/brand/variants/{variant.pk}/stock/"
+    assert owner_client.post(url, {"on_hand": MAX_ON_HAND}).status_code == 201
+
+    response = owner_client.post(url, {"delta": 1})
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "on_hand_too_high"
+    variant.refresh_from_db()
+    assert variant.on_hand == MAX_ON_HAND
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("on_hand", 10**10), ("low_stock_threshold", 10**10), ("position", 40_000)],
+)
+def test_a_new_variant_with_a_number_out_of_range_is_400(owner_client, brand, field, value):
+    product = ProductFactory.create(brand=brand)
+    response = owner_client.post(
+        f"{PRODUCTS}{product.pk}/variants/",
+        {"sku": "BIG", "price": "1.00", field: value},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["fields"][field][0]["code"] == "max_value"
+    assert not Variant.objects.filter(sku="BIG").exists()
 
 
 def test_variant_update_cannot_touch_stock_or_sku(owner_client, brand):
