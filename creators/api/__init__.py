@@ -10,7 +10,11 @@ from creators.selectors import creator_for_user
 
 
 class MeAPIView(generics.GenericAPIView):
-    """A signed-in creator's endpoint; someone who is not a creator gets 404 `not_a_creator`."""
+    """A signed-in creator's endpoint; someone who is not a creator gets 404 `not_a_creator`.
+
+    A view with a PUT must define `get_queryset` (the creator's rows): DRF's OPTIONS
+    answer calls `get_object` for PUT.
+    """
 
     permission_classes = [permissions.IsAuthenticated]
     _creator: Creator | None = None

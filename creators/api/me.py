@@ -182,6 +182,12 @@ class MeCollectionDetailView(MeAPIView):
 class MeCollectionItemView(MeAPIView):
     serializer_class = MeCollectionSerializer
 
+    def get_queryset(self) -> QuerySet[Collection]:
+        # DRF's OPTIONS metadata looks up the object of a PUT view (the collection) through this.
+        if getattr(self, "swagger_fake_view", False):
+            return Collection.objects.none()
+        return selectors.collection_queryset(creator=self.creator())
+
     @extend_schema(
         summary="Put a product in a collection, or move it (safe to retry)",
         request=MeCollectionItemInput,

@@ -104,6 +104,12 @@ class MeVideoDetailView(MeAPIView):
 class MeVideoProductsView(MeAPIView):
     serializer_class = MeVideoSerializer
 
+    def get_queryset(self) -> QuerySet[Video]:
+        # DRF's OPTIONS metadata looks up the object of a PUT view through this.
+        if getattr(self, "swagger_fake_view", False):
+            return Video.objects.none()
+        return selectors.video_queryset(creator=self.creator())
+
     @extend_schema(
         summary="Replace the products tagged in a video (all or nothing)",
         description=(
