@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -40,15 +41,74 @@ class InvalidSignature(ApplicationError):
     default_message = "The webhook signature or timestamp is not valid."
 
 
-def stripe_webhook_receive(*, payload: bytes, signature: str) -> StripeEvent:
-    """Verify the signature before anything else, store the event once, then process it."""
+class InvalidEvent(ApplicationError):
+    code = "invalid_event"
+    default_message = "The webhook body is not a Stripe event."
+
+
+def _verify_signature(payload: bytes, signature: str) -> None:
+    """Stripe's check (signature, and a timestamp no older than the tolerance), plus the
+    same tolerance into the future, which Stripe's library does not bound."""
+    tolerance = settings.STRIPE_WEBHOOK_TOLERANCE
     try:
-        stripe.Webhook.construct_event(
-            payload, signature, settings.STRIPE_WEBHOOK_SECRET, settings.STRIPE_WEBHOOK_TOLERANCE
+        stripe.WebhookSignature.verify_header(
+            payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance
         )
     except (ValueError, stripe.SignatureVerificationError) as exc:
         raise InvalidSignature() from exc
-    data = json.loads(payload)
+    # verify_header has parsed this header: its first `t=` item is a whole number.
+    stamp = next(item for item in signature.split(",") if item.startswith("t="))
+    if int(stamp[2:]) > time.time() + tolerance:
+        raise InvalidSignature("The webhook timestamp is in the future.")
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _event_from(payload: bytes) -> dict[str, Any]:
+    """The event as a dict with what storing and dispatching it need, or InvalidEvent.
+
+    Checked before anything is stored: a stored event that can never be handled would
+    fail again on every one of Stripe's retries.
+    """
+    try:
+        data = json.loads(payload)
+    except ValueError as exc:
+        raise InvalidEvent("The webhook body is not JSON.") from exc
+    if not isinstance(data, dict):
+        raise InvalidEvent("The webhook body is not a JSON object.")
+    problems: dict[str, str] = {}
+    for name, limit in (("id", 255), ("type", 100)):
+        value = data.get(name)
+        if not isinstance(value, str) or not value or len(value) > limit:
+            problems[name] = f"A string of 1 to {limit} characters."
+    body = data.get("data")
+    obj = body.get("object") if isinstance(body, dict) else None
+    if not isinstance(obj, dict):
+        problems["data"] = "An object holding the event's `object`."
+    elif str(data.get("type", "")).split(".")[0] in HANDLERS and not (
+        isinstance(obj.get("id"), str) and obj["id"]
+    ):
+        problems["data"] = "The event's `object` has no id."
+    if not problems and _has_nul(data):
+        problems["non_field_errors"] = "Text may not contain NUL characters."
+    if problems:
+        fields = {name: [{"code": "invalid", "message": text}] for name, text in problems.items()}
+        raise InvalidEvent(fields=fields)
+    return data
+
+
+def stripe_webhook_receive(*, payload: bytes, signature: str) -> StripeEvent:
+    """Verify the signature before anything else, store the event once, then process it."""
+    _verify_signature(payload, signature)
+    data = _event_from(payload)
     try:
         with transaction.atomic(durable=True):
             event = StripeEvent.objects.create(
@@ -93,7 +153,8 @@ def _order_for_intent(intent_id: str, metadata: dict[str, Any]) -> Order | None:
 
 def _handle_payment_intent(payload: dict[str, Any]) -> None:
     obj = payload["data"]["object"]
-    order = _order_for_intent(obj["id"], obj.get("metadata") or {})
+    metadata = obj.get("metadata")
+    order = _order_for_intent(obj["id"], metadata if isinstance(metadata, dict) else {})
     if order is None:
         logger.info("PaymentIntent %s matches no order; ignored", obj["id"])
         return

@@ -50,6 +50,8 @@ def handle_refund_event(payload: dict[str, Any]) -> None:
     intent_id = obj.get("payment_intent")
     if isinstance(intent_id, dict):
         intent_id = intent_id.get("id")
+    if not isinstance(intent_id, str):
+        intent_id = None
     if not intent_id and obj.get("object") == "refund":
         intent_id = stripe_client().v1.refunds.retrieve(obj["id"]).payment_intent
     order = Order.objects.filter(stripe_payment_intent_id=intent_id).first() if intent_id else None
