@@ -11,6 +11,23 @@ from rest_framework import serializers
 from common.money import Money
 
 
+class StrictStringMixin:
+    """Refuse a JSON number or boolean where the schema says string (DRF would coerce it)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")  # type: ignore[attr-defined]
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class StrictCharField(StrictStringMixin, serializers.CharField):
+    """A request's text field: a string, never a number turned into one."""
+
+
+class StrictSlugField(StrictStringMixin, serializers.SlugField):
+    """A request's slug field: a string, never a number turned into one."""
+
+
 class MoneySchema(serializers.Serializer):
     amount = serializers.DecimalField(
         max_digits=14, decimal_places=3, coerce_to_string=True, help_text="Decimal string."

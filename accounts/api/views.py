@@ -18,7 +18,7 @@ from accounts import services
 from accounts.models import User
 from common.errors import ApplicationError
 from common.idempotency import idempotent
-from common.serializers import ErrorSchema
+from common.serializers import ErrorSchema, StrictCharField
 from common.throttling import ScopedRateThrottle
 
 
@@ -36,8 +36,8 @@ class UserSerializer(serializers.ModelSerializer):
 
 class RegisterInput(serializers.Serializer):
     email = serializers.EmailField()
-    password = serializers.CharField(write_only=True, style={"input_type": "password"})
-    display_name = serializers.CharField(max_length=100, required=False, default="")
+    password = StrictCharField(write_only=True, style={"input_type": "password"})
+    display_name = StrictCharField(max_length=100, required=False, default="")
 
 
 class RegisterOutput(serializers.Serializer):
@@ -78,7 +78,7 @@ class TokenRefresh(AuthThrottleMixin, TokenRefreshView):
 
 
 class LogoutInput(serializers.Serializer):
-    refresh = serializers.CharField()
+    refresh = StrictCharField()
 
 
 class LogoutView(AuthThrottleMixin, APIView):
@@ -103,12 +103,12 @@ class LogoutView(AuthThrottleMixin, APIView):
 
 
 class DeleteAccountInput(serializers.Serializer):
-    password = serializers.CharField(write_only=True)
+    password = StrictCharField(write_only=True)
 
 
 class UpdateMeInput(serializers.Serializer):
     email = serializers.EmailField(required=False)
-    display_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    display_name = StrictCharField(max_length=100, required=False, allow_blank=True)
 
 
 class MeView(APIView):
@@ -142,8 +142,8 @@ class MeView(APIView):
 
 
 class PasswordChangeInput(serializers.Serializer):
-    old_password = serializers.CharField(write_only=True)
-    new_password = serializers.CharField(write_only=True)
+    old_password = StrictCharField(write_only=True)
+    new_password = StrictCharField(write_only=True)
 
 
 class PasswordChangeView(AuthThrottleMixin, APIView):
@@ -182,9 +182,9 @@ class PasswordResetView(AuthThrottleMixin, APIView):
 
 
 class PasswordResetConfirmInput(serializers.Serializer):
-    uid = serializers.CharField()
-    token = serializers.CharField()
-    new_password = serializers.CharField(write_only=True)
+    uid = StrictCharField()
+    token = StrictCharField()
+    new_password = StrictCharField(write_only=True)
 
 
 class PasswordResetConfirmView(AuthThrottleMixin, APIView):

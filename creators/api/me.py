@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from common.api import authenticated_user
 from common.idempotency import idempotent
 from common.pagination import IdCursorPagination
-from common.serializers import ErrorSchema
+from common.serializers import ErrorSchema, StrictCharField
 from creators.api import MeAPIView
 from creators.api.serializers import (
     MeCollectionSerializer,
@@ -28,11 +28,11 @@ from creators.services import profiles
 
 
 class MeCreatorInput(serializers.Serializer):
-    handle = serializers.CharField(
+    handle = StrictCharField(
         max_length=64, help_text="3 to 30 of a-z, 0-9, '_' and '.'; stored lower-case."
     )
-    display_name = serializers.CharField(max_length=100)
-    bio = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    display_name = StrictCharField(max_length=100)
+    bio = StrictCharField(max_length=1000, required=False, allow_blank=True)
     avatar_url = serializers.URLField(max_length=1000, required=False, allow_blank=True)
     social_accounts = serializers.ListField(
         child=MeSocialAccountSerializer(), required=False, max_length=10
@@ -40,12 +40,12 @@ class MeCreatorInput(serializers.Serializer):
 
 
 class MeStorefrontInput(serializers.Serializer):
-    title = serializers.CharField(max_length=120, required=False, allow_blank=True)
-    theme_color = serializers.CharField(max_length=7, required=False, help_text="#RRGGBB")
+    title = StrictCharField(max_length=120, required=False, allow_blank=True)
+    theme_color = StrictCharField(max_length=7, required=False, help_text="#RRGGBB")
 
 
 class MeCollectionInput(serializers.Serializer):
-    title = serializers.CharField(max_length=120)
+    title = StrictCharField(max_length=120)
     position = serializers.IntegerField(min_value=0, max_value=32767, required=False)
 
 

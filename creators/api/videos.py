@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from common.db import MAX_INTEGER
 from common.idempotency import idempotent
-from common.serializers import ErrorSchema
+from common.serializers import ErrorSchema, StrictCharField
 from creators.api import MeAPIView
 from creators.api.serializers import MeVideoSerializer
 from creators.models import Video
@@ -22,11 +22,11 @@ from creators.services import videos
 
 class MeVideoInput(serializers.Serializer):
     platform = serializers.ChoiceField(choices=Video.Platform.choices)
-    external_id = serializers.CharField(
+    external_id = StrictCharField(
         max_length=200, required=False, allow_blank=True, help_text="The platform's own id."
     )
     url = serializers.URLField(max_length=1000)
-    caption = serializers.CharField(max_length=2200, required=False, allow_blank=True)
+    caption = StrictCharField(max_length=2200, required=False, allow_blank=True)
     posted_at = serializers.DateTimeField(required=False, allow_null=True)
     thumbnail_url = serializers.URLField(max_length=1000, required=False, allow_blank=True)
 

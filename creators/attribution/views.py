@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.errors import NotFound
-from common.serializers import ErrorSchema
+from common.serializers import ErrorSchema, StrictCharField
 from common.throttling import ScopedRateThrottle
 from creators.attribution.clicks import ClickRecord, click_new_id, click_record
 from creators.attribution.clients import CLIENT_COOKIE, ClickClient, click_client
@@ -103,7 +103,7 @@ def link_redirect(request: HttpRequest, code: str) -> HttpResponse:
 
 
 class AppClickInput(serializers.Serializer):
-    device_id = serializers.CharField(
+    device_id = StrictCharField(
         max_length=128, required=False, help_text="The app's install or device id."
     )
 

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from common.api import authenticated_user
 from common.idempotency import HEADER as IDEMPOTENCY_HEADER
 from common.idempotency import idempotent
-from common.serializers import ErrorSchema
+from common.serializers import ErrorSchema, StrictCharField
 from orders import order_selectors
 from orders.api.order_serializers import (
     BrandOrderSchema,
@@ -96,7 +96,7 @@ def _scope(access: BrandAccess, slug: str | None) -> list[int] | None:
 class BrandScopeQuery(serializers.Serializer):
     """The `brand` query value, validated before the scope lookup uses it."""
 
-    brand = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    brand = StrictCharField(required=False, allow_blank=True, max_length=200)
 
 
 class BrandOrderListView(generics.ListAPIView):

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api import authenticated_user
-from common.serializers import ErrorSchema
+from common.serializers import ErrorSchema, StrictCharField
 from creators.attribution.views import ATTRIBUTION_COOKIE
 from orders import selectors
 from orders.api.serializers import CartSerializer, NewCartSerializer
@@ -76,7 +76,7 @@ class CartDetailView(APIView):
 
 class LineInput(serializers.Serializer):
     quantity = serializers.IntegerField(help_text="The full quantity wanted (not a delta).")
-    attribution_token = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    attribution_token = StrictCharField(required=False, allow_blank=True, max_length=2000)
 
 
 class CartLineView(APIView):

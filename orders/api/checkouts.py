@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from common.errors import ValidationFailed
 from common.idempotency import HEADER as IDEMPOTENCY_HEADER
 from common.idempotency import MAX_KEY_LENGTH, body_fingerprint
-from common.serializers import ErrorSchema
+from common.serializers import ErrorSchema, StrictCharField
 from common.throttling import ScopedRateThrottle
 from orders import selectors
 from orders.api.carts import CART_TOKEN_PARAM, cart_for_request
@@ -20,14 +20,14 @@ from orders.services.checkout import checkout_start
 
 
 class AddressInput(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    line1 = serializers.CharField(max_length=200)
-    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    city = serializers.CharField(max_length=100)
-    postal_code = serializers.CharField(max_length=20)
-    region = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    name = StrictCharField(max_length=200)
+    line1 = StrictCharField(max_length=200)
+    line2 = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+    city = StrictCharField(max_length=100)
+    postal_code = StrictCharField(max_length=20)
+    region = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
     country = serializers.RegexField(r"^[A-Z]{2}$", help_text="ISO 3166-1 alpha-2, e.g. US.")
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    phone = StrictCharField(max_length=40, required=False, allow_blank=True, default="")
 
 
 class CheckoutInput(serializers.Serializer):

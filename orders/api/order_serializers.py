@@ -11,7 +11,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from common.serializers import MoneySchema
+from common.serializers import MoneySchema, StrictCharField, StrictSlugField
 from orders.models import Fulfilment, Order, Refund
 
 
@@ -152,8 +152,8 @@ class RefundInput(serializers.Serializer):
         required=False, default=False, help_text="Put the refunded units back in stock."
     )
     reason = serializers.ChoiceField(choices=Refund.Reason.choices, required=False, default="")
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    brand = serializers.SlugField(
+    note = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+    brand = StrictSlugField(
         required=False, help_text="Needed only for a shipping-only refund across several brands."
     )
 
@@ -170,10 +170,8 @@ class ShipmentLineInput(serializers.Serializer):
 
 
 class ShipmentInput(serializers.Serializer):
-    carrier = serializers.CharField(max_length=100)
-    tracking_number = serializers.CharField(
-        max_length=100, required=False, allow_blank=True, default=""
-    )
+    carrier = StrictCharField(max_length=100)
+    tracking_number = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
     tracking_url = serializers.URLField(
         max_length=500,
         required=False,
@@ -185,7 +183,7 @@ class ShipmentInput(serializers.Serializer):
         many=True, required=False, default=list, help_text="Default: everything left to ship."
     )
     shipped_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    brand = serializers.SlugField(required=False)
+    brand = StrictSlugField(required=False)
 
     def validate_tracking_url(self, value: str) -> str:
         if value and not value.lower().startswith("https://"):

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.serializers import ErrorSchema
+from common.serializers import ErrorSchema, StrictCharField
 from common.throttling import SimpleRateThrottle
 from creators.attribution.views import ATTRIBUTION_COOKIE
 from orders.waitlist import services
@@ -31,7 +31,7 @@ class WaitlistThrottle(SimpleRateThrottle):
 class WaitlistJoinSerializer(serializers.Serializer):
     variant_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     email = serializers.EmailField(max_length=254)
-    attribution_token = serializers.CharField(
+    attribution_token = StrictCharField(
         max_length=500,
         required=False,
         allow_blank=True,
@@ -56,7 +56,7 @@ class WaitlistEntrySerializer(serializers.ModelSerializer):
 
 
 class WaitlistUnsubscribeSerializer(serializers.Serializer):
-    token = serializers.CharField(max_length=500)
+    token = StrictCharField(max_length=500)
 
 
 class WaitlistJoinView(APIView):

@@ -17,7 +17,7 @@ from common.api import authenticated_user
 from common.db import MAX_INTEGER, MAX_SMALLINT
 from common.errors import NotFound
 from common.idempotency import idempotent
-from common.serializers import ErrorSchema
+from common.serializers import ErrorSchema, StrictCharField, StrictSlugField
 from shop import selectors
 from shop.api.serializers import (
     ProductBrandSerializer,
@@ -32,15 +32,15 @@ class ImageInput(serializers.Serializer):
     url = serializers.URLField(max_length=1000)
     width = serializers.IntegerField(min_value=1, max_value=MAX_INTEGER)
     height = serializers.IntegerField(min_value=1, max_value=MAX_INTEGER)
-    alt = serializers.CharField(max_length=255, required=False, default="")
+    alt = StrictCharField(max_length=255, required=False, default="")
 
 
 class VariantInput(serializers.Serializer):
-    sku = serializers.CharField(max_length=64)
-    title = serializers.CharField(max_length=255, required=False, default="")
-    options = serializers.DictField(child=serializers.CharField(max_length=100), required=False)
+    sku = StrictCharField(max_length=64)
+    title = StrictCharField(max_length=255, required=False, default="")
+    options = serializers.DictField(child=StrictCharField(max_length=100), required=False)
     price = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=0)
-    currency = serializers.CharField(min_length=3, max_length=3, required=False)
+    currency = StrictCharField(min_length=3, max_length=3, required=False)
     compare_at_price = serializers.DecimalField(
         max_digits=14, decimal_places=3, min_value=0, required=False, allow_null=True
     )
@@ -54,18 +54,18 @@ class VariantInput(serializers.Serializer):
 
 
 class VariantUpdateInput(VariantInput):
-    sku = serializers.CharField(max_length=64, required=False)
+    sku = StrictCharField(max_length=64, required=False)
     price = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=0, required=False)
     on_hand = None  # type: ignore[assignment]  # stock moves only through /stock/
 
 
 class ProductInput(serializers.Serializer):
-    brand = serializers.SlugField(help_text="Slug of a brand you own or manage.")
-    title = serializers.CharField(max_length=255)
-    slug = serializers.SlugField(max_length=255, required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
-    category = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    brand = StrictSlugField(help_text="Slug of a brand you own or manage.")
+    title = StrictCharField(max_length=255)
+    slug = StrictSlugField(max_length=255, required=False)
+    description = StrictCharField(required=False, allow_blank=True)
+    category = StrictCharField(max_length=100, required=False, allow_blank=True)
+    tags = serializers.ListField(child=StrictCharField(max_length=50), required=False)
     status = serializers.ChoiceField(choices=Product.Status.choices, required=False)
     commission_rate = serializers.DecimalField(
         max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False, allow_null=True
@@ -76,7 +76,7 @@ class ProductInput(serializers.Serializer):
 
 class ProductUpdateInput(ProductInput):
     brand = None  # type: ignore[assignment]
-    title = serializers.CharField(max_length=255, required=False)
+    title = StrictCharField(max_length=255, required=False)
     variants = None  # type: ignore[assignment]
 
 
@@ -90,7 +90,7 @@ class StockChangeInput(serializers.Serializer):
     on_hand = serializers.IntegerField(
         min_value=0, max_value=MAX_ON_HAND, required=False, help_text="Set the level."
     )
-    reference = serializers.CharField(max_length=255, required=False, default="")
+    reference = StrictCharField(max_length=255, required=False, default="")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("delta" in attrs) == ("on_hand" in attrs):

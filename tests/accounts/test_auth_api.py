@@ -82,6 +82,25 @@ def test_me_update_changes_display_name(auth_client, user):
     assert user.display_name == "Fan"
 
 
+@pytest.mark.parametrize("display_name", [123, 1.5, True, ["Fan"]])
+def test_register_refuses_a_display_name_that_is_not_a_string(api_client, display_name):
+    body = {"email": "new@example.com", "password": "a-long-passphrase-42"}
+    response = api_client.post(
+        "/api/v1/auth/register/", {**body, "display_name": display_name}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["display_name"][0]["code"] == "invalid"
+    assert not User.objects.filter(email="new@example.com").exists()
+
+
+def test_me_update_refuses_a_number_as_display_name(auth_client, user):
+    response = auth_client.patch("/api/v1/auth/me/", {"display_name": 7}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["display_name"][0]["code"] == "invalid"
+    user.refresh_from_db()
+    assert user.display_name != "7"
+
+
 def test_me_update_to_a_taken_email_is_409(auth_client, user):
     other = UserFactory.create()
     response = auth_client.patch("/api/v1/auth/me/", {"email": other.email}, format="json")
