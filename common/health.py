@@ -71,4 +71,14 @@ def readyz(request: HttpRequest) -> JsonResponse:
             retryable=True,
         )
         return JsonResponse(body, status=503)
-    return JsonResponse({"status": "ready", "checks": {**results, **_notes()}})
+    return JsonResponse(
+        {"status": "ready", "checks": {**results, **_notes()}, "outbox": _outbox()}
+    )
+
+
+def _outbox() -> dict[str, float | None]:
+    """How far behind event delivery is: reported for monitoring, never a 503."""
+    from common.outbox.selectors import outbox_oldest_undelivered_age
+
+    age = outbox_oldest_undelivered_age()
+    return {"oldest_undelivered_seconds": None if age is None else round(age, 1)}

@@ -21,3 +21,9 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key}"
+
+
+# The outbox's tables live in common (the bottom of the app chain) so every app can record.
+from common.outbox.models import OutboxDelivery, OutboxEvent  # noqa: E402
+
+__all__ = ["IdempotencyRecord", "OutboxDelivery", "OutboxEvent"]

@@ -359,7 +359,25 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "orders.tasks.sellout_scan",
         "schedule": 60 * 5,
     },
+    "common-outbox-sweep": {
+        "task": "common.tasks.outbox_sweep",
+        "schedule": 60,
+    },
+    "common-outbox-prune": {
+        "task": "common.tasks.outbox_prune",
+        "schedule": 60 * 60,
+    },
 }
+
+# --- Outbox (events between apps) ------------------------------------------------
+# A delivery not done this long after it was recorded (or after its retry was due) is
+# taken by the sweep; failures wait base x 2^(n-1) seconds, capped; done events are kept
+# this many days.
+OUTBOX_SWEEP_AFTER_SECONDS = env_value(env.int, "OUTBOX_SWEEP_AFTER_SECONDS", default=60)
+OUTBOX_SWEEP_BATCH = env_value(env.int, "OUTBOX_SWEEP_BATCH", default=500)
+OUTBOX_RETRY_BASE_SECONDS = env_value(env.int, "OUTBOX_RETRY_BASE_SECONDS", default=10)
+OUTBOX_RETRY_MAX_SECONDS = env_value(env.int, "OUTBOX_RETRY_MAX_SECONDS", default=60 * 60)
+OUTBOX_RETENTION_DAYS = env_value(env.int, "OUTBOX_RETENTION_DAYS", default=7)
 
 # --- Waitlist and sell-out alerts --------------------------------------------
 # A notified shopper holds a place this long before the next in line is told.
