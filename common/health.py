@@ -71,9 +71,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
             retryable=True,
         )
         return JsonResponse(body, status=503)
-    return JsonResponse(
-        {"status": "ready", "checks": {**results, **_notes()}, "outbox": _outbox()}
-    )
+    return JsonResponse({"status": "ready", "checks": {**results, **_notes()}, "outbox": _outbox()})
 
 
 def _outbox() -> dict[str, float | None]:

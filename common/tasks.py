@@ -9,7 +9,7 @@ def idempotency_prune() -> int:
 
 
 @shared_task(name="common.tasks.outbox_deliver", bind=True)
-def outbox_deliver(self, delivery_id: int) -> str:  # type: ignore[no-untyped-def]
+def outbox_deliver(self, delivery_id: int) -> str:
     """Run one outbox delivery; a failure is tried again after its backoff."""
     from common.outbox.services import DELIVER_TASK, delivery_run
     from common.tasks_queue import task_send_logged

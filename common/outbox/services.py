@@ -249,6 +249,8 @@ def outbox_prune(*, now: datetime | None = None, batch_size: int = 1000) -> int:
             OutboxDelivery.objects.filter(event_id__in=ids, done_at__isnull=False).delete()
             # An event re-checked under the delete: one that gained a pending delivery stays.
             deleted += (
-                OutboxEvent.objects.filter(pk__in=ids).exclude(Exists(undelivered)).delete()[1]
+                OutboxEvent.objects.filter(pk__in=ids)
+                .exclude(Exists(undelivered))
+                .delete()[1]
                 .get("common.OutboxEvent", 0)
             )

@@ -20,5 +20,6 @@ The modules, one idea each:
 - settlements.py: brand statements per period and currency (sales - refunds - commissions - fee);
 - settlement_payouts.py: paying a settlement's amount due to the brand, never twice;
 - fraud.py: creators whose sales for a brand are refunded too often are flagged for it;
-- receivers.py: the signal receivers that enqueue the tasks (connected in CreatorsConfig).
+- handlers.py: the outbox handlers of `orders.order_paid` and `orders.refund_succeeded`
+  (registered in CreatorsConfig.ready()).
 """

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from decimal import Decimal
-from functools import partial
 
 from django.db import transaction
 from django.db.models import Sum
@@ -22,6 +21,7 @@ from django.utils import timezone
 
 from common.errors import NotFound, ValidationFailed
 from common.money import MoneyError, normalize_currency
+from common.tasks_queue import enqueue_on_commit
 from creators.commissions import conf
 from creators.commissions.errors import (
     CreatorSuspended,
@@ -94,14 +94,9 @@ def payout_create_for_creator(
         CommissionLine.objects.filter(pk__in=[pk for pk, _ in lines]).update(
             status=Line.PAID, payout=payout
         )
-        transaction.on_commit(partial(_enqueue_send, payout.pk))
+        # A lost message is not a lost payout: payouts_create_due sends unsent ones again.
+        enqueue_on_commit("creators.tasks.payout_send", payout.pk)
     return payout
-
-
-def _enqueue_send(payout_id: int) -> None:
-    from creators.tasks import payout_send as task
-
-    task.delay(payout_id)
 
 
 def payouts_create_due(*, now: datetime | None = None) -> list[int]:

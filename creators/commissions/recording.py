@@ -94,6 +94,14 @@ def commission_record_for_orders(*, order_ids: Iterable[int]) -> int:
     Returns how many lines were due (already recorded ones included): running it again, or
     twice at once, inserts nothing more. Orders that were never paid record nothing.
     """
+    with transaction.atomic(durable=True):
+        return commission_record_joined(order_ids=order_ids)
+
+
+def commission_record_joined(*, order_ids: Iterable[int]) -> int:
+    """The same inside the caller's transaction (the outbox handler's, with its receipt)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("commission_record_joined runs inside the caller's transaction.")
     rows = order_lines_commissionable(order_ids=order_ids)
     if not rows:
         return 0
@@ -113,9 +121,8 @@ def commission_record_for_orders(*, order_ids: Iterable[int]) -> int:
         for row in rows
         if row["creator_id"] in creators
     ]
-    with transaction.atomic(durable=True):
-        commission_lines_load(lines)
-    # A refund can come before this task ran (or its signal may be lost): catch up now.
+    commission_lines_load(lines)
+    # A refund can be handled before the payment is (events come in any order): catch up.
     commissions_reconcile_refunds(order_line_ids=[line[ORDER_LINE] for line in lines])
     return len(lines)
 
@@ -142,7 +149,26 @@ def commission_reverse_for_refund(
     currency: str | None = None,
     now: datetime | None = None,
 ) -> CommissionLine | None:
-    """Append the reversal answering one refund of an order line; None if it earned nothing.
+    """Append the reversal answering one refund of an order line; None if it earned nothing."""
+    with transaction.atomic(durable=True):
+        return commission_reverse_joined(
+            order_line_id=order_line_id,
+            refund_id=refund_id,
+            refunded_to_date=refunded_to_date,
+            currency=currency,
+            now=now,
+        )
+
+
+def commission_reverse_joined(
+    *,
+    order_line_id: int,
+    refund_id: str,
+    refunded_to_date: Decimal,
+    currency: str | None = None,
+    now: datetime | None = None,
+) -> CommissionLine | None:
+    """`commission_reverse_for_refund` inside the caller's transaction.
 
     `refunded_to_date` is everything refunded of the line so far (not this refund alone), so
     refunds handled out of order or twice reverse exactly what is due. A commission already
@@ -154,74 +180,75 @@ def commission_reverse_for_refund(
         raise ValidationFailed("A reversal needs the refund it answers.", code="refund_required")
     if refunded_to_date < 0:
         raise NegativeAmount(fields={"refunded_to_date": ["Must not be negative."]})
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("commission_reverse_joined runs inside the caller's transaction.")
     now = now or timezone.now()
-    with transaction.atomic(durable=True):
-        commission = (
-            CommissionLine.objects.select_for_update()
-            .filter(order_line_id=order_line_id, kind=Kind.COMMISSION)
-            .first()
+    commission = (
+        CommissionLine.objects.select_for_update()
+        .filter(order_line_id=order_line_id, kind=Kind.COMMISSION)
+        .first()
+    )
+    if commission is None:
+        return None
+    if currency is not None and normalize_currency(currency) != commission.currency:
+        raise CurrencyMismatch(
+            details={"expected": commission.currency, "got": normalize_currency(currency)}
         )
-        if commission is None:
-            return None
-        if currency is not None and normalize_currency(currency) != commission.currency:
-            raise CurrencyMismatch(
-                details={"expected": commission.currency, "got": normalize_currency(currency)}
-            )
-        refunded = _refund_amount(refunded_to_date, commission.currency)
-        reversals = CommissionLine.objects.filter(order_line_id=order_line_id, kind=Kind.REVERSAL)
-        done = reversals.filter(refund_id=refund_id).first()
-        if done is not None:
-            return done
-        prior = reversals.aggregate(reversed=Sum("amount"), refunded=Max("refunded_to_date"))
-        already = Decimal(0) - (prior["reversed"] or Decimal(0))
-        before = prior["refunded"] or Decimal(0)
-        # Never past the line's base, and never back: a late, smaller total changes nothing.
-        refunded = max(min(refunded, commission.base), before)
-        amount = reversal_amount(
-            commission=commission.amount,
-            base=commission.base,
-            refunded=refunded,
-            already_reversed=already,
-            currency=commission.currency,
-        )
-        if commission.status in (Status.PENDING, Status.VOIDED):
-            status, payable_at, approved_at = commission.status, commission.payable_at, None
-        else:
-            status, payable_at, approved_at = Status.APPROVED, now, now
-        line = CommissionLine(
-            kind=Kind.REVERSAL,
-            status=status,
-            creator_id=commission.creator_id,
-            link_id=commission.link_id,
-            brand_id=commission.brand_id,
-            order_id=commission.order_id,
-            order_line_id=order_line_id,
-            refund_id=refund_id,
-            currency=commission.currency,
-            base=before - refunded,
-            rate=commission.rate,
-            amount=amount,
-            refunded_to_date=refunded,
-            receipt={
-                "refund_id": refund_id,
-                "commission_line_id": commission.pk,
-                "commission": str(commission.amount),
-                "base": str(commission.base),
-                "refunded_to_date": str(refunded),
-                "reversed_before": str(already),
-                "formula": REVERSAL_FORMULA,
-                "after_payout": commission.status == Status.PAID,
-                "why": _why(commission.status),
-            },
-            earned_at=now,
-            payable_at=payable_at,
-            approved_at=approved_at,
-        )
-        try:
-            with transaction.atomic():
-                line.save(force_insert=True)
-        except IntegrityError:
-            return reversals.get(refund_id=refund_id)
+    refunded = _refund_amount(refunded_to_date, commission.currency)
+    reversals = CommissionLine.objects.filter(order_line_id=order_line_id, kind=Kind.REVERSAL)
+    done = reversals.filter(refund_id=refund_id).first()
+    if done is not None:
+        return done
+    prior = reversals.aggregate(reversed=Sum("amount"), refunded=Max("refunded_to_date"))
+    already = Decimal(0) - (prior["reversed"] or Decimal(0))
+    before = prior["refunded"] or Decimal(0)
+    # Never past the line's base, and never back: a late, smaller total changes nothing.
+    refunded = max(min(refunded, commission.base), before)
+    amount = reversal_amount(
+        commission=commission.amount,
+        base=commission.base,
+        refunded=refunded,
+        already_reversed=already,
+        currency=commission.currency,
+    )
+    if commission.status in (Status.PENDING, Status.VOIDED):
+        status, payable_at, approved_at = commission.status, commission.payable_at, None
+    else:
+        status, payable_at, approved_at = Status.APPROVED, now, now
+    line = CommissionLine(
+        kind=Kind.REVERSAL,
+        status=status,
+        creator_id=commission.creator_id,
+        link_id=commission.link_id,
+        brand_id=commission.brand_id,
+        order_id=commission.order_id,
+        order_line_id=order_line_id,
+        refund_id=refund_id,
+        currency=commission.currency,
+        base=before - refunded,
+        rate=commission.rate,
+        amount=amount,
+        refunded_to_date=refunded,
+        receipt={
+            "refund_id": refund_id,
+            "commission_line_id": commission.pk,
+            "commission": str(commission.amount),
+            "base": str(commission.base),
+            "refunded_to_date": str(refunded),
+            "reversed_before": str(already),
+            "formula": REVERSAL_FORMULA,
+            "after_payout": commission.status == Status.PAID,
+            "why": _why(commission.status),
+        },
+        earned_at=now,
+        payable_at=payable_at,
+        approved_at=approved_at,
+    )
+    try:
+        with transaction.atomic():
+            line.save(force_insert=True)
+    except IntegrityError:
+        return reversals.get(refund_id=refund_id)
     return line
 
 
@@ -252,11 +279,12 @@ def commissions_reconcile_refunds(
     appended = 0
     for line_id, amount in refunded.items():
         if amount > (seen.get(line_id) or Decimal(0)):
-            line = commission_reverse_for_refund(
-                order_line_id=line_id,
-                refund_id=f"{RECONCILED_PREFIX}{amount.normalize():f}",
-                refunded_to_date=amount,
-                now=now,
-            )
+            with transaction.atomic():  # its own transaction, or a savepoint in the caller's
+                line = commission_reverse_joined(
+                    order_line_id=line_id,
+                    refund_id=f"{RECONCILED_PREFIX}{amount.normalize():f}",
+                    refunded_to_date=amount,
+                    now=now,
+                )
             appended += line is not None
     return appended

@@ -21,13 +21,13 @@ import io
 import logging
 from collections.abc import Iterable
 from datetime import datetime
-from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from common.errors import NotFound
 from common.money import quantize
+from common.tasks_queue import enqueue_on_commit
 from creators.commissions.errors import BrandPayoutAccountNotReady, SettlementNotPayable
 from creators.commissions.models import BrandPayoutAccount, Settlement, SettlementPayout
 from creators.commissions.providers import TransferOrder, csv_cell
@@ -109,7 +109,8 @@ def settlement_payout_create(*, settlement_id: int) -> SettlementPayout:
                 provider=account.provider,
                 destination=account.stripe_account_id or "",
             )
-            transaction.on_commit(partial(_enqueue_send, payout.pk))
+            # A lost message is not a lost payment: settlements_pay_due sends it again.
+            enqueue_on_commit("creators.tasks.settlement_payout_send", payout.pk)
     except IntegrityError:
         # Not expected under the lock; the one-live-attempt constraint stands behind it.
         live = (
@@ -121,12 +122,6 @@ def settlement_payout_create(*, settlement_id: int) -> SettlementPayout:
             raise
         return live
     return payout
-
-
-def _enqueue_send(payout_id: int) -> None:
-    from creators.tasks import settlement_payout_send as task
-
-    task.delay(payout_id)
 
 
 def settlements_pay_due() -> list[int]:

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -25,9 +24,11 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from common.outbox import event_record
 from creators.selectors.demand import creator_contacts_for_links
 from orders.alerts.models import SellOutAlert, SellOutAlertEmail
 from orders.alerts.webhooks import sellout_webhooks_emit
+from orders.events import SELLOUT_ALERT_OPENED
 from orders.models import OrderLine
 from orders.services.notifications import _brand_emails
 from orders.state import PAID_STATUSES
@@ -72,10 +73,8 @@ def sellout_scan(*, now: datetime | None = None) -> ScanResult:
             skip_variants={a.variant_id for a in still_open},
         )
         sellout_webhooks_emit(opened=opened, sold_out=sold_out, window_minutes=window, now=now)
-        from orders.tasks import sellout_alert_notify
-
-        for alert in opened:
-            transaction.on_commit(partial(sellout_alert_notify.delay, alert.pk))
+        for alert in opened:  # opened once: the emails must not be lost with a message
+            event_record(name=SELLOUT_ALERT_OPENED, payload={"alert_id": alert.pk})
     return ScanResult(opened=[a.pk for a in opened], resolved=len(restocked))
 
 

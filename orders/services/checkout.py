@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 import stripe
@@ -21,6 +20,7 @@ from common.db import in_transaction
 from common.errors import ApplicationError, Conflict, UnprocessableEntity
 from common.idempotency import body_fingerprint
 from common.money import quantize
+from common.tasks_queue import enqueue_on_commit
 from creators.selectors.attribution import attribution_decide
 from orders.models import Cart, Order, OrderLine, OrderShipping
 from orders.pricing import price_lines
@@ -69,8 +69,6 @@ def _hold_all(lines: list[OrderLine], expires_at: datetime) -> None:
 
 def _replace_pending_orders(cart: Cart) -> None:
     """A new checkout of the same cart supersedes an unpaid earlier one and frees its hold."""
-    from orders.tasks import payment_intent_cancel
-
     previous = Order.objects.select_for_update().filter(
         cart=cart, status=Order.Status.PENDING_PAYMENT
     )
@@ -78,7 +76,7 @@ def _replace_pending_orders(cart: Cart) -> None:
         order_holds_release(order=order)
         order_transition(order=order, to_status=Order.Status.CANCELED, kind="superseded")
         if order.stripe_payment_intent_id:
-            transaction.on_commit(partial(payment_intent_cancel.delay, order.pk))
+            enqueue_on_commit("orders.tasks.payment_intent_cancel", order.pk)
 
 
 def _create_order(

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 
 from django.db import transaction
 from django.db.models import F
@@ -18,6 +17,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from common.errors import Conflict, NotFound, ValidationFailed
+from common.outbox import event_record
+from orders.events import SHIPMENT_CREATED
 from orders.models import Fulfilment, Order, OrderLine, Shipment, ShipmentLine
 from orders.services.brand_access import (
     BrandAccess,
@@ -174,9 +175,7 @@ def shipment_record(
     )
     order_status_sync(order=order, cause="shipment", data={"brand_id": brand_id})
     webhooks_emit(order=order, event_type="fulfilment.updated", brand_ids=[brand_id])
-    from orders.tasks import notify_shipment
-
-    transaction.on_commit(partial(notify_shipment.delay, shipment.pk))
+    event_record(name=SHIPMENT_CREATED, payload={"shipment_id": shipment.pk})
     return shipment
 
 

@@ -43,7 +43,11 @@ def _send_once(
             )
     except IntegrityError:
         notification = Notification.objects.get(key=key)
-    if notification.sent_at is not None:
+    # Claim before sending: a concurrent run of the same key sends nothing.
+    claimed = Notification.objects.filter(pk=notification.pk, sent_at__isnull=True).update(
+        sent_at=timezone.now()
+    )
+    if not claimed:
         return False
     context = {**context, "site_url": settings.SITE_URL}
     message = EmailMultiAlternatives(
@@ -55,10 +59,11 @@ def _send_once(
     message.attach_alternative(
         render_to_string(f"orders/emails/{template}.html", context), "text/html"
     )
-    message.send()
-    Notification.objects.filter(pk=notification.pk, sent_at__isnull=True).update(
-        sent_at=timezone.now()
-    )
+    try:
+        message.send()
+    except Exception:
+        Notification.objects.filter(pk=notification.pk).update(sent_at=None)
+        raise
     return True
 
 

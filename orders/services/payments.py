@@ -11,7 +11,6 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import stripe
@@ -21,8 +20,9 @@ from django.utils import timezone
 
 from common.errors import ApplicationError
 from common.money import from_minor_units
-from common.signals import order_paid
+from common.outbox import event_record
 from creators.services.attribution import attribution_review_payment
+from orders.events import ORDER_PAID, ORDER_UNFULFILLABLE
 from orders.models import Order, OrderLine, StockReservation, StripeEvent
 from orders.services.checkout import order_payment_intent_record
 from orders.services.fulfilment import fulfilments_create
@@ -366,10 +366,8 @@ def order_mark_paid(
             webhooks_emit(
                 order=order, event_type="order.paid", brand_ids=[f.brand_id for f in fulfilments]
             )
-            transaction.on_commit(lambda: order_paid.send(sender=Order, order_id=order_id))
-            from orders.tasks import notify_order_paid
-
-            transaction.on_commit(partial(notify_order_paid.delay, order_id))
+            # The ledger (creators) and the emails react to this; it commits with the sale.
+            event_record(name=ORDER_PAID, payload={"order_id": order_id})
     except _Unfulfillable as exc:
         late_refund = True
         shortages = exc.shortages
@@ -378,8 +376,6 @@ def order_mark_paid(
 
 
 def _refund_unfulfillable(*, order_id: int, shortages: dict[str, int]) -> None:
-    from orders.tasks import order_auto_refund
-
     with transaction.atomic(durable=True):
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status == Order.Status.PENDING_PAYMENT:
@@ -393,7 +389,8 @@ def _refund_unfulfillable(*, order_id: int, shortages: dict[str, int]) -> None:
         if order.events.filter(kind="auto_refund_requested").exists():
             return
         order_note(order=order, kind="auto_refund_requested", data={"short": shortages})
-        transaction.on_commit(partial(order_auto_refund.delay, order.pk))
+        # Money owed back to a shopper must never be lost with a message: an outbox event.
+        event_record(name=ORDER_UNFULFILLABLE, payload={"order_id": order.pk})
 
 
 def order_auto_refund(*, order_id: int) -> None:

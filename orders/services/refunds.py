@@ -13,7 +13,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 import stripe
@@ -25,7 +24,8 @@ from accounts.models import User
 from common.db import in_transaction
 from common.errors import ApplicationError, Conflict, ValidationFailed
 from common.money import MoneyError, quantize, to_minor_units
-from common.signals import order_line_refunded
+from common.outbox import event_record
+from orders.events import REFUND_SUCCEEDED
 from orders.models import Fulfilment, Order, OrderLine, OrderShipping, Refund, RefundLine
 from orders.services.brand_access import (
     brand_access_for,
@@ -168,7 +168,7 @@ def _reserve(
 
 
 def refund_apply_succeeded(*, order: Order, refund: Refund) -> None:
-    """What follows a refund Stripe accepted: restock, statuses, events, signals, emails.
+    """What follows a refund Stripe accepted: restock, statuses, webhooks, an outbox event.
 
     Composes inside the caller's transaction, which holds the order's row lock.
     """
@@ -204,18 +204,18 @@ def refund_apply_succeeded(*, order: Order, refund: Refund) -> None:
     order_status_sync(order=order, cause="refund", data={"refund_id": refund.pk})
     webhooks_emit(order=order, event_type="order.refunded", brand_ids=brand_ids, refund=refund)
     webhooks_emit(order=order, event_type="fulfilment.updated", brand_ids=moved)
-    for line_id in sorted({p.order_line_id for p in parts if p.order_line_id is not None}):
-        transaction.on_commit(
-            partial(
-                order_line_refunded.send,
-                sender=OrderLine,
-                order_line_id=line_id,
-                refund_id=refund.pk,
-            )
-        )
-    from orders.tasks import notify_refund
-
-    transaction.on_commit(partial(notify_refund.delay, refund.pk))
+    # The ledger reverses the lines' commission and the shopper is emailed: both react to
+    # this event, which commits with the refund.
+    event_record(
+        name=REFUND_SUCCEEDED,
+        payload={
+            "refund_id": refund.pk,
+            "order_id": order.pk,
+            "order_line_ids": sorted(
+                {p.order_line_id for p in parts if p.order_line_id is not None}
+            ),
+        },
+    )
 
 
 def refund_complete(*, refund_id: int, stripe_refund_id: str, stripe_status: str) -> Refund:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from common.errors import ValidationFailed
 from common.prepared import execute_prepared
+from common.tasks_queue import enqueue_on_commit
 from orders.models import Order, StockReservation
 from orders.state import order_transition
 from shop.services.stock import stock_release, stock_reserve_sql
@@ -180,9 +181,8 @@ def order_expire(*, order_id: int, now: datetime | None = None) -> bool:
             data={"released_holds": released},
         )
         if order.stripe_payment_intent_id:
-            from orders.tasks import payment_intent_cancel
-
-            transaction.on_commit(partial(payment_intent_cancel.delay, order.pk))
+            # Lost, the intent merely lapses; paid after all, the late payment is refunded.
+            enqueue_on_commit("orders.tasks.payment_intent_cancel", order.pk)
     return True
 
 

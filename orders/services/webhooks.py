@@ -17,7 +17,6 @@ import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 import requests
@@ -28,6 +27,7 @@ from django.utils import timezone
 
 from common.db import in_transaction
 from common.errors import ApplicationError, NotFound
+from common.tasks_queue import enqueue_on_commit, task_send, task_send_logged
 from orders import order_selectors
 from orders.models import BrandWebhookEndpoint, Order, Refund, WebhookDelivery
 from orders.models_webhooks import order_subject
@@ -42,6 +42,7 @@ from orders.services.webhook_urls import (
 logger = logging.getLogger(__name__)
 
 D = WebhookDelivery.Status
+DELIVER_TASK = "orders.tasks.webhook_deliver"
 LEASE = timedelta(minutes=2)  # a claimed delivery is not retried by another worker before
 BATCH = 50  # deliveries sent by one task run before it hands over
 
@@ -111,10 +112,9 @@ def webhook_endpoints_subscribed(
 
 
 def _deliver_on_commit(pairs: Iterable[tuple[int, str]]) -> None:
-    from orders.tasks import webhook_deliver
-
+    # The deliveries are rows of this transaction: a lost message is picked up by the sweep.
     for endpoint_id, subject in sorted(set(pairs)):
-        transaction.on_commit(partial(webhook_deliver.delay, endpoint_id, subject=subject))
+        enqueue_on_commit(DELIVER_TASK, endpoint_id, subject=subject)
 
 
 def webhooks_emit(
@@ -321,9 +321,7 @@ def webhook_deliver_due(
             next_attempt_at=done_at + _backoff(head.attempts + 1), **attempt
         )
         return "retry"
-    from orders.tasks import webhook_deliver
-
-    webhook_deliver.delay(endpoint_id, subject=subject)  # more queued: hand over to a fresh run
+    task_send_logged(DELIVER_TASK, endpoint_id, subject=subject)  # more queued: a fresh run
     return "more"
 
 
@@ -338,11 +336,9 @@ def webhooks_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
         .order_by("endpoint_id", "subject")
         .distinct()[:limit]
     )
-    from orders.tasks import webhook_deliver
-
     pairs = list(due)
     for endpoint_id, subject in pairs:
-        webhook_deliver.delay(endpoint_id, subject=subject)
+        task_send(DELIVER_TASK, endpoint_id, subject=subject)
     return len(pairs)
 
 
@@ -365,10 +361,6 @@ def webhook_delivery_replay(
             next_attempt_at=now,
             delivered_at=None,
         )
-        from orders.tasks import webhook_deliver
-
-        transaction.on_commit(
-            partial(webhook_deliver.delay, delivery.endpoint_id, subject=delivery.subject)
-        )
+        enqueue_on_commit(DELIVER_TASK, delivery.endpoint_id, subject=delivery.subject)
     delivery.refresh_from_db()
     return delivery

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -24,6 +23,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from common.errors import Conflict, NotFound
+from common.outbox import event_record
+from common.tasks_queue import task_send
 from creators.attribution.tokens import (
     Claims,
     TokenRejected,
@@ -33,6 +34,7 @@ from creators.attribution.tokens import (
 )
 from creators.selectors.attribution import attribution_token_choose
 from creators.selectors.demand import creator_contacts, creator_contacts_for_links
+from orders.events import WAITLIST_NOTIFIED
 from orders.models import OrderLine
 from orders.state import PAID_STATUSES
 from orders.waitlist.models import WaitlistEntry, WaitlistNotification, WaitlistRestock
@@ -171,10 +173,8 @@ def waitlist_scan(*, now: datetime | None = None) -> list[int]:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    from orders.tasks import waitlist_notify_variant
-
-    for variant_id in variant_ids:
-        waitlist_notify_variant.delay(variant_id)
+    for variant_id in variant_ids:  # a lost one is found again by the next scan
+        task_send("orders.tasks.waitlist_notify_variant", variant_id)
     return variant_ids
 
 
@@ -238,11 +238,10 @@ def waitlist_notify_variant(*, variant_id: int, now: datetime | None = None) -> 
         WaitlistEntry.objects.filter(pk__in=[e.pk for e in entries]).update(
             status=E.NOTIFIED, notified_at=now
         )
-        from orders.tasks import waitlist_notification_send
-
         ids = [n.pk for n in notifications]
+        # The shopper's place is held from now: the email must not be lost with a message.
         for notification_id in ids:
-            transaction.on_commit(partial(waitlist_notification_send.delay, notification_id))
+            event_record(name=WAITLIST_NOTIFIED, payload={"notification_id": notification_id})
     return ids
 
 

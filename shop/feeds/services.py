@@ -14,7 +14,6 @@ import io
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import IO, Any
 
 from django.conf import settings
@@ -24,12 +23,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from common.errors import Conflict
+from common.tasks_queue import enqueue_on_commit
 from shop.feeds.apply import feed_apply, feed_plan
 from shop.feeds.fetch import FeedFetchError, auth_headers, feed_fetch
 from shop.feeds.models import InventoryFeed, StockSyncRun
 from shop.feeds.parse import FeedFormatError, parse_as_of, parse_feed
 
 State = StockSyncRun.State
+FEED_RUN_TASK = "shop.tasks.feed_run_execute"
 
 
 class LeaseLost(Exception):
@@ -83,8 +84,6 @@ def feed_run_enqueue(
     actor_id: int | None = None,
 ) -> tuple[StockSyncRun, bool]:
     """Queue a run of the feed; (the active run, False) if one is already queued or running."""
-    from shop import tasks
-
     with transaction.atomic(durable=True):
         _reclaim_stale(feed_id=feed_id)
         try:
@@ -107,7 +106,7 @@ def feed_run_enqueue(
                     retryable=True,
                 ) from None
             return active, False
-        transaction.on_commit(partial(tasks.feed_run_execute.delay, run.pk))
+        enqueue_on_commit(FEED_RUN_TASK, run.pk)
     return run, True
 
 
@@ -136,8 +135,6 @@ def feed_push(
 
 def feed_run_confirm(*, run_id: int, actor_id: int | None) -> StockSyncRun:
     """Apply a held run after all: it is queued again, past the zero guard."""
-    from shop import tasks
-
     with transaction.atomic(durable=True):
         try:
             with transaction.atomic():
@@ -152,7 +149,7 @@ def feed_run_confirm(*, run_id: int, actor_id: int | None) -> StockSyncRun:
             ) from None
         if not updated:
             raise Conflict("Only a held run can be confirmed.", code="run_not_held")
-        transaction.on_commit(partial(tasks.feed_run_execute.delay, run_id))
+        enqueue_on_commit(FEED_RUN_TASK, run_id)
     return StockSyncRun.objects.get(pk=run_id)
 
 

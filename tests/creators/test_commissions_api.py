@@ -10,7 +10,6 @@ import pytest
 import requests
 from django.utils import timezone
 
-from common.signals import order_paid
 from creators.commissions import recording
 from creators.commissions.accounts import stripe_account_event_handle
 from creators.models import CommissionLine, Creator, Payout, PayoutAccount
@@ -25,6 +24,7 @@ from tests.creators.factories import (
 )
 from tests.factories import UserFactory
 from tests.orders.helpers import stripe_test_client
+from tests.outbox_helpers import announce
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ ACCOUNT = "/api/v1/creators/me/payout-account/"
 
 def sell(creator: Creator, total: str = "100.00", **kw: Any) -> Order:
     order = paid_order((variant_of(), total), creator=creator, **kw)
-    order_paid.send(sender=Order, order_id=order.pk)
+    announce("orders.order_paid", {"order_id": order.pk})
     return order
 
 
@@ -64,7 +64,7 @@ def test_each_line_shows_its_money_receipt_and_payable_date(creator, api):
     link = AffiliateLinkFactory.create(creator=creator, product=variant.product, video=video)
     paid_at = timezone.now() - timedelta(days=1)
     order = paid_order((variant, "19.99"), creator=creator, link=link, paid_at=paid_at)
-    order_paid.send(sender=Order, order_id=order.pk)
+    announce("orders.order_paid", {"order_id": order.pk})
 
     [row] = api.get(LEDGER).json()["results"]
 

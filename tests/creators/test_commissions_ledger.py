@@ -11,13 +11,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from common.signals import order_paid
 from creators.commissions.recording import commission_record_for_orders
 from creators.models import CommissionLine, CommissionTerms
 from orders.models import Order
 from tests.creators.commissions_helpers import paid_order, variant_of
 from tests.creators.factories import AffiliateLinkFactory, CommissionTermsFactory, CreatorFactory
 from tests.orders.helpers import refund_succeeded
+from tests.outbox_helpers import announce
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def test_paid_order_records_one_pending_line_per_credited_line():
         shipping="4.99", paid_at=paid_at,
     )  # fmt: skip
 
-    order_paid.send(sender=Order, order_id=order.pk)
+    announce("orders.order_paid", {"order_id": order.pk})
 
     lines = list(CommissionLine.objects.order_by("order_line_id"))
     assert [(line.base, line.amount) for line in lines] == [
@@ -55,7 +55,7 @@ def test_paid_order_records_one_pending_line_per_credited_line():
 def test_lines_nobody_was_credited_for_earn_nothing():
     order = paid_order((variant_of(), "20.00"), creator=None)
 
-    order_paid.send(sender=Order, order_id=order.pk)
+    announce("orders.order_paid", {"order_id": order.pk})
 
     assert not CommissionLine.objects.exists()
 
@@ -135,7 +135,7 @@ def test_recording_an_order_again_creates_nothing_more():
     order = paid_order((variant_of(), "20.00"), creator=CreatorFactory.create())
 
     commission_record_for_orders(order_ids=[order.pk])
-    order_paid.send(sender=Order, order_id=order.pk)
+    announce("orders.order_paid", {"order_id": order.pk})
     commission_record_for_orders(order_ids=[order.pk])
 
     assert CommissionLine.objects.count() == 1

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from common.errors import ValidationFailed
 from common.money import quantize, quantum
-from common.signals import order_line_refunded
 from creators.commissions import recording
 from creators.commissions.amounts import commission_amount, reversal_amount
 from creators.commissions.errors import CurrencyMismatch, NegativeAmount
@@ -21,6 +20,7 @@ from orders.models import Order, OrderLine
 from tests.creators.commissions_helpers import paid_order, variant_of
 from tests.creators.factories import CreatorFactory
 from tests.orders.helpers import refund_succeeded
+from tests.outbox_helpers import announce, only_handlers
 
 pytestmark = pytest.mark.django_db
 Status = CommissionLine.Status
@@ -225,22 +225,34 @@ def test_refund_during_the_hold_is_pending_with_its_commission():
     assert (reversal.status, reversal.payable_at) == (Status.PENDING, commission.payable_at)
 
 
-def test_order_line_refunded_signal_reverses_what_orders_reports_refunded(monkeypatch):
-    line = recorded("80.00", "10.00")
-    monkeypatch.setattr("creators.tasks.order_line_refunded_amount", lambda **kw: Decimal("20"))
+def refund_event(line: OrderLine, refund_id: object) -> list[str]:
+    """Orders' `refund_succeeded` event for this line, handled by the ledger alone."""
+    return announce(
+        "orders.refund_succeeded",
+        {"refund_id": refund_id, "order_id": line.order_id, "order_line_ids": [line.pk]},
+    )
 
-    order_line_refunded.send(sender=OrderLine, order_line_id=line.pk, refund_id=71)
+
+def test_refund_event_reverses_what_orders_reports_refunded(monkeypatch):
+    line = recorded("80.00", "10.00")
+    only_handlers(monkeypatch, "orders.refund_succeeded", "creators.commission_reverse_for_refund")
+    monkeypatch.setattr(
+        "creators.commissions.handlers.order_line_refunded_amount", lambda **kw: Decimal("20")
+    )
+
+    assert refund_event(line, 71) == ["done"]
 
     reversal = CommissionLine.objects.get(kind="reversal")
     assert (reversal.refund_id, reversal.amount) == ("71", Decimal("-2.000"))
 
 
-def test_a_refunded_order_is_reversed_in_full_through_the_orders_selector():
+def test_a_refunded_order_is_reversed_in_full_through_the_orders_selector(monkeypatch):
     line = recorded("80.00", "10.00")
+    only_handlers(monkeypatch, "orders.refund_succeeded", "creators.commission_reverse_for_refund")
     refund_succeeded(line)
     Order.objects.filter(pk=line.order_id).update(status=Order.Status.REFUNDED)
 
-    order_line_refunded.send(sender=OrderLine, order_line_id=line.pk, refund_id="re_9")
+    assert refund_event(line, "re_9") == ["done"]
 
     assert ledger(line) == 0
 

@@ -6,12 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from common.signals import order_line_refunded
 from orders.models import Order, OrderEvent, OrderLine, Refund
 from shop.models import BrandMember, StockMovement
 from tests.conftest import client_for
 from tests.orders.aftersale_helpers import TwoBrands, intent_of, member, two_brand_order
 from tests.orders.helpers import stripe_test_client
+from tests.outbox_helpers import recorded
 from tests.shop.factories import BrandFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_emulator")]
@@ -38,21 +38,16 @@ def unchanged(t: TwoBrands) -> None:
     assert stripe_refunded(t.order) == []
 
 
-@pytest.fixture
-def line_signals():
-    received: list[tuple[int, int]] = []
-
-    def receiver(sender, order_line_id, refund_id, **kwargs):
-        received.append((order_line_id, refund_id))
-
-    order_line_refunded.connect(receiver, weak=False)
-    yield received
-    order_line_refunded.disconnect(receiver)
+def refunded_lines() -> list[tuple[int, int]]:
+    """(order line, refund) of every recorded `orders.refund_succeeded` event."""
+    return [
+        (line_id, p["refund_id"])
+        for p in recorded("orders.refund_succeeded")
+        for line_id in p["order_line_ids"]
+    ]
 
 
-def test_owner_refunds_one_unit_and_stripe_refunds_exactly_that(
-    django_capture_on_commit_callbacks, line_signals
-):
+def test_owner_refunds_one_unit_and_stripe_refunds_exactly_that(django_capture_on_commit_callbacks):
     t = two_brand_order(qty_a=2, price_a="20.00")
     with django_capture_on_commit_callbacks(execute=True):
         response = t.client_a().post(
@@ -79,7 +74,7 @@ def test_owner_refunds_one_unit_and_stripe_refunds_exactly_that(
     refund = Refund.objects.get()
     assert refund.stripe_refund_id
     assert refund.brand_id == t.brand_a.pk
-    assert line_signals == [(t.line_a.pk, refund.pk)]
+    assert refunded_lines() == [(t.line_a.pk, refund.pk)]
 
 
 def test_refund_with_restock_puts_the_units_back_through_the_stock_service():

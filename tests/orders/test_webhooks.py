@@ -13,7 +13,6 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from common.signals import order_paid
 from orders.models import Order, OrderEvent, StockReservation, StripeEvent
 from orders.services.checkout import checkout_start
 from orders.services.reservations import order_expire
@@ -27,6 +26,7 @@ from tests.orders.helpers import (
     stripe_test_client,
     variant_in_stock,
 )
+from tests.outbox_helpers import recorded
 
 pytestmark = pytest.mark.usefixtures("stripe_emulator")
 
@@ -55,16 +55,9 @@ def intent_event(event_id: str, event_type: str, order: Order) -> bytes:
     )
 
 
-@pytest.fixture
-def paid_signals():
-    received: list[int] = []
-
-    def receiver(sender, order_id, **kwargs):
-        received.append(order_id)
-
-    order_paid.connect(receiver, weak=False)
-    yield received
-    order_paid.disconnect(receiver)
+def paid_events() -> list[int]:
+    """Orders whose `orders.order_paid` event was recorded, in order."""
+    return [p["order_id"] for p in recorded("orders.order_paid")]
 
 
 def stock_of(order: Order) -> tuple[int, int]:
@@ -102,7 +95,7 @@ def test_tampered_payload_is_400(api_client):
 
 @pytest.mark.django_db
 def test_succeeded_delivered_three_times_makes_one_paid_order_and_sells_once(
-    api_client, django_capture_on_commit_callbacks, paid_signals
+    api_client, django_capture_on_commit_callbacks
 ):
     order = start_order(on_hand=5, quantity=2)
     pay(order.stripe_payment_intent_id)
@@ -116,18 +109,19 @@ def test_succeeded_delivered_three_times_makes_one_paid_order_and_sells_once(
     assert stock_of(order) == (3, 0)
     assert StripeEvent.objects.count() == 1
     assert OrderEvent.objects.filter(order=order, kind="paid").count() == 1
-    assert paid_signals == [order.pk]
+    assert paid_events() == [order.pk]
     assert StockReservation.objects.get(order_line__order=order).status == "converted"
 
 
 @pytest.mark.django_db
-def test_distinct_events_for_the_same_payment_still_pay_once(api_client, paid_signals):
+def test_distinct_events_for_the_same_payment_still_pay_once(api_client):
     order = start_order(on_hand=5, quantity=1)
     pay(order.stripe_payment_intent_id)
     for event_id in ("evt_a", "evt_b"):
         post_event(api_client, intent_event(event_id, "payment_intent.succeeded", order))
     assert stock_of(order) == (4, 0)
     assert OrderEvent.objects.filter(order=order, kind="paid").count() == 1
+    assert paid_events() == [order.pk]
 
 
 @pytest.mark.django_db
@@ -285,7 +279,7 @@ def test_a_timestamp_slightly_ahead_of_our_clock_is_accepted(api_client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_same_event_delivered_concurrently_on_two_workers_pays_once(paid_signals):
+def test_same_event_delivered_concurrently_on_two_workers_pays_once():
     order = start_order(on_hand=5, quantity=2)
     pay(order.stripe_payment_intent_id)
     payload = intent_event("evt_race", "payment_intent.succeeded", order)
@@ -308,4 +302,4 @@ def test_same_event_delivered_concurrently_on_two_workers_pays_once(paid_signals
     assert order.status == "paid"
     assert stock_of(order) == (3, 0)
     assert OrderEvent.objects.filter(order=order, kind="paid").count() == 1
-    assert paid_signals == [order.pk]
+    assert paid_events() == [order.pk]
