@@ -31,6 +31,9 @@ def task_send(name: str, *args: Any, countdown: float | None = None, **kwargs: A
     from config.celery_app import app
 
     if app.conf.task_always_eager:
+        if name not in app.tasks:
+            # Task modules are imported by the worker at start; nothing here imports them.
+            app.loader.import_default_modules()
         app.tasks[name].apply_async(args=args, kwargs=kwargs)
         return
     app.send_task(

@@ -84,6 +84,33 @@ def event_record(
     return event
 
 
+def events_record(*, name: str, payloads: Sequence[dict[str, Any]]) -> list[OutboxEvent]:
+    """Record one event `name` per payload in two statements, whatever their number.
+
+    Inside the caller's transaction, like `event_record` (without keys).
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("events_record must run inside the transaction of the change.")
+    handlers = handlers_for(name)
+    if not handlers or not payloads:
+        return []
+    now = timezone.now()
+    # PostgreSQL returns the new ids, so the deliveries can point at them.
+    events = OutboxEvent.objects.bulk_create(
+        [OutboxEvent(name=name, payload=payload, created_at=now) for payload in payloads]
+    )
+    due = now + _sweep_after()
+    deliveries = OutboxDelivery.objects.bulk_create(
+        [
+            OutboxDelivery(event=event, handler=h.name, next_attempt_at=due, created_at=now)
+            for event in events
+            for h in handlers
+        ]
+    )
+    transaction.on_commit(partial(deliveries_dispatch, [d.pk for d in deliveries]))
+    return events
+
+
 def deliveries_dispatch(delivery_ids: Sequence[int]) -> int:
     """Publish one task per delivery; returns how many the broker took (never raises).
 

@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from common.outbox import event_record
+from common.outbox import events_record
 from creators.selectors.demand import creator_contacts_for_links
 from orders.alerts.models import SellOutAlert, SellOutAlertEmail
 from orders.alerts.webhooks import sellout_webhooks_emit
@@ -73,8 +73,8 @@ def sellout_scan(*, now: datetime | None = None) -> ScanResult:
             skip_variants={a.variant_id for a in still_open},
         )
         sellout_webhooks_emit(opened=opened, sold_out=sold_out, window_minutes=window, now=now)
-        for alert in opened:  # opened once: the emails must not be lost with a message
-            event_record(name=SELLOUT_ALERT_OPENED, payload={"alert_id": alert.pk})
+        # Opened once: the emails must not be lost with a message.
+        events_record(name=SELLOUT_ALERT_OPENED, payloads=[{"alert_id": a.pk} for a in opened])
     return ScanResult(opened=[a.pk for a in opened], resolved=len(restocked))
 
 

@@ -23,7 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from common.errors import Conflict, NotFound
-from common.outbox import event_record
+from common.outbox import events_record
 from common.tasks_queue import task_send
 from creators.attribution.tokens import (
     Claims,
@@ -240,8 +240,7 @@ def waitlist_notify_variant(*, variant_id: int, now: datetime | None = None) -> 
         )
         ids = [n.pk for n in notifications]
         # The shopper's place is held from now: the email must not be lost with a message.
-        for notification_id in ids:
-            event_record(name=WAITLIST_NOTIFIED, payload={"notification_id": notification_id})
+        events_record(name=WAITLIST_NOTIFIED, payloads=[{"notification_id": i} for i in ids])
     return ids
 
 

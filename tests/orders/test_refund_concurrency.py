@@ -9,12 +9,13 @@ from decimal import Decimal
 import pytest
 
 from common.errors import ApplicationError
-from orders import tasks
+from common.outbox import services as outbox_services
 from orders.models import Order, OrderLine, Refund
 from orders.services.refunds import RefundLineRequest, refund_create
 from tests.orders.aftersale_helpers import intent_of, two_brand_order
 from tests.orders.helpers import stripe_test_client
 from tests.orders.test_checkout_concurrency import run_threads
+from tests.outbox_helpers import recorded
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -23,15 +24,15 @@ pytestmark = [
 
 
 @pytest.fixture
-def no_refund_emails(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Record the email task instead of running it eagerly in the racing threads.
+def no_refund_emails(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """Keep the outbox's deliveries instead of running them eagerly in the racing threads.
 
     Eager Celery keeps a process-wide "inside a task" flag that threads running tasks at
-    once can leave set; the emails have their own tests.
+    once can leave set; the emails and the ledger have their own tests.
     """
-    sent: list[int] = []
-    monkeypatch.setattr(tasks.notify_refund, "delay", sent.append)
-    return sent
+    dispatched: list[list[int]] = []
+    monkeypatch.setattr(outbox_services, "deliveries_dispatch", dispatched.append)
+    return dispatched
 
 
 def race(order_id: int, user, requests: list[RefundLineRequest]) -> Counter:
@@ -66,7 +67,7 @@ def test_eight_concurrent_partial_refunds_of_one_line_never_exceed_it(no_refund_
     assert stripe_total(t.order) == 3000
     assert Refund.objects.filter(status="succeeded").count() == 2
     assert Order.objects.get(pk=t.order.pk).refunded_total == Decimal("30.00")
-    assert len(no_refund_emails) == 2
+    assert len(recorded("orders.refund_succeeded")) == 2
 
 
 def test_concurrent_unit_refunds_never_refund_more_units_than_bought():
