@@ -81,26 +81,28 @@ def _database_url() -> str:
     return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
-def _purge_queue() -> None:
+def _purge_queue(queue: str) -> None:
     from kombu import Queue
 
     from config.celery_app import app
 
     with app.connection_for_write() as conn:
-        Queue(QUEUE).bind(conn.default_channel).purge()
+        Queue(queue).bind(conn.default_channel).purge()
 
 
-def start_worker(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """One worker process with one prefork child, consuming only the bench queue."""
+def start_worker(
+    log_path: Path, *, queue: str = QUEUE, label: str = "bench-commissions"
+) -> tuple[subprocess.Popen[bytes], str]:
+    """One worker process with one prefork child, consuming only its own bench queue."""
     from django.conf import settings
     from django.db import connections
 
     from config.celery_app import app
 
     connections.close_all()
-    _purge_queue()
+    _purge_queue(queue)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    name = f"bench-commissions-{os.getpid()}"
+    name = f"{label}-{os.getpid()}"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
@@ -113,7 +115,7 @@ def start_worker(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
         [
             sys.executable, "-m", "celery", "-A", "config", "worker",
             "--concurrency=1", "--pool=prefork", "--loglevel=WARNING",
-            "--without-gossip", "--without-mingle", "-Q", QUEUE, "-n", f"{name}@%h",
+            "--without-gossip", "--without-mingle", "-Q", queue, "-n", f"{name}@%h",
         ],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip

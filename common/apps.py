@@ -7,6 +7,8 @@ class CommonConfig(AppConfig):
 
     def ready(self) -> None:
         from common import converters
+        from common.outbox import probe
 
         # Before any URLconf is imported: routes use `<text:...>` for free-text segments.
         converters.register()
+        probe.register()

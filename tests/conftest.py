@@ -78,6 +78,8 @@ def celery_worker_process(
         "WEBHOOK_ALLOW_LOOPBACK": "1",
         "WEBHOOK_REQUIRE_HTTPS": "0",
         "WEBHOOK_RETRY_BASE_SECONDS": "1",
+        # Outbox handlers that fail are tried again after 1, 2, 4... seconds.
+        "OUTBOX_RETRY_BASE_SECONDS": "1",
     }
     from config.celery_app import app
 
