@@ -192,10 +192,13 @@ def test_a_named_task_the_broker_refuses_after_commit_is_logged_not_raised(monke
     def refused(*args, **kwargs):
         raise OperationalError("Connection refused.")
 
-    monkeypatch.setattr(app.conf, "task_always_eager", False)
     monkeypatch.setattr(app, "send_task", refused)
-    with transaction.atomic():
-        enqueue_on_commit("orders.tasks.notify_shipment", 1)
+    app.conf.task_always_eager = False
+    try:
+        with transaction.atomic():
+            enqueue_on_commit("orders.tasks.notify_shipment", 1)
+    finally:
+        app.conf.task_always_eager = True
     assert "Could not queue task orders.tasks.notify_shipment" in caplog.text
 
 
@@ -445,11 +448,14 @@ def test_staff_see_undelivered_deliveries_with_age_attempts_and_error(client, fa
 
 
 @pytest.mark.django_db
-def test_retry_now_runs_the_delivery_again(client, failing_delivery):
+def test_retry_now_runs_the_delivery_again(
+    client, failing_delivery, django_capture_on_commit_callbacks
+):
     client.force_login(UserFactory.create(is_staff=True, is_superuser=True))
-    response = client.post(
-        CHANGELIST, {"action": "retry_now", "_selected_action": [failing_delivery.pk]}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            CHANGELIST, {"action": "retry_now", "_selected_action": [failing_delivery.pk]}
+        )
     assert response.status_code == 302
     failing_delivery.refresh_from_db()
     assert failing_delivery.attempts == 2  # the on-commit run (eager here) failed once more

@@ -11,10 +11,11 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -81,7 +82,7 @@ def delivery_of(order: Order, handler: str) -> OutboxDelivery:
     )
 
 
-def wait_for(predicate, timeout: float = 60) -> bool:  # type: ignore[no-untyped-def]
+def wait_for(predicate: Callable[[], bool], timeout: float = 60) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -97,14 +98,15 @@ def done(order: Order, handler: str) -> bool:
 @contextmanager
 def broker_unreachable() -> Iterator[None]:
     """Point this process's producer at a port where nothing listens, then back."""
-    from config.celery_app import app
+    from config.celery_app import app as celery_app
+
+    app: Any = celery_app  # its connection pools are private attributes
 
     def repoint(url: str) -> None:
-        if app._pool is not None:
-            app._pool.force_close_all()
+        # Pools are shared per URL (kombu's registry): drop ours, never close the real one.
         app._pool = None
         app.amqp._producer_pool = None
-        app.conf.broker_url = url
+        app.conf.update(broker_url=url)
 
     url = app.conf.broker_url
     repoint("redis://127.0.0.1:1/0")
@@ -129,19 +131,19 @@ def test_broker_down_at_commit_the_order_is_paid_and_the_sweep_records_the_commi
     assert "could not publish" in caplog.text
     assert delivery_of(order, LEDGER).status == "pending"
     time.sleep(2)  # nothing reached the worker while the broker was away
-    assert not CommissionLine.objects.filter(order=order).exists()
+    assert not CommissionLine.objects.filter(order_id=order.pk).exists()
 
     # The broker is back; a minute later the beat sweep takes the deliveries over.
     claimed = outbox.outbox_sweep(now=timezone.now() + timedelta(seconds=61))
     assert delivery_of(order, LEDGER).pk in claimed
     assert wait_for(lambda: done(order, LEDGER) and done(order, EMAILS))
 
-    [line] = CommissionLine.objects.filter(order=order)
+    [line] = CommissionLine.objects.filter(order_id=order.pk)
     assert line.amount == Decimal("4.000")  # 10% of 40.00
     assert StripeEvent.objects.count() == 1  # Stripe never had to retry its webhook
     assert outbox.outbox_sweep(now=timezone.now() + timedelta(minutes=5)) == []
     time.sleep(1)
-    assert CommissionLine.objects.filter(order=order).count() == 1
+    assert CommissionLine.objects.filter(order_id=order.pk).count() == 1
 
 
 def test_a_worker_killed_inside_the_ledger_handler_records_the_commission_once(
@@ -153,6 +155,7 @@ def test_a_worker_killed_inside_the_ledger_handler_records_the_commission_once(
         held.setattr(outbox, "deliveries_dispatch", lambda ids: 0)  # published below
         assert post_event(api_client, succeeded(order)).status_code == 200
     line = order.lines.get()
+    assert line.attributed_creator_id is not None
     pk = delivery_of(order, LEDGER).pk
     with transaction.atomic():
         # Hold the ledger's unique key uncommitted: the handler's insert waits on it,
@@ -173,7 +176,7 @@ def test_a_worker_killed_inside_the_ledger_handler_records_the_commission_once(
 
     # task_reject_on_worker_lost requeues the message at once; the handler runs again.
     assert wait_for(lambda: done(order, LEDGER))
-    assert CommissionLine.objects.filter(order_line=line).count() == 1
+    assert CommissionLine.objects.filter(order_line_id=line.pk).count() == 1
     # The killed run committed nothing, not even its attempt.
     assert delivery_of(order, LEDGER).attempts == 1
 
@@ -207,7 +210,7 @@ def test_the_same_delivery_dispatched_twice_at_once_records_one_line(
         t.join(30)
     assert wait_for(lambda: done(order, LEDGER))
     time.sleep(2)  # let every run finish: the late ones must add nothing
-    assert CommissionLine.objects.filter(order=order).count() == 1
+    assert CommissionLine.objects.filter(order_id=order.pk).count() == 1
     assert delivery_of(order, LEDGER).attempts == 1
     assert results.count("done") <= 1
 
