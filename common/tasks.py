@@ -8,7 +8,8 @@ def idempotency_prune() -> int:
     return _prune()
 
 
-@shared_task(name="common.tasks.outbox_deliver", bind=True)
+# Nobody reads its result: storing it would cost two Redis writes per delivery.
+@shared_task(name="common.tasks.outbox_deliver", bind=True, ignore_result=True)
 def outbox_deliver(self, delivery_id: int) -> str:
     """Run one outbox delivery; a failure is tried again after its backoff."""
     from common.outbox.services import DELIVER_TASK, delivery_run

@@ -3,10 +3,10 @@
 - `event_record` writes the event and one delivery per registered handler in the caller's
   transaction, and publishes one task per delivery after commit. A broker that is down
   then is logged, never raised: the rows wait for the sweep.
-- `delivery_run` (the task's body) locks the delivery row, runs an atomic handler in a
-  savepoint and marks the row done in the same transaction: a run twice, or two at once,
-  has one effect. A failure rolls back the effect only and records the error and when to
-  try again (exponential backoff); the event's other deliveries are untouched.
+- `delivery_run` (the task's body) locks the delivery row, runs an atomic handler and
+  marks the row done in the same transaction: a run twice, or two at once, has one
+  effect. A failure rolls the effect back and records the error and when to try again
+  (exponential backoff); the event's other deliveries are untouched.
 - `outbox_sweep` (beat, every minute) claims deliveries that are due with
   `FOR UPDATE SKIP LOCKED` (two sweepers never take the same row, and a row a handler is
   running is skipped), pushes them forward and publishes them again.
@@ -24,11 +24,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from common.outbox.models import OutboxDelivery, OutboxEvent
-from common.outbox.registry import handler_get, handlers_for
+from common.outbox.registry import Handler, handler_get, handlers_for
 from common.tasks_queue import task_send
 
 logger = logging.getLogger(__name__)
@@ -146,66 +146,61 @@ def _failed(delivery_id: int, attempts: int, exc: BaseException, now: datetime) 
     return wait
 
 
+class _NoHandler(LookupError):
+    pass
+
+
 def delivery_run(
     *, delivery_id: int, clock: Callable[[], datetime] = timezone.now
 ) -> tuple[str, timedelta | None]:
-    """Run one delivery's handler unless it is done: ("done" | "skipped" | "retry", wait)."""
-    handler_name = (
-        OutboxDelivery.objects.filter(pk=delivery_id, done_at__isnull=True)
-        .values_list("handler", flat=True)
-        .first()
-    )
-    if handler_name is None:
-        return "skipped", None  # done already, or pruned
-    handler = handler_get(handler_name)
-    if handler is None:
-        exc = LookupError(f"no handler {handler_name!r} is registered in this process")
-        attempts = OutboxDelivery.objects.get(pk=delivery_id).attempts + 1
-        return "retry", _failed(delivery_id, attempts, exc, clock())
-    if handler.atomic:
-        return _run_atomic(delivery_id, handler.fn, clock)
-    return _run_outside(delivery_id, handler.fn, clock)
+    """Run one delivery's handler unless it is done: ("done" | "skipped" | "retry", wait).
 
-
-def _run_atomic(
-    delivery_id: int, fn: Callable[[OutboxEvent], object], clock: Callable[[], datetime]
-) -> tuple[str, timedelta | None]:
-    with transaction.atomic(durable=True):
-        delivery = (
-            OutboxDelivery.objects.select_for_update(of=("self",))
-            .select_related("event")
-            .filter(pk=delivery_id)
-            .first()
-        )
-        if delivery is None or delivery.done_at is not None:
-            return "skipped", None  # a concurrent run finished it while we waited
-        attempts = delivery.attempts + 1
-        try:
-            with transaction.atomic():  # a savepoint: a failure undoes the effect only
-                fn(delivery.event)
-        except Exception as exc:
-            logger.warning("Outbox handler %s failed on %s", delivery.handler, delivery.event)
-            return "retry", _failed(delivery_id, attempts, exc, clock())
-        OutboxDelivery.objects.filter(pk=delivery_id).update(
-            status=Status.DONE, done_at=clock(), attempts=attempts, last_error=""
-        )
-    return "done", None
-
-
-def _run_outside(
-    delivery_id: int, fn: Callable[[OutboxEvent], object], clock: Callable[[], datetime]
-) -> tuple[str, timedelta | None]:
-    delivery = OutboxDelivery.objects.select_related("event").get(pk=delivery_id)
-    attempts = delivery.attempts + 1
+    Four round trips around an atomic handler's own: lock the row (with its event), the
+    handler, mark it done, commit. A failure rolls the whole transaction back, effect
+    included, and is recorded in a short one of its own.
+    """
+    attempts = 0
+    outside: tuple[Handler, OutboxDelivery] | None = None
     try:
-        fn(delivery.event)
+        with transaction.atomic(durable=True):
+            delivery = (
+                OutboxDelivery.objects.select_for_update(of=("self",))
+                .select_related("event")
+                .filter(pk=delivery_id)
+                .first()
+            )
+            if delivery is None or delivery.done_at is not None:
+                return "skipped", None  # done (maybe by a run we waited for), or pruned
+            attempts = delivery.attempts + 1
+            handler = handler_get(delivery.handler)
+            if handler is None:
+                raise _NoHandler(f"no handler {delivery.handler!r} is registered in this process")
+            if handler.atomic:
+                handler.fn(delivery.event)
+                _done(delivery_id, attempts, clock())
+            else:
+                outside = (handler, delivery)
     except Exception as exc:
-        logger.warning("Outbox handler %s failed on %s", delivery.handler, delivery.event)
+        if not attempts:
+            raise  # the row could not even be read: the sweep tries again
+        logger.warning("Outbox delivery %s failed: %r", delivery_id, exc)
         return "retry", _failed(delivery_id, attempts, exc, clock())
-    OutboxDelivery.objects.filter(pk=delivery_id, done_at__isnull=True).update(
-        status=Status.DONE, done_at=clock(), attempts=F("attempts") + 1, last_error=""
-    )
+    if outside is None:
+        return "done", None
+    handler, delivery = outside
+    try:
+        handler.fn(delivery.event)
+    except Exception as exc:
+        logger.warning("Outbox delivery %s failed: %r", delivery_id, exc)
+        return "retry", _failed(delivery_id, attempts, exc, clock())
+    _done(delivery_id, attempts, clock())
     return "done", None
+
+
+def _done(delivery_id: int, attempts: int, now: datetime) -> None:
+    OutboxDelivery.objects.filter(pk=delivery_id, done_at__isnull=True).update(
+        status=Status.DONE, done_at=now, attempts=attempts, last_error=""
+    )
 
 
 # --- the sweep, retry from the admin, and pruning ----------------------------------------
