@@ -149,17 +149,17 @@ def main(argv: list[str] | None = None) -> int:
 
     django_setup()
     use_database("postgres://postgres@127.0.0.1:5432/tribe_bench_outbox")
-    prepare_database(reuse=args.reuse_db)
+    fresh = prepare_database(reuse=args.reuse_db)
+    if not fresh and len(seeded_order_ids()) != orders:
+        fresh = prepare_database(reuse=False)  # the seed is not incremental
+    if fresh:
+        seed(orders * LINES_PER_ORDER)
     _route_to_bench_queue()
     _only(PROBE, PROBE)
     _only("orders.order_paid", LEDGER)
     _clear()
     ledger_empty()
     order_ids = seeded_order_ids()
-    if len(order_ids) < orders:
-        seed((orders - len(order_ids)) * LINES_PER_ORDER)
-        order_ids = seeded_order_ids()
-    order_ids = order_ids[:orders]
 
     process, worker_name = start_worker(RESULTS_DIR / f"{NAME}-worker.log", queue=QUEUE,
                                         label="bench-outbox")  # fmt: skip

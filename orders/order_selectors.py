@@ -253,7 +253,7 @@ def brand_order_get(*, access: BrandAccess, order_id: int) -> Order:
     return order
 
 
-# --- for commissions (creators listens to order_line_refunded) --------------------------
+# --- for commissions (creators handles the refund_succeeded event) ------------------------
 
 
 def order_line_refund_amount(*, order_line_id: int, refund_id: int) -> Decimal:

@@ -7,7 +7,7 @@ The modules, one idea each:
 - amounts.py: the pure arithmetic (commission of a line, cumulative reversal of refunds);
 - conf.py: the settings, read at call time;
 - errors.py: the refusals, each with a stable code;
-- recording.py: a line per credited order line on `order_paid`, reversals on refunds;
+- recording.py: a line per credited order line when an order is paid, reversals on refunds;
 - ledger_load.py: a batch of ledger lines written at once (COPY on PostgreSQL, bulk_create
   elsewhere), skipping lines already recorded;
 - approval.py: pending lines become approved after the hold, or void if fully refunded;

@@ -45,7 +45,7 @@ def commissions_approve_due(
     candidates = list(due.values_list("order_line_id", flat=True)[:size])
     if not candidates:
         return ApprovalBatch(approved=0, voided=0, reconciled=0, more=False)
-    # Refunds orders knows of but the ledger has not seen (a late or lost signal) first.
+    # Refunds orders knows of but the ledger has not seen (an event not yet handled) first.
     reconciled = commissions_reconcile_refunds(order_line_ids=candidates, now=now)
     with transaction.atomic(durable=True):
         taken = list(

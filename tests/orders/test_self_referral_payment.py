@@ -2,7 +2,7 @@
 
 End to end: checkout through a link or storefront token, the card confirmed on the Stripe
 emulator, the signed `payment_intent.succeeded` webhook through the real endpoint, and the
-commission task that `order_paid` enqueues.
+ledger handler of the `orders.order_paid` outbox event.
 """
 
 from __future__ import annotations
