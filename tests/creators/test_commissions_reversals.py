@@ -303,3 +303,21 @@ def test_ledger_in_the_database_keeps_the_commission_on_what_was_kept(currency, 
 
     expected = commission - quantize(commission * refunded / base, currency)
     assert ledger(line) == expected
+
+
+def test_a_refund_handled_before_its_payment_is_reversed_when_the_payment_is(monkeypatch):
+    order = paid_order((variant_of(), "80.00"), creator=CreatorFactory.create(), rate="10.00")
+    line = order.lines.get()
+    refund_succeeded(line, Decimal("20.00"))
+    only_handlers(monkeypatch, "orders.refund_succeeded", "creators.commission_reverse_for_refund")
+    only_handlers(monkeypatch, "orders.order_paid", "creators.commission_record_for_order")
+
+    # The events arrive out of order: the refund's first, when no commission exists yet.
+    assert refund_event(line, "re_early") == ["done"]
+    assert not CommissionLine.objects.exists()
+    assert announce("orders.order_paid", {"order_id": order.pk}) == ["done"]
+
+    commission = CommissionLine.objects.get(kind="commission")
+    reversal = CommissionLine.objects.get(kind="reversal")
+    assert (commission.amount, reversal.amount) == (Decimal("8.000"), Decimal("-2.000"))
+    assert ledger(line) == Decimal("6.000")

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import pytest
 
+from common.outbox.models import OutboxDelivery, OutboxEvent
 from orders.models import Order, OrderEvent, OrderLine, StockReservation
 from shop.models import Product, Variant
 from tests.conftest import client_for
@@ -36,6 +37,13 @@ def test_checkout_holds_stock_and_returns_what_stripe_sdks_need():
     assert intent.amount == 4495
     assert intent.currency == "usd"
     assert intent.metadata["order_id"] == str(body["order_id"])
+
+
+def test_checkout_records_no_outbox_event_so_the_reserve_step_costs_no_more():
+    cart = cart_with((variant_in_stock(on_hand=5, price="20.00"), 1))
+    assert checkout(cart_client(cart), cart).status_code == 201
+    assert not OutboxEvent.objects.exists()
+    assert not OutboxDelivery.objects.exists()
 
 
 def test_retry_with_the_same_key_returns_the_same_order_and_payment_intent():
