@@ -5,9 +5,15 @@ from creators.api.storefront import StorefrontView
 from creators.attribution.views import LinkClickView, link_redirect
 
 urlpatterns = [
+    path("", views.home_page, name="home"),
     path("r/<text:code>", link_redirect, name="link-redirect"),
     # Any case and a trailing slash match, so that they can be redirected to the canonical URL.
     re_path(r"^@(?P<handle>[A-Za-z0-9_.]{1,30})/?$", views.storefront_page, name="storefront-page"),
+    re_path(
+        r"^@(?P<handle>[A-Za-z0-9_.]{1,30})/p/(?P<product_id>[0-9]{1,18})/?$",
+        views.product_page,
+        name="product-page",
+    ),
     path(
         ".well-known/apple-app-site-association",
         views.apple_app_site_association,

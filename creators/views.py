@@ -1,4 +1,4 @@
-"""Server-rendered pages of creators, and the deep-link documents the apps verify."""
+"""Server-rendered pages of creators (home, storefront, product), and the deep-link documents."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
-from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.template.loader import render_to_string
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
+from common import visitor
 from common.errors import NotFound
 from common.middleware import current_request_id
 from creators.attribution.views import ATTRIBUTION_COOKIE
 from creators.selectors.landing import LandingToken, landing_token_get
+from creators.selectors.product_page import ProductPage, product_page_get, storefront_list
 from creators.selectors.storefront import StorefrontPage, storefront_page_get
 
 # The app opens storefronts and affiliate links itself when it is installed.
@@ -36,14 +39,13 @@ def _description(page: StorefrontPage) -> str:
     return f"Shop the products {page.creator.display_name} shows in their videos, on Tribe."
 
 
-def _carry_token(response: HttpResponse, landing: LandingToken) -> HttpResponse:
-    """Keep a link token in the first-party cookie as the redirect does; never cache the page.
+def _carry_token(response: HttpResponse, landing: LandingToken | None) -> HttpResponse:
+    """Keep a link token in the first-party cookie as the redirect does.
 
-    The page now holds one shopper's token (in its forms, and maybe in a Set-Cookie), so no
-    shared cache may store it, whatever that cache keys on; the page without `atk` stays
-    cacheable.
+    The page then holds one shopper's token (in its forms, and maybe in a Set-Cookie), so
+    no shared cache may store it, whatever that cache keys on.
     """
-    if landing.cookie_max_age is not None:
+    if landing is not None and landing.cookie_max_age is not None:
         response.set_cookie(
             ATTRIBUTION_COOKIE,
             landing.token,
@@ -52,45 +54,122 @@ def _carry_token(response: HttpResponse, landing: LandingToken) -> HttpResponse:
             samesite="Lax",
             secure=not settings.DEBUG,
         )
-    add_never_cache_headers(response)
+    if landing is not None:
+        visitor.token_page(response)
     return response
+
+
+def _not_found(request: HttpRequest, message: str) -> HttpResponse:
+    return render(
+        request,
+        "error.html",
+        {"status_code": 404, "message": message, "request_id": current_request_id()},
+        status=404,
+    )
+
+
+def _canonical_redirect(request: HttpRequest, handle: str, path: str) -> HttpResponse | None:
+    if handle == handle.lower() and not request.path.endswith("/"):
+        return None
+    query = request.META.get("QUERY_STRING", "")
+    return HttpResponsePermanentRedirect(path + (f"?{query}" if query else ""))
+
+
+def _landing(request: HttpRequest, creator_id: int) -> LandingToken | None:
+    return landing_token_get(
+        token=visitor.url_token(request, visitor.ATK_PARAM),
+        creator_id=creator_id,
+        cookie_token=request.COOKIES.get(ATTRIBUTION_COOKIE, ""),
+    )
+
+
+def _product_id(raw: str) -> int | None:
+    return int(raw) if raw.isdigit() and len(raw) <= 18 else None
 
 
 @require_safe
 def storefront_page(request: HttpRequest, handle: str) -> HttpResponse:
+    """The storefront, with the product a link was for shown first and open.
+
+    The shared part (header, videos, collections) is rendered without the visitor: their
+    tokens go into its slots afterwards (`common.visitor`); the linked product, the cart
+    link and the tokens are the per-visitor part.
+    """
     canonical = handle.lower()
-    if handle != canonical or request.path.endswith("/"):
-        query = request.META.get("QUERY_STRING", "")
-        return HttpResponsePermanentRedirect(f"/@{canonical}" + (f"?{query}" if query else ""))
+    redirect_to = _canonical_redirect(request, handle, f"/@{canonical}")
+    if redirect_to is not None:
+        return redirect_to
     try:
         page = storefront_page_get(handle=canonical)
     except NotFound:
-        return render(
-            request,
-            "error.html",
-            {
-                "status_code": 404,
-                "message": f"We could not find a storefront at @{canonical}.",
-                "request_id": current_request_id(),
-            },
-            status=404,
-        )
+        return _not_found(request, f"We could not find a storefront at @{canonical}.")
+    landing = _landing(request, page.creator.pk)
+    product_id = _product_id(request.GET.get("product", ""))
+    if product_id is None and landing is not None:
+        product_id = landing.product_id
+    featured = None
+    if product_id is not None:
+        try:
+            featured = product_page_get(
+                handle=canonical, product_id=product_id, creator=page.creator
+            )
+        except NotFound:
+            featured = None  # a stale or mistyped ?product= still shows the storefront
+    shared = render_to_string(
+        "creators/_storefront_shared.html",
+        {"page": page, "carry": visitor.QUERY_SLOT, "atk_inputs": visitor.ATK_INPUTS_SLOT},
+    )
     context: dict[str, Any] = {
         "page": page,
         "ink": _ink_on(page.theme_color),
         "description": _description(page),
         "share_image": page.share_image_url,
-        "atk": "",
+        "atk": landing.token if landing is not None else "",
+        "featured": featured,
+        "shared": shared,
     }
-    landing = landing_token_get(
-        token=request.GET.get("atk", ""),
-        creator_id=page.creator.pk,
-        cookie_token=request.COOKIES.get(ATTRIBUTION_COOKIE, ""),
-    )
-    if landing is None:
-        return render(request, "creators/storefront.html", context)
-    context["atk"] = landing.token
-    return _carry_token(render(request, "creators/storefront.html", context), landing)
+    response = render(request, "creators/storefront.html", context)
+    return _carry_token(visitor.visitor_page(request, response), landing)
+
+
+@require_safe
+def product_page(request: HttpRequest, handle: str, product_id: str) -> HttpResponse:
+    """One product of a storefront: images, price, variants with live stock, add to cart."""
+    canonical = handle.lower()
+    redirect_to = _canonical_redirect(request, handle, f"/@{canonical}/p/{product_id}")
+    if redirect_to is not None:
+        return redirect_to
+    try:
+        page = product_page_get(handle=canonical, product_id=int(product_id))
+    except NotFound:
+        return _not_found(request, "We could not find that product on this storefront.")
+    landing = _landing(request, page.creator.pk)
+    context = {
+        "page": page,
+        "ink": _ink_on(page.theme_color),
+        "atk": landing.token if landing is not None else "",
+        "chosen": _chosen_variant(request, page),
+    }
+    response = render(request, "creators/product.html", context)
+    # Live stock: a stored copy would offer what has sold out since.
+    visitor.token_page(response)
+    return _carry_token(response, landing)
+
+
+def _chosen_variant(request: HttpRequest, page: ProductPage) -> int | None:
+    wanted = _product_id(request.GET.get("variant", ""))
+    ids = {v.id for v in page.variants if not v.is_sold_out}
+    if wanted in ids:
+        return wanted
+    first = page.first_open_variant
+    return first.id if first is not None else None
+
+
+@require_safe
+def home_page(request: HttpRequest) -> HttpResponse:
+    """The site's front page: the storefronts one can shop."""
+    response = render(request, "creators/home.html", {"storefronts": storefront_list()})
+    return visitor.visitor_page(request, response)
 
 
 def _well_known(body: Any) -> JsonResponse:

@@ -15,13 +15,16 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Sum,
 )
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from common.errors import NotFound
 from common.money import Money
 from orders.models import Cart, CartLine, Order, OrderLine
 from orders.pricing import Totals, price_lines
+from shop.models import Variant
 
 
 def cart_queryset() -> QuerySet[Cart]:
@@ -45,6 +48,33 @@ def cart_get_for(*, cart_id: int, user: User | None, token: str | None) -> Cart:
     if token and secrets.compare_digest(token, cart.token):
         return cart
     raise NotFound("No such cart.", code="cart_not_found")
+
+
+def cart_get_by_token(*, token: str) -> Cart:
+    """The cart a web page's URL names by its token, with its lines; else 404."""
+    cart = cart_queryset().filter(token=token).first() if token else None
+    if cart is None:
+        raise NotFound("No such cart.", code="cart_not_found")
+    return cart
+
+
+def cart_count_by_token(*, token: str) -> int | None:
+    """Units in the open cart with this token (one query), or None when there is no such cart."""
+    if not token:
+        return None
+    row = (
+        Cart.objects.filter(token=token, status=Cart.Status.OPEN)
+        .annotate(units=Coalesce(Sum("lines__quantity"), 0))
+        .values_list("units", flat=True)
+        .first()
+    )
+    return None if row is None else int(row)
+
+
+def sku_titles(*, skus: Iterable[str]) -> dict[str, str]:
+    """What a shopper calls each SKU: "Product (Variant)"; unknown SKUs are left out."""
+    rows = Variant.objects.filter(sku__in=list(skus)).values_list("sku", "title", "product__title")
+    return {sku: f"{product} ({title})" if title else product for sku, title, product in rows}
 
 
 def cart_totals(cart: Cart) -> Totals | None:

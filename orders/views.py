@@ -5,13 +5,17 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from common import visitor
 from common.errors import ApplicationError, NotFound
 from orders import order_selectors, selectors
-from orders.models import Order
+from orders.models import Cart, Order
 from orders.services.checkout import order_payment_intent_ensure
 from orders.state import PAID_STATUSES
+from orders.web.wording import shopper_message
 
 
 def _lines_by_brand(order: Order) -> list[dict[str, object]]:
@@ -46,11 +50,20 @@ def payment_page(request: HttpRequest, token: str) -> HttpResponse:
     if order.status in PAID_STATUSES:
         return redirect("checkout-complete", token=token)
     error = None
-    if order.status == Order.Status.PENDING_PAYMENT:
+    expired = (
+        order.status == Order.Status.PENDING_PAYMENT
+        and order.reservation_expires_at <= timezone.now()
+    )
+    if expired:
+        error = (
+            "We held your items for you, but the hold has run out. Nothing was charged: "
+            "go back to your cart to check out again."
+        )
+    elif order.status == Order.Status.PENDING_PAYMENT:
         try:
             order = order_payment_intent_ensure(order=order)
         except ApplicationError as exc:
-            error = exc.message
+            error = shopper_message(exc)
     context = {
         "order": order,
         "groups": _lines_by_brand(order),
@@ -59,8 +72,18 @@ def payment_page(request: HttpRequest, token: str) -> HttpResponse:
         "stripe_js_url": settings.STRIPE_JS_URL,
         "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
         "return_url": request.build_absolute_uri(f"/checkout/{order.token}/complete/"),
+        "expired": expired,
+        "cart_url": _open_cart_url(order),
     }
-    return render(request, "orders/payment.html", context)
+    return visitor.token_page(render(request, "orders/payment.html", context))
+
+
+def _open_cart_url(order: Order) -> str:
+    """The web cart the order came from while it can still be checked out, else ""."""
+    cart = order.cart
+    if cart is None or cart.status != Cart.Status.OPEN:
+        return ""
+    return reverse("web-cart", args=[cart.token])
 
 
 @never_cache
@@ -68,7 +91,7 @@ def payment_complete(request: HttpRequest, token: str) -> HttpResponse:
     order = _order_or_404(request, token)
     if isinstance(order, HttpResponse):
         return order
-    return render(
+    response = render(
         request,
         "orders/complete.html",
         {
@@ -78,6 +101,7 @@ def payment_complete(request: HttpRequest, token: str) -> HttpResponse:
             "status_url": order_selectors.order_status_url(order),
         },
     )
+    return visitor.token_page(response)
 
 
 @never_cache

@@ -72,8 +72,8 @@ def link_redirect(request: HttpRequest, code: str) -> HttpResponse:
         return _never_cache(
             render(
                 request,
-                "error.html",
-                {"status_code": 404, "message": "This link is not active any more."},
+                "creators/link_missing.html",
+                {"handle": target["handle"] if target is not None else ""},
                 status=404,
             )
         )

@@ -27,6 +27,9 @@ class LandingToken:
     # None when the cookie must not be set: a storefront token (it credits this page only),
     # or a newer click the shopper's cookie already holds (last click wins).
     cookie_max_age: int | None
+    # The product a link token was made for, which the page opens first; None for a
+    # storefront token.
+    product_id: int | None = None
 
 
 def _cookie_claims(cookie_token: str) -> Claims | None:
@@ -61,17 +64,18 @@ def landing_token_get(
         return LandingToken(token=token, kind="storefront", cookie_max_age=None)
     if claims.link_id is None:
         return None
-    window_days = (
+    row = (
         AffiliateLink.objects.filter(pk=claims.link_id, creator_id=creator_id)
-        .values_list("product__brand__attribution_window_days", flat=True)
+        .values_list("product__brand__attribution_window_days", "product_id")
         .first()
     )
-    if window_days is None:
+    if row is None:
         return None
+    window_days, product_id = row
     remaining = int((claims.issued_at + timedelta(days=window_days) - at).total_seconds())
     if remaining <= 0:
         return None
     cookie = _cookie_claims(cookie_token)
     if cookie_token == token or (cookie is not None and cookie.issued_at > claims.issued_at):
-        return LandingToken(token=token, kind="link", cookie_max_age=None)
-    return LandingToken(token=token, kind="link", cookie_max_age=remaining)
+        return LandingToken(token=token, kind="link", cookie_max_age=None, product_id=product_id)
+    return LandingToken(token=token, kind="link", cookie_max_age=remaining, product_id=product_id)

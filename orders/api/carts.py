@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common import visitor
 from common.api import authenticated_user
 from common.serializers import ErrorSchema, StrictCharField
 from creators.attribution.views import ATTRIBUTION_COOKIE
@@ -18,7 +19,7 @@ from orders.models import Cart
 from orders.services import carts
 
 CART_HEADER = "X-Cart-Token"
-CART_COOKIE = "tribe_cart"
+CART_COOKIE = visitor.CART_COOKIE
 CART_TOKEN_PARAM = OpenApiParameter(
     CART_HEADER, str, OpenApiParameter.HEADER, required=False, description="Anonymous cart token."
 )

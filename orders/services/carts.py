@@ -86,39 +86,62 @@ def cart_line_set(
     attribution_token = attribution_token_choose(
         tokens=attribution_tokens, product_id=variant.product_id
     )
-    currency = variant.product.brand.currency
     with transaction.atomic(durable=True):
-        locked = _lock_open_cart(cart.pk)
-        others = locked.lines.exclude(variant=variant).count()
-        if others and locked.currency and locked.currency != currency:
-            raise ApplicationError(
-                f"This cart is in {locked.currency}; {sku} is sold in {currency}.",
-                code="currency_mismatch",
-                details={"cart_currency": locked.currency, "sku_currency": currency},
-            )
-        # Counted with this SKU's line, so changing a quantity in a full cart still works.
-        cart_check_size(others + 1)
-        available = Variant.objects.filter(pk=variant.pk).values_list("on_hand", "reserved").get()
-        if quantity > max(0, available[0] - available[1]):
-            raise OutOfStock(
-                f"Only {max(0, available[0] - available[1])} left of {sku}.",
-                details={"available": {sku: max(0, available[0] - available[1])}},
-            )
-        locked.currency = currency
-        locked.save(update_fields=["currency", "updated_at"])
-        line, created = CartLine.objects.get_or_create(
-            cart=locked,
-            variant=variant,
-            defaults={"quantity": quantity, "attribution_token": attribution_token or ""},
+        return _line_set(_lock_open_cart(cart.pk), variant, quantity, attribution_token)
+
+
+def cart_create_with_line(
+    *, sku: str, quantity: int, attribution_tokens: Sequence[str] = ()
+) -> CartLine:
+    """A new anonymous cart holding one line, or nothing at all when the line is refused.
+
+    The web shop's first "add to cart": a refused line (sold out, bad quantity) leaves no
+    empty cart behind.
+    """
+    _check_quantity(quantity)
+    variant = _purchasable_variant(sku)
+    attribution_token = attribution_token_choose(
+        tokens=attribution_tokens, product_id=variant.product_id
+    )
+    with transaction.atomic(durable=True):
+        cart = Cart.objects.create()
+        return _line_set(_lock_open_cart(cart.pk), variant, quantity, attribution_token)
+
+
+def _line_set(locked: Cart, variant: Variant, quantity: int, attribution_token: str) -> CartLine:
+    """Set a line of a cart locked by the caller's transaction."""
+    sku = variant.sku
+    currency = variant.product.brand.currency
+    others = locked.lines.exclude(variant=variant).count()
+    if others and locked.currency and locked.currency != currency:
+        raise ApplicationError(
+            f"This cart is in {locked.currency}; {sku} is sold in {currency}.",
+            code="currency_mismatch",
+            details={"cart_currency": locked.currency, "sku_currency": currency},
         )
-        if not created:
-            line.quantity = quantity
-            if attribution_token and attribution_token_supersedes(
-                attribution_token, line.attribution_token
-            ):
-                line.attribution_token = attribution_token
-            line.save(update_fields=["quantity", "attribution_token", "updated_at"])
-        return line
+    # Counted with this SKU's line, so changing a quantity in a full cart still works.
+    cart_check_size(others + 1)
+    available = Variant.objects.filter(pk=variant.pk).values_list("on_hand", "reserved").get()
+    if quantity > max(0, available[0] - available[1]):
+        raise OutOfStock(
+            f"Only {max(0, available[0] - available[1])} left of {sku}.",
+            details={"available": {sku: max(0, available[0] - available[1])}},
+        )
+    locked.currency = currency
+    locked.save(update_fields=["currency", "updated_at"])
+    line, created = CartLine.objects.get_or_create(
+        cart=locked,
+        variant=variant,
+        defaults={"quantity": quantity, "attribution_token": attribution_token or ""},
+    )
+    if not created:
+        line.quantity = quantity
+        if attribution_token and attribution_token_supersedes(
+            attribution_token, line.attribution_token
+        ):
+            line.attribution_token = attribution_token
+        line.save(update_fields=["quantity", "attribution_token", "updated_at"])
+    return line
 
 
 def cart_line_remove(*, cart: Cart, sku: str) -> None:
