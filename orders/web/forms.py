@@ -61,7 +61,7 @@ class CheckoutForm(forms.Form):
         ),
         help_text="2 letters, such as US, GB or DE.",
         error_messages={
-            "required": "Enter your country as a 2-letter code such as US.",
+            "required": "Enter your country: use a 2-letter country code such as US.",
             "max_length": "Use a 2-letter country code such as US.",
         },
     )
