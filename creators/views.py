@@ -126,6 +126,7 @@ def storefront_page(request: HttpRequest, handle: str) -> HttpResponse:
         "share_image": page.share_image_url,
         "atk": landing.token if landing is not None else "",
         "featured": featured,
+        "chosen": _first_open(featured),
         "shared": shared,
     }
     response = render(request, "creators/storefront.html", context)
@@ -161,8 +162,12 @@ def _chosen_variant(request: HttpRequest, page: ProductPage) -> int | None:
     ids = {v.id for v in page.variants if not v.is_sold_out}
     if wanted in ids:
         return wanted
-    first = page.first_open_variant
-    return first.id if first is not None else None
+    return _first_open(page)
+
+
+def _first_open(page: ProductPage | None) -> int | None:
+    variant = page.first_open_variant if page is not None else None
+    return variant.id if variant is not None else None
 
 
 @require_safe
