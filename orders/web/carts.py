@@ -85,7 +85,7 @@ def cart_url(token: str, *, atk: str = "", shop: str = "") -> str:
     return reverse("web-cart", args=[token]) + visitor.carry_query(atk=atk, shop=shop)
 
 
-def _titles(cart: Cart | None) -> dict[str, str]:
+def line_titles(cart: Cart | None) -> dict[str, str]:
     if cart is None:
         return {}
     return {line.variant.sku: _line_title(line) for line in cart.lines.all()}
@@ -118,13 +118,13 @@ def render_cart(
         "query": visitor.carry_query(**carry),
         "shop": carry["shop"],
         "atk": carry["atk"],
-        "titles": _titles(cart),
+        "titles": line_titles(cart),
         **(extra or {}),
     }
     return visitor.token_page(render(request, "orders/web/cart.html", context, status=status))
 
 
-def _cart_or_404(request: HttpRequest, token: str) -> Cart | HttpResponse:
+def cart_or_404(request: HttpRequest, token: str) -> Cart | HttpResponse:
     try:
         return selectors.cart_get_by_token(token=token)
     except NotFound:
@@ -215,7 +215,7 @@ def cart_start(request: HttpRequest) -> HttpResponse:
 @require_POST
 def cart_add(request: HttpRequest, token: str) -> HttpResponse:
     """Add units of a variant to the cart the URL names; 303 to the cart page."""
-    cart = _cart_or_404(request, token)
+    cart = cart_or_404(request, token)
     if isinstance(cart, HttpResponse):
         return cart
     form = AddForm(request.POST)
@@ -232,7 +232,7 @@ def cart_add(request: HttpRequest, token: str) -> HttpResponse:
             attribution_tokens=_tokens(request, data["atk"]),
         )
     except ApplicationError as exc:
-        titles = {**selectors.sku_titles(skus=[data["sku"]]), **_titles(cart)}
+        titles = {**selectors.sku_titles(skus=[data["sku"]]), **line_titles(cart)}
         return _add_refused(
             request, cart, form, shopper_message(exc, titles=titles), exc.status_code
         )
@@ -242,7 +242,7 @@ def cart_add(request: HttpRequest, token: str) -> HttpResponse:
 @require_safe
 def cart_page(request: HttpRequest, token: str) -> HttpResponse:
     """The cart: lines by brand with shipping and free-shipping progress, totals, checkout."""
-    cart = _cart_or_404(request, token)
+    cart = cart_or_404(request, token)
     if isinstance(cart, HttpResponse):
         return cart
     return render_cart(request, cart)
@@ -252,7 +252,7 @@ def cart_page(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def cart_line_update(request: HttpRequest, token: str, sku: str) -> HttpResponse:
     """Set a line's quantity; a refused quantity changes nothing and says why."""
-    cart = _cart_or_404(request, token)
+    cart = cart_or_404(request, token)
     if isinstance(cart, HttpResponse):
         return cart
     form = QuantityForm(request.POST)
@@ -271,7 +271,10 @@ def cart_line_update(request: HttpRequest, token: str, sku: str) -> HttpResponse
         )
     except ApplicationError as exc:
         return render_cart(
-            request, cart, error=shopper_message(exc, titles=_titles(cart)), status=exc.status_code
+            request,
+            cart,
+            error=shopper_message(exc, titles=line_titles(cart)),
+            status=exc.status_code,
         )
     return _see_cart(request, token)
 
@@ -279,14 +282,17 @@ def cart_line_update(request: HttpRequest, token: str, sku: str) -> HttpResponse
 @csrf_exempt
 @require_POST
 def cart_line_delete(request: HttpRequest, token: str, sku: str) -> HttpResponse:
-    cart = _cart_or_404(request, token)
+    cart = cart_or_404(request, token)
     if isinstance(cart, HttpResponse):
         return cart
     try:
         carts.cart_line_remove(cart=cart, sku=sku)
     except ApplicationError as exc:
         return render_cart(
-            request, cart, error=shopper_message(exc, titles=_titles(cart)), status=exc.status_code
+            request,
+            cart,
+            error=shopper_message(exc, titles=line_titles(cart)),
+            status=exc.status_code,
         )
     return _see_cart(request, token)
 

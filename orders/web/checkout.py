@@ -21,7 +21,7 @@ from common import visitor
 from common.errors import ApplicationError
 from orders.models import Cart
 from orders.services.checkout import checkout_start
-from orders.web.carts import _cart_or_404, _titles, render_cart
+from orders.web.carts import cart_or_404, line_titles, render_cart
 from orders.web.forms import CheckoutForm
 from orders.web.wording import shopper_message
 
@@ -42,7 +42,7 @@ def _show(
 @require_http_methods(["GET", "HEAD", "POST"])
 def checkout_form(request: HttpRequest, token: str) -> HttpResponse:
     """GET the form; POST it to hold the stock, create the order and go to pay (303)."""
-    cart = _cart_or_404(request, token)
+    cart = cart_or_404(request, token)
     if isinstance(cart, HttpResponse):
         return cart
     if cart.status != Cart.Status.OPEN:
@@ -65,7 +65,7 @@ def checkout_form(request: HttpRequest, token: str) -> HttpResponse:
             shipping_address=form.address(),
         )
     except ApplicationError as exc:
-        message = shopper_message(exc, titles=_titles(cart))
+        message = shopper_message(exc, titles=line_titles(cart))
         return _show(request, cart, form, error=message, status=exc.status_code)
     response = HttpResponse(status=303)
     response["Location"] = reverse("checkout-page", args=[order.token])
