@@ -20,9 +20,9 @@ from creators.models import AffiliateLink, CollectionItem, Creator, Video, Video
 from creators.selectors.storefront import (
     StockState,
     StorefrontProduct,
-    _product_view,
     http_url,
     money_label,
+    product_view,
     seconds_label,
 )
 from shop import selectors as shop_selectors
@@ -166,7 +166,7 @@ def _fallback(creator: Creator, product: StorefrontProduct) -> StorefrontProduct
     row = shop_selectors.product_public_queryset().filter(pk=fallback_id).first()
     if row is None:
         return None
-    view = _product_view(row)
+    view = product_view(row)
     return None if view.is_sold_out else view
 
 
@@ -186,7 +186,7 @@ def product_page_get(
     )
     if row is None:
         raise NotFound("This storefront has no such product.", code="product_not_found")
-    product = _product_view(row)
+    product = product_view(row)
     if product.is_sold_out:
         product = dataclasses.replace(product, fallback=_fallback(creator, product))
     currency = row.brand.currency

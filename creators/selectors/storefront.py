@@ -162,7 +162,7 @@ def _product_stock(product: Product) -> tuple[int, str]:
     return available, StockState.IN_STOCK
 
 
-def _product_view(product: Product) -> StorefrontProduct:
+def product_view(product: Product) -> StorefrontProduct:
     variants = list(product.variants.all())
     prices = {v.price for v in variants}
     min_price: Decimal | None = getattr(product, "min_price", None)
@@ -263,7 +263,7 @@ def storefront_page_get(*, handle: str) -> StorefrontPage:
     wanted |= {i.product_id for items in items_by_collection.values() for i in items}
     wanted |= fallbacks.product_ids()
     products = {
-        p.pk: _product_view(p)
+        p.pk: product_view(p)
         for p in shop_selectors.product_public_queryset().filter(pk__in=wanted)
     }
 

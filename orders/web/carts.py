@@ -28,7 +28,7 @@ from orders import selectors
 from orders.models import Cart, CartLine
 from orders.pricing import brand_shipping
 from orders.services import carts
-from orders.web.forms import AddForm, QuantityForm
+from orders.web.forms import HANDLE, AddForm, QuantityForm
 from orders.web.wording import shopper_message
 from shop.models import Brand
 
@@ -77,7 +77,7 @@ def _carry(request: HttpRequest) -> dict[str, str]:
     shop = request.GET.get("shop", "")
     return {
         "atk": visitor.url_token(request, visitor.ATK_PARAM),
-        "shop": shop if AddForm.base_fields["shop"].regex.match(shop) else "",  # type: ignore[attr-defined]
+        "shop": shop.lower() if HANDLE.match(shop) else "",
     }
 
 
@@ -161,7 +161,7 @@ def _back_to_product(data: dict[str, Any], atk: str, cart_token: str = "") -> st
 def _add_refused(
     request: HttpRequest, cart: Cart | None, form: AddForm, message: str, status: int
 ) -> HttpResponse:
-    data = form.cleaned_data if hasattr(form, "cleaned_data") else {}
+    data = getattr(form, "cleaned_data", {})
     back = _back_to_product(data, data.get("atk", ""), cart.token if cart is not None else "")
     return render_cart(request, cart, error=message, status=status, back=back)
 
@@ -181,7 +181,10 @@ def _after_add(request: HttpRequest, line: CartLine, form: AddForm) -> HttpRespo
 @csrf_exempt
 @require_POST
 def cart_start(request: HttpRequest) -> HttpResponse:
-    """Add to a new cart (the shopper has none yet); 303 to the cart page."""
+    """Add to a new cart (the shopper has none yet); 303 to the cart page.
+
+    CSRF-exempt: it only makes a new cart, and a cross-site post never sets the cookie.
+    """
     form = AddForm(request.POST)
     if not form.is_valid():
         return _add_refused(request, None, form, _form_error(form), 400)
@@ -214,7 +217,10 @@ def cart_start(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def cart_add(request: HttpRequest, token: str) -> HttpResponse:
-    """Add units of a variant to the cart the URL names; 303 to the cart page."""
+    """Add units of a variant to the cart the URL names; 303 to the cart page.
+
+    CSRF-exempt: authorised by the cart token in the URL only, never a cookie or session.
+    """
     cart = cart_or_404(request, token)
     if isinstance(cart, HttpResponse):
         return cart
@@ -251,7 +257,10 @@ def cart_page(request: HttpRequest, token: str) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def cart_line_update(request: HttpRequest, token: str, sku: str) -> HttpResponse:
-    """Set a line's quantity; a refused quantity changes nothing and says why."""
+    """Set a line's quantity; a refused quantity changes nothing and says why.
+
+    CSRF-exempt: authorised by the cart token in the URL only, never a cookie or session.
+    """
     cart = cart_or_404(request, token)
     if isinstance(cart, HttpResponse):
         return cart
@@ -282,6 +291,7 @@ def cart_line_update(request: HttpRequest, token: str, sku: str) -> HttpResponse
 @csrf_exempt
 @require_POST
 def cart_line_delete(request: HttpRequest, token: str, sku: str) -> HttpResponse:
+    """Remove a line. CSRF-exempt: authorised by the cart token in the URL only."""
     cart = cart_or_404(request, token)
     if isinstance(cart, HttpResponse):
         return cart

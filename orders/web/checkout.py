@@ -41,7 +41,10 @@ def _show(
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
 def checkout_form(request: HttpRequest, token: str) -> HttpResponse:
-    """GET the form; POST it to hold the stock, create the order and go to pay (303)."""
+    """GET the form; POST it to hold the stock, create the order and go to pay (303).
+
+    CSRF-exempt: authorised by the cart token in the URL only, never a cookie or session.
+    """
     cart = cart_or_404(request, token)
     if isinstance(cart, HttpResponse):
         return cart

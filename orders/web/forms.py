@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from django import forms
 
-HANDLE = r"^[A-Za-z0-9_.]{1,30}$"
+HANDLE = re.compile(r"^[A-Za-z0-9_.]{1,30}$")
 WHOLE_NUMBER = {"required": "Enter a quantity.", "invalid": "Enter a whole number, such as 1."}
 
 

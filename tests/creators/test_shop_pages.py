@@ -10,8 +10,10 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
 from django.template.loader import render_to_string
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from common import visitor
 from creators.attribution.tokens import token_for_click, token_for_storefront
@@ -30,6 +32,9 @@ from tests.creators.test_storefront_page import (
 from tests.shop.factories import BrandFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
+
+# Creator, product, its variants, its images, its moments in the creator's videos.
+PRODUCT_PAGE_QUERIES = 5
 
 
 def featured_id(response) -> int | None:
@@ -299,3 +304,23 @@ def test_an_inactive_link_points_to_the_creators_storefront(client):
 
     assert response.status_code == 404
     assert 'href="/@maya.glows"' in response.content.decode()
+
+
+def test_product_page_queries_are_fixed_however_many_variants_images_and_videos(
+    client, django_assert_max_num_queries
+):
+    creator = make_creator()
+    small = make_product("Small", stock=[(5, 0)])
+    big = make_product("Big", stock=[(5, 0)] * 30)
+    for i in range(10):
+        make_video(creator, url=f"https://www.tiktok.com/@m/video/{i}", products=[(big, i)])
+    make_video(creator, products=[(small, 1)])
+
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(f"/@maya.glows/p/{small.pk}").status_code == 200
+    with django_assert_max_num_queries(PRODUCT_PAGE_QUERIES):
+        response = client.get(f"/@maya.glows/p/{big.pk}")
+
+    assert response.status_code == 200
+    assert text(response).count("TikTok video") == 10
+    assert len(few.captured_queries) == PRODUCT_PAGE_QUERIES

@@ -9,7 +9,9 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from creators.attribution.tokens import token_for_click
@@ -283,3 +285,16 @@ def test_the_web_cart_keeps_the_link_token_of_the_landing_url_as_the_api_does():
     line = CartLine.objects.get(cart=cart_in(response))
     assert line.attribution_token == token
     assert f"atk={token}" in response["Location"].replace("%3A", ":")
+
+
+def test_cart_page_queries_are_fixed_however_many_lines_and_brands(django_assert_max_num_queries):
+    small = cart_of((variant_in_stock(on_hand=5), 1))
+    big = cart_of(*[(variant_in_stock(on_hand=5), 1) for _ in range(12)])
+
+    with CaptureQueriesContext(connection) as few:
+        browser().get(f"/cart/{small.token}/")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = browser().get(f"/cart/{big.token}/")
+
+    assert response.status_code == 200
+    assert response.content.decode().count('class="line"') == 12

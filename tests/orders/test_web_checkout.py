@@ -201,7 +201,7 @@ def test_the_payment_page_carries_no_token_in_referers():
     assert 'id="payment-form"' in response.content.decode()
 
 
-def test_an_expired_hold_on_the_payment_page_says_so_and_offers_the_cart_back(monkeypatch):
+def test_an_expired_hold_on_the_payment_page_says_so_and_offers_the_cart_back():
     variant = variant_in_stock(on_hand=5)
     cart = cart_of((variant, 1))
     paying = check_out(browser(), cart)
