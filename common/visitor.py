@@ -27,9 +27,10 @@ MAX_TOKEN_LENGTH = 500
 
 
 def url_token(request: HttpRequest, name: str) -> str:
-    """A token from the query string, or "" when absent or too long to be one of ours."""
+    """A token from the query string, or "" when absent or never one of ours (too long, or
+    holding a NUL, which PostgreSQL refuses in text)."""
     value = request.GET.get(name, "")
-    return value if len(value) <= MAX_TOKEN_LENGTH else ""
+    return value if len(value) <= MAX_TOKEN_LENGTH and "\x00" not in value else ""
 
 
 def carry_query(*, atk: str = "", cart: str = "", **extra: str) -> str:

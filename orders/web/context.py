@@ -18,8 +18,9 @@ class VisitorCart:
     """
 
     def __init__(self, request: HttpRequest) -> None:
-        self._candidate = visitor.url_token(request, visitor.CART_PARAM) or request.COOKIES.get(
-            visitor.CART_COOKIE, ""
+        cookie = request.COOKIES.get(visitor.CART_COOKIE, "")
+        self._candidate = visitor.url_token(request, visitor.CART_PARAM) or (
+            cookie if "\x00" not in cookie else ""
         )
 
     @cached_property

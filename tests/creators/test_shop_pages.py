@@ -324,3 +324,13 @@ def test_product_page_queries_are_fixed_however_many_variants_images_and_videos(
     assert response.status_code == 200
     assert text(response).count("TikTok video") == 10
     assert len(few.captured_queries) == PRODUCT_PAGE_QUERIES
+
+
+def test_hostile_query_values_are_ignored_never_a_500(client):
+    showcase = make_showcase()
+
+    for query in ({"cart": "a\x00b"}, {"atk": "\x00"}, {"product": "1\x00"}, {"cart": "x" * 5000}):
+        storefront = client.get("/@maya.glows", query)
+        product = client.get(f"/@maya.glows/p/{showcase.serum.pk}", query)
+        assert storefront.status_code == 200
+        assert product.status_code == 200
