@@ -195,4 +195,5 @@ def seed(*, password: str) -> list[str]:
         if code is not None:
             link_lines.append(f"  Link        {link_url(code)}   (sold out: offers a fallback)")
     # One link is enough for the banner: the first creator's, whose product is sold out.
-    return lines + link_lines[:1]
+    shop = f"  Web shop    {settings.SITE_URL}/   (pay with 4242 4242 4242 4242, any future date)"
+    return [shop, *lines, *link_lines[:1]]

@@ -17,6 +17,7 @@ def test_seed_demo_can_run_twice_without_duplicating(settings, capsys):
     out = capsys.readouterr().out
     assert "/admin/" in out
     assert "/api/docs/" in out
+    assert "Web shop" in out
 
 
 def test_seeded_stock_is_explained_by_movements(settings):

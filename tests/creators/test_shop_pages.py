@@ -6,10 +6,12 @@ tested in tests/orders/test_web_cart.py and test_web_checkout.py.
 
 from __future__ import annotations
 
+import io
 import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.template.loader import render_to_string
 from django.test import Client
@@ -333,4 +335,18 @@ def test_hostile_query_values_are_ignored_never_a_500(client):
         storefront = client.get("/@maya.glows", query)
         product = client.get(f"/@maya.glows/p/{showcase.serum.pk}", query)
         assert storefront.status_code == 200
+        assert product.status_code == 200
+
+
+def test_the_demo_has_no_dead_ends(client, settings):
+    settings.DEMO_SEED_ALLOWED = True
+    call_command("seed_demo", stdout=io.StringIO())
+    home = client.get("/").content.decode()
+
+    for link in AffiliateLink.objects.filter(is_active=True).select_related("creator"):
+        assert f'href="/@{link.creator.handle}"' in home
+        landed = client.get(client.get(f"/r/{link.code}")["Location"])
+        assert landed.status_code == 200
+        assert featured_id(landed) is not None
+        product = client.get(f"/@{link.creator.handle}/p/{featured_id(landed)}")
         assert product.status_code == 200
