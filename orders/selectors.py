@@ -51,8 +51,11 @@ def cart_get_for(*, cart_id: int, user: User | None, token: str | None) -> Cart:
 
 
 def cart_get_by_token(*, token: str) -> Cart:
-    """The cart a web page's URL names by its token, with its lines; else 404."""
-    cart = cart_queryset().filter(token=token).first() if token else None
+    """The anonymous cart a web page's URL names by its token, with its lines; else 404.
+
+    A signed-in shopper's cart answers to its owner only, as in the API.
+    """
+    cart = cart_queryset().filter(token=token, user__isnull=True).first() if token else None
     if cart is None:
         raise NotFound("No such cart.", code="cart_not_found")
     return cart
@@ -63,7 +66,7 @@ def cart_count_by_token(*, token: str) -> int | None:
     if not token:
         return None
     row = (
-        Cart.objects.filter(token=token, status=Cart.Status.OPEN)
+        Cart.objects.filter(token=token, status=Cart.Status.OPEN, user__isnull=True)
         .annotate(units=Coalesce(Sum("lines__quantity"), 0))
         .values_list("units", flat=True)
         .first()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -118,7 +119,6 @@ def render_cart(
         "query": visitor.carry_query(**carry),
         "shop": carry["shop"],
         "atk": carry["atk"],
-        "titles": line_titles(cart),
         **(extra or {}),
     }
     return visitor.token_page(render(request, "orders/web/cart.html", context, status=status))
@@ -209,7 +209,7 @@ def cart_start(request: HttpRequest) -> HttpResponse:
             max_age=CART_COOKIE_MAX_AGE,
             httponly=True,
             samesite="Lax",
-            secure=request.is_secure(),
+            secure=not settings.DEBUG,
         )
     return response
 

@@ -298,3 +298,16 @@ def test_cart_page_queries_are_fixed_however_many_lines_and_brands(django_assert
 
     assert response.status_code == 200
     assert response.content.decode().count('class="line"') == 12
+
+
+def test_a_signed_in_shoppers_cart_is_not_served_by_its_token_as_in_the_api(user):
+    variant = variant_in_stock(on_hand=5)
+    cart = Cart.objects.create(user=user, currency="USD")
+    cart.lines.create(variant=variant, quantity=1)
+
+    shown = browser().get(f"/cart/{cart.token}/")
+    changed = browser().post(f"/cart/{cart.token}/lines/{variant.sku}/", {"quantity": 3})
+
+    assert shown.status_code == 404
+    assert changed.status_code == 404
+    assert cart.lines.get().quantity == 1
