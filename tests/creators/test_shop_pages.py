@@ -350,3 +350,36 @@ def test_the_demo_has_no_dead_ends(client, settings):
         assert featured_id(landed) is not None
         product = client.get(f"/@{link.creator.handle}/p/{featured_id(landed)}")
         assert product.status_code == 200
+
+
+def test_storefront_share_and_canonical_urls_never_hold_the_visitors_tokens(client, settings):
+    settings.SITE_URL = "https://tribe.example"
+    showcase = make_showcase()
+    token = token_for_storefront(creator_id=showcase.creator.pk)
+    cart = Cart.objects.create()
+
+    page = read(client.get("/@maya.glows", {"atk": token, "cart": cart.token}))
+
+    assert page.meta["og:url"] == "https://tribe.example/@maya.glows"
+    assert page.links["canonical"] == "https://tribe.example/@maya.glows"
+    for value in [*page.meta.values(), *page.links.values()]:
+        assert token not in value
+        assert cart.token not in value
+
+
+def test_a_variant_in_the_query_is_the_one_picked_unless_it_is_sold_out(client):
+    product = make_product("Scrunchie", stock=[(5, 0), (5, 0), (0, 0)])
+    make_video(make_creator(), products=[(product, 1)])
+    first, second, gone = product.variants.order_by("position")
+
+    def picked(**query: str) -> str:
+        checked = [
+            i
+            for i in read(client.get(f"/@maya.glows/p/{product.pk}", query)).inputs
+            if "checked" in i
+        ]
+        return checked[0]["value"] or "" if checked else ""
+
+    assert picked() == first.sku
+    assert picked(variant=str(second.pk)) == second.sku
+    assert picked(variant=str(gone.pk)) == first.sku
