@@ -30,10 +30,20 @@ class JoinForm(forms.Form):
     variant_id = forms.IntegerField(min_value=1, max_value=2**63 - 1)
     email = forms.EmailField(max_length=254)
     atk = forms.CharField(max_length=500, required=False)
+    # The storefront the form was on, for the way back.
+    shop = forms.RegexField(r"^[A-Za-z0-9_.]{1,30}$", required=False)
 
 
-def _page(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
-    return render(request, TEMPLATE, {"title": title, "message": message}, status=status)
+def _page(
+    request: HttpRequest, status: int, title: str, message: str, back: str = ""
+) -> HttpResponse:
+    context = {"title": title, "message": message, "back": back}
+    return render(request, TEMPLATE, context, status=status)
+
+
+def _back(form: JoinForm) -> str:
+    shop = getattr(form, "cleaned_data", {}).get("shop")
+    return f"/@{shop.lower()}" if shop else "/"
 
 
 def _over_rate(request: HttpRequest) -> bool:
@@ -57,7 +67,9 @@ def waitlist_join_form(request: HttpRequest) -> HttpResponse:
         return _page(request, 429, "Slow down", "Too many requests; try again in a minute.")
     form = JoinForm(request.POST)
     if not form.is_valid():
-        return _page(request, 400, "Check your email", "Please enter a valid email address.")
+        return _page(
+            request, 400, "Check your email", "Please enter a valid email address.", _back(form)
+        )
     try:
         result = services.waitlist_join(
             variant_id=form.cleaned_data["variant_id"],
@@ -66,13 +78,18 @@ def waitlist_join_form(request: HttpRequest) -> HttpResponse:
         )
     except ApplicationError as exc:
         if exc.code == "in_stock":
-            return _page(request, 409, "Good news", "It is in stock: you can buy it now.")
-        return _page(request, exc.status_code, "Not found", "We could not find that product.")
+            return _page(
+                request, 409, "Good news", "It is in stock: you can buy it now.", _back(form)
+            )
+        return _page(
+            request, exc.status_code, "Not found", "We could not find that product.", _back(form)
+        )
     return _page(
         request,
         201 if result.created else 200,
         "You are on the list",
         "We will email you as soon as it is back in stock.",
+        _back(form),
     )
 
 

@@ -311,3 +311,15 @@ def test_a_signed_in_shoppers_cart_is_not_served_by_its_token_as_in_the_api(user
     assert shown.status_code == 404
     assert changed.status_code == 404
     assert cart.lines.get().quantity == 1
+
+
+def test_joining_the_waitlist_from_a_storefront_offers_the_way_back():
+    variant = variant_in_stock(on_hand=0)
+
+    response = browser().post(
+        "/waitlist/join/",
+        {"variant_id": variant.pk, "email": "fan@example.com", "shop": "Maya.Glows"},
+    )
+
+    assert response.status_code == 201
+    assert 'href="/@maya.glows"' in response.content.decode()
