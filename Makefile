@@ -59,9 +59,10 @@ stripe-emulator: install ## Run the local Stripe emulator on 127.0.0.1:$(STRIPE_
 services: install ## Start PostgreSQL and Redis in var/ from wheels, until Ctrl-C
 	$(STACK) -- bash -c 'echo "DATABASE_URL=$$DATABASE_URL REDIS_URL=$$REDIS_URL"; exec sleep infinity'
 
-lint: install ## ruff lint and format check
+lint: install ## ruff lint and format check, and the import contracts (lint-imports)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install ## mypy
 	$(BIN)/mypy .
