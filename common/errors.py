@@ -12,7 +12,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from common.middleware import current_request_id
+from common.request_id import current_request_id
 
 logger = logging.getLogger(__name__)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.core.cache import cache
 from django.db import connection
@@ -42,12 +43,23 @@ def _check_broker() -> None:
 CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
 
 
+# Degraded-but-serving notes, registered by the apps that own them (AppConfig.ready), so
+# common never imports an app above it: name -> a callable returning a reason, or None.
+_NOTES: dict[str, Callable[[], str | None]] = {}
+
+
+def readiness_note_register(name: str, degraded_reason: Callable[[], str | None]) -> None:
+    """Report `name` in /readyz as "ok" or "degraded: <reason>" (never a 503)."""
+    _NOTES[name] = degraded_reason
+
+
 def _notes() -> dict[str, str]:
     """Degraded but serving: reported, never a 503."""
-    from creators.attribution.clicks import degraded_reason
-
-    reason = degraded_reason()
-    return {"click_queue": f"degraded: {reason}" if reason else "ok"}
+    notes = {}
+    for name, degraded_reason in _NOTES.items():
+        reason = degraded_reason()
+        notes[name] = f"degraded: {reason}" if reason else "ok"
+    return notes
 
 
 @never_cache

@@ -7,19 +7,16 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
-from contextvars import ContextVar
 
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse
+
+from common.errors import api_error_response
+from common.request_id import request_id_reset, request_id_set
 
 REQUEST_ID_HEADER = "X-Request-ID"
-_request_id: ContextVar[str] = ContextVar("request_id", default="-")
 _VALID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 logger = logging.getLogger("django.request")
-
-
-def current_request_id() -> str:
-    """Return the id of the request being served, or '-' outside a request."""
-    return _request_id.get()
 
 
 class RequestIdMiddleware:
@@ -29,24 +26,14 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         request_id = incoming if _VALID.match(incoming) else uuid.uuid4().hex
-        token = _request_id.set(request_id)
+        token = request_id_set(request_id)
         request.request_id = request_id  # type: ignore[attr-defined]
         try:
             response = self.get_response(request)
         finally:
-            _request_id.reset(token)
+            request_id_reset(token)
         response[REQUEST_ID_HEADER] = request_id
         return response
-
-
-class RequestIdLogFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        request_id = current_request_id()
-        if request_id == "-":
-            # django.request logs 4xx/5xx after the middleware returned; it attaches the request.
-            request_id = getattr(getattr(record, "request", None), "request_id", "-")
-        record.request_id = request_id
-        return True
 
 
 API_PREFIX = "/api/"
@@ -75,10 +62,6 @@ class ApiErrorMiddleware:
 
     @staticmethod
     def _refuse_body(request: HttpRequest) -> HttpResponse | None:
-        from django.core.exceptions import RequestDataTooBig
-
-        from common.errors import api_error_response
-
         content_type = request.content_type or ""
         if content_type not in _JSON_TYPES:
             return None
@@ -99,11 +82,6 @@ class ApiErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not request.path.startswith(API_PREFIX):
             return None
-        from django.core.exceptions import PermissionDenied
-        from django.http import Http404
-
-        from common.errors import api_error_response
-
         if isinstance(exception, Http404):
             return api_error_response(404, "not_found", "Not found.")
         if isinstance(exception, PermissionDenied):

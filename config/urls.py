@@ -13,6 +13,7 @@ api_v1 = [
     path("brand/", include(brand_urls)),
     path("", include("orders.api.urls")),
     path("creators/", include("creators.api.urls")),
+    path("creators/", include("orders.api.creator_urls")),
     path("", include(creator_public_urls)),
 ]
 

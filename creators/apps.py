@@ -5,9 +5,12 @@ class CreatorsConfig(AppConfig):
     name = "creators"
 
     def ready(self) -> None:
+        from common.health import readiness_note_register
+        from creators.attribution.clicks import degraded_reason
         from creators.commissions import handlers
         from creators.commissions.accounts import stripe_account_event_handle
         from orders.services.payments import stripe_event_handler_register
 
         handlers.register()
+        readiness_note_register("click_queue", degraded_reason)
         stripe_event_handler_register("account", stripe_account_event_handle)

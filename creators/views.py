@@ -13,7 +13,7 @@ from django.views.decorators.http import require_safe
 
 from common import visitor
 from common.errors import NotFound
-from common.middleware import current_request_id
+from common.request_id import current_request_id
 from creators.attribution.views import ATTRIBUTION_COOKIE
 from creators.selectors.landing import LandingToken, landing_token_get
 from creators.selectors.product_page import ProductPage, product_page_get, storefront_list

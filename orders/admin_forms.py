@@ -13,7 +13,7 @@ from django.urls import reverse
 from common.errors import ApplicationError
 from orders.models import Fulfilment, OrderLine
 from orders.services.fulfilment import ShipLine, shipment_create
-from orders.services.order_status import line_outstanding
+from orders.state import line_outstanding
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin

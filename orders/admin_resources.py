@@ -20,8 +20,8 @@ from import_export import fields, resources, widgets
 
 from accounts.models import User
 from common.errors import ApplicationError
+from orders.brand_access import brand_access_for
 from orders.models import Fulfilment, OrderLine, Shipment
-from orders.services.brand_access import brand_access_for
 from orders.services.fulfilment import ShipLine, shipment_record
 
 

@@ -6,7 +6,7 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         # Admins of the demand-side packages (orders/alerts/) register with the site.
+        from orders import handlers
         from orders.alerts import admin  # noqa: F401
-        from orders.services import handlers
 
         handlers.register()

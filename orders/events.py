@@ -1,7 +1,7 @@
 """The outbox events orders records (common.outbox), each with its payload.
 
 Recorded in the transaction of the change they report; handled by whoever registers for
-them (the ledger in creators, the emails in orders/services/handlers.py), in any order.
+them (the ledger in creators, the emails in orders/handlers.py), in any order.
 """
 
 ORDER_PAID = "orders.order_paid"  # {"order_id"}

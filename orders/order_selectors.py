@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from accounts.models import User
 from common.errors import NotFound
 from common.money import Money
+from orders.brand_access import BrandAccess
 from orders.models import (
     Fulfilment,
     Order,
@@ -28,8 +29,7 @@ from orders.models import (
     Shipment,
     ShipmentLine,
 )
-from orders.services.brand_access import BrandAccess
-from orders.services.order_status import line_outstanding
+from orders.state import line_outstanding
 
 
 def _brand_q(brand_ids: Collection[int] | None, field: str = "brand_id") -> Q:

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from common.errors import Conflict
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, OrderLine
 
 S = Order.Status
 
@@ -78,3 +78,8 @@ def order_note(*, order: Order, kind: str, data: dict[str, Any] | None = None) -
     return OrderEvent.objects.create(
         order=order, kind=kind, from_status=order.status, to_status=order.status, data=data or {}
     )
+
+
+def line_outstanding(line: OrderLine) -> int:
+    """Units of the line still to ship: refunds of units take them off what must be sent."""
+    return max(0, line.quantity - line.refunded_quantity - line.shipped_quantity)

@@ -396,7 +396,7 @@ LOG_LEVEL = env_value(env.str, "LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "common.middleware.RequestIdLogFilter"}},
+    "filters": {"request_id": {"()": "common.request_id.RequestIdLogFilter"}},
     "formatters": {
         "default": {
             "format": "%(asctime)s %(levelname)s %(name)s [request_id=%(request_id)s] %(message)s"

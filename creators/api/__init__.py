@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import generics, permissions
 
-from common.api import authenticated_user
+from accounts.selectors import authenticated_user
 from creators.models import Creator
 from creators.selectors import creator_for_user
 

@@ -10,7 +10,7 @@ from rest_framework import generics, permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from common.api import authenticated_user
+from accounts.selectors import authenticated_user
 from common.idempotency import idempotent
 from common.pagination import IdCursorPagination
 from common.serializers import ErrorSchema, StrictCharField

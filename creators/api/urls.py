@@ -1,14 +1,10 @@
 from django.urls import path
 
-from creators.api import alerts, collaborations, commissions, links, me, receipts, stats, videos
+from creators.api import collaborations, commissions, links, me, videos
 
 urlpatterns = [
     path("me/", me.MeView.as_view(), name="creator-me"),
-    path("me/receipts/<int:line_id>/", receipts.MeReceiptView.as_view(), name="creator-receipt"),
     path("me/storefront/", me.MeStorefrontView.as_view(), name="creator-storefront"),
-    path("me/stats/", stats.MeStatsView.as_view(), name="creator-stats"),
-    path("me/alerts/", alerts.MeAlertListView.as_view(), name="creator-alert-list"),
-    path("me/alerts/<int:pk>/", alerts.MeAlertDetailView.as_view(), name="creator-alert-detail"),
     path("me/collections/", me.MeCollectionListView.as_view(), name="creator-collection-list"),
     path(
         "me/collections/<int:pk>/",

@@ -23,7 +23,7 @@ from creators.attribution.tokens import Claims, TokenRejected, token_read
 from creators.commissions.viral import link_pace, viral_rate
 from creators.models import AffiliateLink, Creator
 from creators.rates import best_rate, rate_for_sale
-from creators.services.access import product_require_taggable
+from creators.selectors.access import product_require_taggable
 from shop.models import Product
 
 COUNTER_TTL = 60 * 60 * 24 * 3

@@ -13,7 +13,7 @@ from common.errors import NotFound, ValidationFailed
 from creators.attribution.links import link_target_forget
 from creators.models import AffiliateLink, Creator
 from creators.rates import best_rate
-from creators.services.access import creator_require_active, product_require_taggable
+from creators.selectors.access import creator_require_active, product_require_taggable
 from creators.services.videos import video_get_own
 from shop.models import Variant
 

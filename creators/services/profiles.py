@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from accounts.models import User
 from common.errors import Conflict, NotFound, ValidationFailed
 from creators.models import Collection, CollectionItem, Creator, Storefront
-from creators.services.access import creator_require_active, product_require_taggable
+from creators.selectors.access import creator_require_active, product_require_taggable
 
 HANDLE_RE = re.compile(r"^[a-z0-9_.]{3,30}$")
 # Paths and words a handle must never take: they are routes, or they would mislead.

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from common.errors import NotFound, ValidationFailed
 from creators.models import Creator, Video, VideoProduct
-from creators.services.access import creator_require_active, product_require_taggable
+from creators.selectors.access import creator_require_active, product_require_taggable
 
 VIDEO_FIELDS = ("platform", "external_id", "url", "caption", "posted_at", "thumbnail_url")
 MAX_TAGS = 30

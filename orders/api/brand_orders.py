@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.api import authenticated_user
+from accounts.selectors import authenticated_user
 from common.idempotency import HEADER as IDEMPOTENCY_HEADER
 from common.idempotency import idempotent
 from common.serializers import ErrorSchema, StrictCharField
@@ -30,8 +30,8 @@ from orders.api.order_serializers import (
     ShipmentInput,
     ShipmentSchema,
 )
+from orders.brand_access import BrandAccess, brand_access_for
 from orders.models import Fulfilment, Order, OrderLine, Refund, Shipment
-from orders.services.brand_access import BrandAccess, brand_access_for
 from orders.services.fulfilment import ShipLine, shipment_create, shipment_mark_delivered
 from orders.services.refunds import RefundLineRequest, refund_create
 from shop.models import Brand, BrandMember

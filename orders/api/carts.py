@@ -9,8 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.selectors import authenticated_user
 from common import visitor
-from common.api import authenticated_user
 from common.serializers import ErrorSchema, StrictCharField
 from creators.attribution.views import ATTRIBUTION_COOKIE
 from orders import selectors

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.api import authenticated_user
+from accounts.selectors import authenticated_user
 from common.serializers import ErrorSchema, MoneySchema
 from orders.selectors import order_line_receipt_get
 from shop.selectors import brand_ids_for_user

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.api import authenticated_user
+from accounts.selectors import authenticated_user
 from common.serializers import ErrorSchema
 from orders import order_selectors
 from orders.api.order_serializers import ShopperOrderSchema

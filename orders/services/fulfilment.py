@@ -18,18 +18,18 @@ from django.utils import timezone
 from accounts.models import User
 from common.errors import Conflict, NotFound, ValidationFailed
 from common.outbox import event_record
-from orders.events import SHIPMENT_CREATED
-from orders.models import Fulfilment, Order, OrderLine, Shipment, ShipmentLine
-from orders.services.brand_access import (
+from orders.brand_access import (
     BrandAccess,
     brand_access_for,
     brand_for_action,
     order_lines_for,
     order_lock_for,
 )
-from orders.services.order_status import fulfilment_sync, line_outstanding, order_status_sync
+from orders.events import SHIPMENT_CREATED
+from orders.models import Fulfilment, Order, OrderLine, Shipment, ShipmentLine
+from orders.services.order_status import fulfilment_sync, order_status_sync
 from orders.services.webhooks import webhooks_emit
-from orders.state import SOLD_STATUSES, order_note
+from orders.state import SOLD_STATUSES, line_outstanding, order_note
 
 CARRIER_TRACKING_URLS = {
     "dhl": "https://www.dhl.com/global-en/home/tracking.html?tracking-id={}",

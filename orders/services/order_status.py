@@ -17,16 +17,11 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from orders.models import Fulfilment, Order, OrderLine, Refund
-from orders.state import SOLD_STATUSES, order_transition
+from orders.state import SOLD_STATUSES, line_outstanding, order_transition
 
 F = Fulfilment.Status
 S = Order.Status
 DONE = frozenset({F.SHIPPED, F.DELIVERED, F.CANCELED})
-
-
-def line_outstanding(line: OrderLine) -> int:
-    """Units of the line still to ship: refunds of units take them off what must be sent."""
-    return max(0, line.quantity - line.refunded_quantity - line.shipped_quantity)
 
 
 def fulfilment_status_of(lines: Iterable[OrderLine], all_delivered: bool) -> str:

@@ -25,14 +25,14 @@ from common.db import in_transaction
 from common.errors import ApplicationError, Conflict, ValidationFailed
 from common.money import MoneyError, quantize, to_minor_units
 from common.outbox import event_record
-from orders.events import REFUND_SUCCEEDED
-from orders.models import Fulfilment, Order, OrderLine, OrderShipping, Refund, RefundLine
-from orders.services.brand_access import (
+from orders.brand_access import (
     brand_access_for,
     brand_for_action,
     order_lines_for,
     order_lock_for,
 )
+from orders.events import REFUND_SUCCEEDED
+from orders.models import Fulfilment, Order, OrderLine, OrderShipping, Refund, RefundLine
 from orders.services.order_status import fulfilment_sync, order_status_sync
 from orders.services.refund_amounts import (
     line_take,

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from common.api import authenticated_user
+from accounts.selectors import authenticated_user
 from common.db import MAX_INTEGER, MAX_SMALLINT
 from common.errors import NotFound
 from common.idempotency import idempotent

@@ -13,7 +13,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from common.api import authenticated_user
+from accounts.selectors import authenticated_user
 from common.errors import ApplicationError, NotFound, ValidationFailed
 from common.idempotency import idempotent
 from common.serializers import ErrorSchema

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from creators.commissions import recording
 from creators.models import CommissionLine, Creator
-from creators.selectors.stats import creator_stats, stats_window
+from orders.creator_stats import creator_stats, stats_window
 from orders.models import Order
 from tests.creators.commissions_helpers import paid_order, variant_of
 from tests.creators.factories import CreatorFactory

@@ -6,9 +6,8 @@ import os
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
-
-from accounts.models import User
 
 DEMO_ADMIN_EMAIL = "admin@tribe.local"
 DEMO_PASSWORD = "tribe-demo-password"
@@ -23,7 +22,7 @@ class Command(BaseCommand):
                 "Refusing to seed demo data outside the local settings (set SEED_DEMO_FORCE=1)."
             )
             return
-        admin, created = User.objects.get_or_create(
+        admin, created = get_user_model().objects.get_or_create(
             email=DEMO_ADMIN_EMAIL,
             defaults={"is_staff": True, "is_superuser": True, "display_name": "Tribe admin"},
         )

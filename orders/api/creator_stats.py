@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from common.money import Money
 from common.serializers import ErrorSchema, MoneySchema
 from creators.api import MeAPIView
-from creators.selectors import stats as selectors
+from orders import creator_stats as selectors
 
 _UNENCODED_OFFSET = re.compile(r" (\d\d(?::?\d\d)?)$")
 

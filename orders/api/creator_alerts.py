@@ -15,7 +15,7 @@ from common.serializers import ErrorSchema
 from creators.api import MeAPIView
 from creators.api.serializers import CreatorProductBriefSerializer, CreatorVariantBriefSerializer
 from creators.models import Creator
-from creators.selectors import alerts as selectors
+from orders.alerts import creator_selectors as selectors
 
 
 class DrivingLinkSerializer(serializers.Serializer):
@@ -31,7 +31,7 @@ class SellOutAlertSerializer(serializers.Serializer):
     """A variant projected to sell out, from the pace of the sales your links drove."""
 
     # The creator's own driving links come from context["links"], {alert id: [DrivingLink]},
-    # read for the whole page at once by creators.selectors.alerts.creator_alert_links.
+    # read for the whole page at once by orders.alerts.creator_selectors.creator_alert_links.
 
     id = serializers.IntegerField()
     status = serializers.SerializerMethodField(

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.api import authenticated_user
+from accounts.selectors import authenticated_user
 from common.serializers import ErrorSchema
 from creators.selectors import creator_for_user
 from orders.api.receipts import ReceiptSchema

@@ -1,14 +1,13 @@
-"""Small helpers shared by the API views."""
+"""Reads of accounts."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
 
-if TYPE_CHECKING:
-    from accounts.models import User
+from accounts.models import User
 
 
 def authenticated_user(request: Request) -> User:
