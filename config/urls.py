@@ -11,6 +11,7 @@ api_v1 = [
     path("auth/", include("accounts.api.urls")),
     path("", include(public_urls)),
     path("brand/", include(brand_urls)),
+    path("", include("payments.api.urls")),
     path("", include("orders.api.urls")),
     path("creators/", include("creators.api.urls")),
     path("creators/", include("orders.api.creator_urls")),

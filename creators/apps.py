@@ -9,7 +9,7 @@ class CreatorsConfig(AppConfig):
         from creators.attribution.clicks import degraded_reason
         from creators.commissions import handlers
         from creators.commissions.accounts import stripe_account_event_handle
-        from orders.services.payments import stripe_event_handler_register
+        from payments.services import stripe_event_handler_register
 
         handlers.register()
         readiness_note_register("click_queue", degraded_reason)

@@ -1,8 +1,9 @@
 """Orders' own outbox handlers: the emails and the refund of a payment we cannot honour.
 
-None is atomic: each leaves the process (email, Stripe), so it runs with no transaction
-open and makes a second run a no-op itself (a claimed `Notification` key, a claimed
-`sent_at`, a Stripe idempotency key). Registered in OrdersConfig.ready().
+None of the outbox handlers is atomic: each leaves the process (email, Stripe), so it runs
+with no transaction open and makes a second run a no-op itself (a claimed `Notification`
+key, a claimed `sent_at`, a Stripe idempotency key). Registered in OrdersConfig.ready(),
+with the handlers of the Stripe event families orders owns.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from common.outbox import handler_register
 from common.outbox.models import OutboxEvent
 from orders import events
 from orders.alerts import services as alerts
-from orders.services import notifications, payments
+from orders.services import notifications, payments, refund_events
 from orders.waitlist import services as waitlist
+from payments.services import stripe_event_handler_register
 
 
 def on_order_paid(event: OutboxEvent) -> int:
@@ -51,7 +53,17 @@ HANDLERS = (
 )
 
 
+# Stripe event families orders handles, dispatched by payments.services.stripe_event_process.
+STRIPE_HANDLERS = (
+    ("payment_intent", payments.payment_intent_event_handle),
+    ("charge", refund_events.handle_refund_event),  # charge.refunded, charge.refund.updated
+    ("refund", refund_events.handle_refund_event),
+)
+
+
 def register() -> None:
     """Register the handlers; their names are stored on deliveries and never change."""
     for event, name, fn in HANDLERS:
         handler_register(event=event, name=name, fn=fn, atomic=False)
+    for family, stripe_handler in STRIPE_HANDLERS:
+        stripe_event_handler_register(family, stripe_handler)

@@ -251,24 +251,6 @@ class OrderEvent(models.Model):
         return f"{self.order_id} {self.kind}"
 
 
-class StripeEvent(models.Model):
-    """A verified Stripe webhook event, stored raw; the unique id makes replays no-ops."""
-
-    event_id = models.CharField(max_length=255, unique=True)
-    type = models.CharField(max_length=100)
-    payload = models.JSONField()
-    received_at = models.DateTimeField(auto_now_add=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ("-id",)
-
-    def __str__(self) -> str:
-        return f"{self.event_id} {self.type}"
-
-
 # Models of the after-sale concerns live in their own modules; importing them here
 # registers them with the app.
 from orders.models_fulfilment import Fulfilment, Shipment, ShipmentLine  # noqa: E402
@@ -291,7 +273,6 @@ __all__ = [
     "Shipment",
     "ShipmentLine",
     "StockReservation",
-    "StripeEvent",
     "WebhookDelivery",
 ]
 

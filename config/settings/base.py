@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "common",
     "accounts",
+    "payments",
     "shop",
     "creators",
     "orders",

@@ -22,7 +22,7 @@ from creators.commissions import conf
 from creators.commissions.errors import CreatorSuspended, PayoutAccountIsManual
 from creators.commissions.models import BrandPayoutAccount, ConnectedAccount, PayoutAccount
 from creators.models import Creator
-from orders.stripe.client import stripe_client, upstream_error
+from payments.stripe.client import stripe_client, upstream_error
 from shop.models import Brand
 
 
@@ -166,7 +166,7 @@ def brand_payout_account_sync(*, stripe_account_id: str) -> BrandPayoutAccount |
 
 
 def stripe_account_event_handle(payload: dict[str, Any]) -> None:
-    """The webhook handler for `account.*` events (orders.services.payments.HANDLERS)."""
+    """The webhook handler for `account.*` events, registered with payments in CreatorsConfig."""
     obj = (payload.get("data") or {}).get("object") or {}
     if obj.get("object") == "account" and obj.get("id"):
         payout_account_sync(stripe_account_id=obj["id"])

@@ -20,7 +20,7 @@ import stripe
 
 from common.money import MoneyError, from_minor_units, quantize, to_minor_units
 from creators.commissions.models import Payout, PayoutAccount
-from orders.stripe.client import stripe_client
+from payments.stripe.client import stripe_client
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ from orders.api import (
     receipts,
     shopper_orders,
     waitlist,
-    webhooks,
 )
 
 urlpatterns = [
@@ -17,7 +16,6 @@ urlpatterns = [
     path("carts/<int:cart_id>/lines/<text:sku>", carts.CartLineView.as_view(), name="cart-line"),
     path("checkouts/", checkouts.CheckoutCreateView.as_view(), name="checkout-create"),
     path("checkouts/<text:token>/", checkouts.CheckoutDetailView.as_view(), name="checkout-detail"),
-    path("webhooks/stripe/", webhooks.StripeWebhookView.as_view(), name="stripe-webhook"),
     path(
         "brand/order-lines/<int:line_id>/receipt/",
         receipts.BrandLineReceiptView.as_view(),

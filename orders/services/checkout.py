@@ -27,7 +27,7 @@ from orders.pricing import price_lines
 from orders.services.carts import OutOfStock, cart_check_size
 from orders.services.reservations import order_holds_release, reservation_hold
 from orders.state import order_note, order_transition
-from orders.stripe.client import minimum_charge, stripe_amount, stripe_client, upstream_error
+from payments.stripe.client import minimum_charge, stripe_amount, stripe_client, upstream_error
 from shop.models import Product, Variant
 
 logger = logging.getLogger(__name__)

@@ -1,143 +1,35 @@
-"""Stripe webhooks: verify, store raw, process idempotently by reconciling to Stripe's state.
+"""Orders' side of Stripe events: a PaymentIntent's state becomes the order's state.
 
-Events arrive in any order and any number of times. Every payment_intent.* event is
-handled the same way: re-fetch the PaymentIntent (outside any transaction) and move the
-order to match it, so the final state depends on neither order nor repetition.
+payments stores and dispatches the events (`payments.services`); orders registers its
+handlers there (orders.handlers). Events arrive in any order and any number of times.
+Every payment_intent.* event is handled the same way: re-fetch the PaymentIntent (outside
+any transaction) and move the order to match it, so the final state depends on neither
+order nor repetition.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-from collections.abc import Callable
 from typing import Any
 
 import stripe
-from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from common.errors import ApplicationError
 from common.money import from_minor_units
 from common.outbox import event_record
 from creators.services.attribution import attribution_review_payment
 from orders.events import ORDER_PAID, ORDER_UNFULFILLABLE
-from orders.models import Order, OrderLine, StockReservation, StripeEvent
+from orders.models import Order, OrderLine, StockReservation
 from orders.services.checkout import order_payment_intent_record
 from orders.services.fulfilment import fulfilments_create
-from orders.services.refund_events import handle_refund_event
 from orders.services.reservations import order_holds_release
 from orders.services.webhooks import webhooks_emit
 from orders.state import PAID_STATUSES, order_note, order_transition
-from orders.stripe.client import stripe_client
+from payments.stripe.client import stripe_client
 from shop.services.stock import stock_reserve, stock_sell_reserved
 
 logger = logging.getLogger(__name__)
-
-
-class InvalidSignature(ApplicationError):
-    code = "invalid_signature"
-    default_message = "The webhook signature or timestamp is not valid."
-
-
-class InvalidEvent(ApplicationError):
-    code = "invalid_event"
-    default_message = "The webhook body is not a Stripe event."
-
-
-def _verify_signature(payload: bytes, signature: str) -> None:
-    """Stripe's check (signature, and a timestamp no older than the tolerance), plus the
-    same tolerance into the future, which Stripe's library does not bound."""
-    tolerance = settings.STRIPE_WEBHOOK_TOLERANCE
-    try:
-        stripe.WebhookSignature.verify_header(
-            payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance
-        )
-    except (ValueError, stripe.SignatureVerificationError) as exc:
-        raise InvalidSignature() from exc
-    # verify_header has parsed this header: its first `t=` item is a whole number.
-    stamp = next(item for item in signature.split(",") if item.startswith("t="))
-    if int(stamp[2:]) > time.time() + tolerance:
-        raise InvalidSignature("The webhook timestamp is in the future.")
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
-
-
-def _event_from(payload: bytes) -> dict[str, Any]:
-    """The event as a dict with what storing and dispatching it need, or InvalidEvent.
-
-    Checked before anything is stored: a stored event that can never be handled would
-    fail again on every one of Stripe's retries.
-    """
-    try:
-        data = json.loads(payload)
-    except ValueError as exc:
-        raise InvalidEvent("The webhook body is not JSON.") from exc
-    if not isinstance(data, dict):
-        raise InvalidEvent("The webhook body is not a JSON object.")
-    problems: dict[str, str] = {}
-    for name, limit in (("id", 255), ("type", 100)):
-        value = data.get(name)
-        if not isinstance(value, str) or not value or len(value) > limit:
-            problems[name] = f"A string of 1 to {limit} characters."
-    body = data.get("data")
-    obj = body.get("object") if isinstance(body, dict) else None
-    if not isinstance(obj, dict):
-        problems["data"] = "An object holding the event's `object`."
-    elif str(data.get("type", "")).split(".")[0] in HANDLERS and not (
-        isinstance(obj.get("id"), str) and obj["id"]
-    ):
-        problems["data"] = "The event's `object` has no id."
-    if not problems and _has_nul(data):
-        problems["non_field_errors"] = "Text may not contain NUL characters."
-    if problems:
-        fields = {name: [{"code": "invalid", "message": text}] for name, text in problems.items()}
-        raise InvalidEvent(fields=fields)
-    return data
-
-
-def stripe_webhook_receive(*, payload: bytes, signature: str) -> StripeEvent:
-    """Verify the signature before anything else, store the event once, then process it."""
-    _verify_signature(payload, signature)
-    data = _event_from(payload)
-    try:
-        with transaction.atomic(durable=True):
-            event = StripeEvent.objects.create(
-                event_id=data["id"], type=data.get("type", ""), payload=data
-            )
-    except IntegrityError:
-        event = StripeEvent.objects.get(event_id=data["id"])
-    if event.processed_at is None:
-        stripe_event_process(event_id=event.event_id)
-        event.refresh_from_db()
-    return event
-
-
-def stripe_event_process(*, event_id: str) -> None:
-    """Run the handler for a stored event; a failure leaves it unprocessed for Stripe's retry."""
-    event = StripeEvent.objects.get(event_id=event_id)
-    if event.processed_at is not None:
-        return
-    StripeEvent.objects.filter(pk=event.pk).update(attempts=event.attempts + 1)
-    handler = HANDLERS.get(event.type.split(".")[0])
-    try:
-        if handler is not None:
-            handler(event.payload)
-    except Exception as exc:
-        StripeEvent.objects.filter(pk=event.pk).update(last_error=repr(exc)[:2000])
-        raise
-    StripeEvent.objects.filter(pk=event.pk, processed_at__isnull=True).update(
-        processed_at=timezone.now(), last_error=""
-    )
 
 
 def _order_for_intent(intent_id: str, metadata: dict[str, Any]) -> Order | None:
@@ -151,7 +43,7 @@ def _order_for_intent(intent_id: str, metadata: dict[str, Any]) -> Order | None:
     return Order.objects.filter(pk=int(order_id), stripe_payment_intent_id__isnull=True).first()
 
 
-def _handle_payment_intent(payload: dict[str, Any]) -> None:
+def payment_intent_event_handle(payload: dict[str, Any]) -> None:
     obj = payload["data"]["object"]
     metadata = obj.get("metadata")
     order = _order_for_intent(obj["id"], metadata if isinstance(metadata, dict) else {})
@@ -199,24 +91,6 @@ def _error_of(intent: Any) -> dict[str, Any] | None:
         "charge": getattr(error, "charge", None),
         "payment_method": getattr(method, "id", method),
     }
-
-
-HANDLERS: dict[str, Callable[[dict[str, Any]], None]] = {
-    "payment_intent": _handle_payment_intent,
-    "charge": handle_refund_event,  # charge.refunded, charge.refund.updated; others ignored
-    "refund": handle_refund_event,
-}
-
-
-def stripe_event_handler_register(prefix: str, handler: Callable[[dict[str, Any]], None]) -> None:
-    """Let another app handle a family of Stripe events (e.g. creators: `account.*`)
-
-    without orders importing it. Called from that app's AppConfig.ready().
-    """
-    existing = HANDLERS.get(prefix)
-    if existing is not None and existing is not handler:
-        raise RuntimeError(f"Stripe events '{prefix}.*' already have a handler.")
-    HANDLERS[prefix] = handler
 
 
 class _Unfulfillable(Exception):

@@ -30,7 +30,7 @@ from orders.services.refund_amounts import (
 )
 from orders.services.refunds import refund_apply_succeeded, refund_complete, refund_release
 from orders.state import SOLD_STATUSES, order_note
-from orders.stripe.client import stripe_client
+from payments.stripe.client import stripe_client
 
 logger = logging.getLogger(__name__)
 

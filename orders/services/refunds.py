@@ -42,7 +42,7 @@ from orders.services.refund_amounts import (
 )
 from orders.services.webhooks import webhooks_emit
 from orders.state import SOLD_STATUSES, order_note
-from orders.stripe.client import stripe_amount, stripe_client, upstream_error
+from payments.stripe.client import stripe_amount, stripe_client, upstream_error
 from shop.models import StockMovement
 from shop.services.stock import stock_adjust
 

@@ -19,7 +19,7 @@ import requests
 from django.conf import settings
 
 from orders.alerts import services as sellout_services
-from orders.api import webhooks as webhook_views
+from payments.api import webhooks as webhook_views
 from tests.orders.helpers import ADDRESS, stripe_test_client
 
 WEBHOOK_PATH = "/api/v1/webhooks/stripe/"

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import stripe
 
-from orders.models import Order, OrderEvent, StockReservation, StripeEvent
+from orders.models import Order, OrderEvent, StockReservation
+from payments.models import StripeEvent
 from shop.models import StockMovement, Variant
 from tests.orders.conftest import wait_until
 from tests.orders.helpers import pay, variant_in_stock

@@ -13,9 +13,10 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from orders.models import Order, OrderEvent, StockReservation, StripeEvent
+from orders.models import Order, OrderEvent, StockReservation
 from orders.services.checkout import checkout_start
 from orders.services.reservations import order_expire
+from payments.models import StripeEvent
 from tests.orders.helpers import (
     ADDRESS,
     cart_with,

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from orders.stripe.client import stripe_client
+from payments.stripe.client import stripe_client
 
 
 class _Stripe(BaseHTTPRequestHandler):

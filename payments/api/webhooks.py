@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.serializers import ErrorSchema
-from orders.services.payments import stripe_webhook_receive
+from payments.services import stripe_webhook_receive
 
 
 class StripeWebhookView(APIView):

@@ -1,0 +1,1 @@
+"""Payments' HTTP endpoints: the inbound Stripe webhook."""
