@@ -14,16 +14,15 @@ from django.db.models import (
     DateTimeField,
     DecimalField,
     F,
-    IntegerField,
     Q,
     QuerySet,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Round, TruncDay, TruncHour
+from django.db.models.functions import Round, TruncDay, TruncHour
 
-from common.money import THREE_DECIMAL_CURRENCIES, ZERO_DECIMAL_CURRENCIES
+from creators.commissions.amounts import commission_amount_sql
 from orders.models import OrderLine
 from orders.state import SOLD_STATUSES
 
@@ -66,19 +65,8 @@ def _creator_lines_bucketed(
 
 
 def _commission_estimate() -> Round:
-    """line_total x commission_rate / 100, rounded half-up to the currency's precision."""
-    # Round's stub types the precision as an int; PostgreSQL takes it per row.
-    places: Any = Case(
-        When(currency__in=sorted(ZERO_DECIMAL_CURRENCIES), then=Value(0)),
-        When(currency__in=sorted(THREE_DECIMAL_CURRENCIES), then=Value(3)),
-        default=Value(2),
-        output_field=IntegerField(),
-    )
-    return Round(
-        F("line_total") * Coalesce("commission_rate", Value(Decimal(0))) * Value(Decimal("0.01")),
-        places,
-        output_field=DecimalField(max_digits=20, decimal_places=3),
-    )
+    """The ledger's formula for lines it has not recorded yet, in SQL (one definition)."""
+    return commission_amount_sql(base="line_total", rate="commission_rate")
 
 
 def creator_sales_aggregate(

@@ -305,7 +305,7 @@ class VariantAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Stock")
     def stock_level(self, obj: Variant) -> str:
-        available = obj.on_hand > obj.reserved
+        available = obj.available > 0
         return stock_level_label(
             available=available, low=obj.on_hand <= obj.reserved + obj.low_stock_threshold
         )

@@ -8,18 +8,18 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
 from accounts.models import User
 from common.errors import ValidationFailed
 from shop.models import MAX_ON_HAND, BrandMember, Product, StockMovement, Variant
-from shop.selectors import low_stock_filter
+from shop.selectors import in_stock_filter, low_stock_filter
 from shop.services.catalog import validate_price
 from shop.services.stock import stock_set
 
-AVAILABLE = Q(on_hand__gt=F("reserved"))
+AVAILABLE = in_stock_filter()
 VARIANT_STOCK_FIELDS = ("on_hand", "reserved")
 
 

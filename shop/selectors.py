@@ -28,8 +28,15 @@ def brand_membership_get(*, user: User, brand_id: int) -> BrandMember | None:
     return BrandMember.objects.filter(user=user, brand_id=brand_id).first()
 
 
-def _available_variants() -> QuerySet[Variant]:
-    return Variant.objects.filter(on_hand__gt=F("reserved"))
+def in_stock_filter(prefix: str = "") -> Q:
+    """Variants with a unit to sell (`on_hand > reserved`); `prefix` reaches one through a
+    relation, e.g. `in_stock_filter("variant__")`. The one definition of "in stock"."""
+    return Q(**{f"{prefix}on_hand__gt": F(f"{prefix}reserved")})
+
+
+def variants_in_stock() -> QuerySet[Variant]:
+    """Variants with at least one unit available."""
+    return Variant.objects.filter(in_stock_filter())
 
 
 @functools.cache
@@ -41,7 +48,7 @@ def _product_public_ids_base() -> QuerySet[Product]:
         min_price=Subquery(
             Variant.objects.filter(product_id=OuterRef("pk")).order_by("price").values("price")[:1]
         ),
-        in_stock=Exists(_available_variants().filter(product_id=OuterRef("pk"))),
+        in_stock=Exists(variants_in_stock().filter(product_id=OuterRef("pk"))),
     )
 
 
@@ -116,7 +123,7 @@ def variant_for_member_get(*, user: User, variant_id: int) -> Variant:
 
 def low_stock_filter() -> Q:
     """Variants at or under their low-stock threshold (and not yet sold out)."""
-    return Q(on_hand__gt=F("reserved")) & Q(on_hand__lte=F("reserved") + F("low_stock_threshold"))
+    return in_stock_filter() & Q(on_hand__lte=F("reserved") + F("low_stock_threshold"))
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, OuterRef
 
 from creators.models import AffiliateLink, Creator
-from shop.models import Product, Variant
+from shop.models import Product
+from shop.selectors import variants_in_stock
 
 # Per-process memo in front of the shared cache: a viral link is served from memory.
 _memo: dict[str, tuple[float, dict[str, Any]]] = {}
@@ -22,17 +23,13 @@ def _cache_key(code: str) -> str:
 
 
 def _in_stock(product_id: int) -> bool:
-    return Variant.objects.filter(product_id=product_id, on_hand__gt=F("reserved")).exists()
+    return variants_in_stock().filter(product_id=product_id).exists()
 
 
 def _load(code: str) -> dict[str, Any]:
     link = (
         AffiliateLink.objects.select_related("creator", "product__brand", "fallback_product")
-        .annotate(
-            sold_out=~Exists(
-                Variant.objects.filter(product_id=OuterRef("product_id"), on_hand__gt=F("reserved"))
-            )
-        )
+        .annotate(sold_out=~Exists(variants_in_stock().filter(product_id=OuterRef("product_id"))))
         .filter(code=code)
         .first()
     )

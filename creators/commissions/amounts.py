@@ -9,8 +9,12 @@ full refund reverses exactly C, and the ledger always holds C - round(C x R / B)
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
-from common.money import quantize
+from django.db.models import Case, DecimalField, F, IntegerField, Value, When
+from django.db.models.functions import Coalesce, Round
+
+from common.money import THREE_DECIMAL_CURRENCIES, ZERO_DECIMAL_CURRENCIES, quantize
 from creators.commissions.errors import InvalidRate, NegativeAmount
 
 HUNDRED = Decimal(100)
@@ -23,6 +27,23 @@ def commission_amount(*, base: Decimal, rate: Decimal, currency: str) -> Decimal
     if not 0 <= rate <= HUNDRED:
         raise InvalidRate(fields={"rate": ["Between 0 and 100."]})
     return quantize(base * rate / HUNDRED, currency)
+
+
+def commission_amount_sql(*, base: str, rate: str, currency: str = "currency") -> Round:
+    """`commission_amount` per row in SQL, for aggregates over lines not in the ledger yet:
+    the fields `base` x `rate` (null: 0) / 100, rounded half-up in the row's `currency`."""
+    # Round's stub types the precision as an int; PostgreSQL takes it per row.
+    places: Any = Case(
+        When(**{f"{currency}__in": sorted(ZERO_DECIMAL_CURRENCIES)}, then=Value(0)),
+        When(**{f"{currency}__in": sorted(THREE_DECIMAL_CURRENCIES)}, then=Value(3)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return Round(
+        F(base) * Coalesce(rate, Value(Decimal(0))) * Value(Decimal("0.01")),
+        places,
+        output_field=DecimalField(max_digits=20, decimal_places=3),
+    )
 
 
 def reversed_target(

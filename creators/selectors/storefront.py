@@ -154,7 +154,7 @@ def _product_stock(product: Product) -> tuple[int, str]:
     low-stock threshold of its variants (so one nearly empty size does not flag the product).
     """
     variants = list(product.variants.all())
-    available = sum(max(0, v.on_hand - v.reserved) for v in variants)
+    available = sum(v.available for v in variants)
     if available <= 0:
         return 0, StockState.SOLD_OUT
     if available <= max(v.low_stock_threshold for v in variants):

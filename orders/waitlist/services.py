@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, Max, OuterRef, QuerySet
+from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -39,6 +39,7 @@ from orders.models import OrderLine
 from orders.state import PAID_STATUSES
 from orders.waitlist.models import WaitlistEntry, WaitlistNotification, WaitlistRestock
 from shop.models import Product, Variant
+from shop.selectors import in_stock_filter, variants_in_stock
 
 E = WaitlistEntry.Status
 UNSUBSCRIBE_SALT = "tribe.waitlist.unsubscribe.v1"
@@ -164,11 +165,11 @@ def waitlist_scan(*, now: datetime | None = None) -> list[int]:
     WaitlistEntry.objects.filter(status=E.NOTIFIED).filter(Exists(bought)).update(
         status=E.PURCHASED
     )
-    WaitlistRestock.objects.filter(
-        closed_at__isnull=True, variant__on_hand__lte=F("variant__reserved")
-    ).update(closed_at=now)
+    WaitlistRestock.objects.filter(~in_stock_filter("variant__"), closed_at__isnull=True).update(
+        closed_at=now
+    )
     variant_ids = list(
-        Variant.objects.filter(on_hand__gt=F("reserved"))
+        variants_in_stock()
         .filter(Exists(_untold().filter(variant_id=OuterRef("pk"))))
         .order_by("pk")
         .values_list("pk", flat=True)
