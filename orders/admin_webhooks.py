@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString
 
 from common.errors import ApplicationError
 from orders.models import BrandWebhookEndpoint, WebhookDelivery
-from orders.models_webhooks import EVENT_TYPES
+from orders.models.webhooks import EVENT_TYPES
 from orders.services.webhook_urls import webhook_url_check
 from orders.services.webhooks import webhook_delivery_replay
 from shop.admin_scoping import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from common.admin_mixins import ReadOnlyAdminMixin
-from orders.alerts.models import SellOutAlert
+from orders.models.alerts import SellOutAlert
 from shop.admin_scoping import BrandScopedAdminMixin
 
 

@@ -13,7 +13,7 @@ from creators.models import AffiliateLink, Creator
 from orders.alerts.selectors import sellout_alert_queryset
 
 if TYPE_CHECKING:
-    from orders.alerts.models import SellOutAlert
+    from orders.models.alerts import SellOutAlert
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from orders.alerts.models import SellOutAlert
+from orders.models.alerts import SellOutAlert
 
 
 def sellout_alert_queryset(*, creator_id: int, active_only: bool) -> QuerySet[SellOutAlert]:

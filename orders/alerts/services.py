@@ -26,10 +26,10 @@ from django.utils import timezone
 
 from common.outbox import events_record
 from creators.selectors.demand import creator_contacts_for_links
-from orders.alerts.models import SellOutAlert, SellOutAlertEmail
 from orders.alerts.webhooks import sellout_webhooks_emit
 from orders.events import SELLOUT_ALERT_OPENED
 from orders.models import OrderLine
+from orders.models.alerts import SellOutAlert, SellOutAlertEmail
 from orders.services.notifications import _brand_emails
 from orders.state import PAID_STATUSES
 from shop.selectors import VariantSales, variant_sales_since

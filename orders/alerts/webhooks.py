@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from orders.alerts.models import SellOutAlert
+from orders.models.alerts import SellOutAlert
 from orders.services.webhooks import (
     SubjectEvent,
     webhook_endpoints_subscribed,

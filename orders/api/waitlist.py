@@ -12,8 +12,8 @@ from rest_framework.views import APIView
 from common.serializers import ErrorSchema, StrictCharField
 from common.throttling import SimpleRateThrottle
 from creators.attribution.views import ATTRIBUTION_COOKIE
+from orders.models.waitlist import WaitlistEntry
 from orders.waitlist import services
-from orders.waitlist.models import WaitlistEntry
 
 
 class WaitlistThrottle(SimpleRateThrottle):

@@ -30,7 +30,7 @@ from common.errors import ApplicationError, NotFound
 from common.tasks_queue import enqueue_on_commit, task_send, task_send_logged
 from orders import order_selectors
 from orders.models import BrandWebhookEndpoint, Order, Refund, WebhookDelivery
-from orders.models_webhooks import order_subject
+from orders.models.webhooks import order_subject
 from orders.services.webhook_urls import (
     EVENT_ID_HEADER,
     EVENT_TYPE_HEADER,

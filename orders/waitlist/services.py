@@ -36,8 +36,8 @@ from creators.selectors.attribution import attribution_token_choose
 from creators.selectors.demand import creator_contacts, creator_contacts_for_links
 from orders.events import WAITLIST_NOTIFIED
 from orders.models import OrderLine
+from orders.models.waitlist import WaitlistEntry, WaitlistNotification, WaitlistRestock
 from orders.state import PAID_STATUSES
-from orders.waitlist.models import WaitlistEntry, WaitlistNotification, WaitlistRestock
 from shop.models import Product, Variant
 from shop.selectors import in_stock_filter, variants_in_stock
 

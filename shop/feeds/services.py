@@ -26,8 +26,8 @@ from common.errors import Conflict
 from common.tasks_queue import enqueue_on_commit
 from shop.feeds.apply import feed_apply, feed_plan
 from shop.feeds.fetch import FeedFetchError, auth_headers, feed_fetch
-from shop.feeds.models import InventoryFeed, StockSyncRun
 from shop.feeds.parse import FeedFormatError, parse_as_of, parse_feed
+from shop.models.feeds import InventoryFeed, StockSyncRun
 
 State = StockSyncRun.State
 FEED_RUN_TASK = "shop.tasks.feed_run_execute"

@@ -1,4 +1,11 @@
-"""Brands, their members, products, variants and the stock ledger."""
+"""Shop's tables and their invariants (constraints); no workflows.
+
+- this module  brands, their members, products, images, variants, the stock ledger
+               (StockMovement) and the catalog's stored list entries (ProductListing)
+- feeds        brands' inventory feeds and their sync runs
+
+Every model is importable from `shop.models`.
+"""
 
 from __future__ import annotations
 
@@ -292,7 +299,7 @@ class StockMovement(models.Model):
         return f"{self.variant_id} {self.delta:+d} ({self.reason})"
 
 
-from shop.feeds.models import InventoryFeed, StockSyncRun  # noqa: E402
+from shop.models.feeds import InventoryFeed, StockSyncRun  # noqa: E402
 
 __all__ = [
     "Brand",

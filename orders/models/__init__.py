@@ -1,4 +1,16 @@
-"""Carts, orders with their snapshots, stock reservations, payments and Stripe events."""
+"""Orders' tables and their invariants (constraints); no workflows.
+
+- this module   carts, orders with their purchase snapshots, order lines, shipping,
+                stock reservations, the order's audit events
+- fulfilment    each brand's part of an order, its shipments and shipped lines
+- refunds       refunds and their lines
+- notifications the emails sent (one claimed key each)
+- webhooks      brands' outbound webhook endpoints and deliveries
+- alerts        sell-out alerts for creators and their emails
+- waitlist      waitlist entries, restocks and notifications
+
+Every model is importable from `orders.models`.
+"""
 
 from __future__ import annotations
 
@@ -251,12 +263,18 @@ class OrderEvent(models.Model):
         return f"{self.order_id} {self.kind}"
 
 
-# Models of the after-sale concerns live in their own modules; importing them here
+# The other concerns' models live in the modules beside this one; importing them here
 # registers them with the app.
-from orders.models_fulfilment import Fulfilment, Shipment, ShipmentLine  # noqa: E402
-from orders.models_notifications import Notification  # noqa: E402
-from orders.models_refunds import Refund, RefundLine  # noqa: E402
-from orders.models_webhooks import BrandWebhookEndpoint, WebhookDelivery  # noqa: E402
+from orders.models.alerts import SellOutAlert, SellOutAlertEmail  # noqa: E402
+from orders.models.fulfilment import Fulfilment, Shipment, ShipmentLine  # noqa: E402
+from orders.models.notifications import Notification  # noqa: E402
+from orders.models.refunds import Refund, RefundLine  # noqa: E402
+from orders.models.waitlist import (  # noqa: E402
+    WaitlistEntry,
+    WaitlistNotification,
+    WaitlistRestock,
+)
+from orders.models.webhooks import BrandWebhookEndpoint, WebhookDelivery  # noqa: E402
 
 __all__ = [
     "BrandWebhookEndpoint",
@@ -270,24 +288,13 @@ __all__ = [
     "OrderShipping",
     "Refund",
     "RefundLine",
+    "SellOutAlert",
+    "SellOutAlertEmail",
     "Shipment",
     "ShipmentLine",
     "StockReservation",
-    "WebhookDelivery",
-]
-
-# Demand-side models (waitlist, sell-out alerts) live in their packages.
-from orders.alerts.models import SellOutAlert, SellOutAlertEmail  # noqa: E402
-from orders.waitlist.models import (  # noqa: E402
-    WaitlistEntry,
-    WaitlistNotification,
-    WaitlistRestock,
-)
-
-__all__ += [
-    "SellOutAlert",
-    "SellOutAlertEmail",
     "WaitlistEntry",
     "WaitlistNotification",
     "WaitlistRestock",
+    "WebhookDelivery",
 ]
