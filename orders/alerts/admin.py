@@ -6,7 +6,7 @@ from django.contrib import admin
 
 from common.admin_mixins import ReadOnlyAdminMixin
 from orders.models.alerts import SellOutAlert
-from shop.admin_scoping import BrandScopedAdminMixin
+from shop.admin.scoping import BrandScopedAdminMixin
 
 
 @admin.register(SellOutAlert)

@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from orders.admin_resources import OrderDeskResource
+from orders.admin.resources import OrderDeskResource
 from orders.models import Fulfilment, Order, OrderLine, Refund, Shipment
 from shop.models import BrandMember, Variant
 from tests.orders.aftersale_helpers import (

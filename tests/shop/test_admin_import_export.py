@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
 from django.test import Client
 
-from shop.admin_resources import ProductVariantResource
+from shop.admin.resources import ProductVariantResource
 from shop.models import Brand, BrandMember, Product, StockMovement, Variant
 from tests.factories import UserFactory
 from tests.shop.factories import BrandFactory, BrandMemberFactory, ProductFactory

@@ -18,7 +18,7 @@ from orders.models import BrandWebhookEndpoint, WebhookDelivery
 from orders.models.webhooks import EVENT_TYPES
 from orders.services.webhook_urls import webhook_url_check
 from orders.services.webhooks import webhook_delivery_replay
-from shop.admin_scoping import (
+from shop.admin.scoping import (
     WRITE_ROLES,
     BrandScopedAdminMixin,
     brand_ids_for_request,

@@ -1,6 +1,6 @@
 """The settlements admin: what Tribe owes each brand, and paying it.
 
-Brand members see their settlements (brand-scoped, shop.admin_scoping): read-only
+Brand members see their settlements (brand-scoped, shop.admin.scoping): read-only
 statements, line by line, with every payment attempt and its outcome, exported as CSV by
 anyone who can view them; members who can write may pay the selected settlements through
 the brand's payout account. Brand payout accounts and settlement payouts are the
@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse
 
 from common.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInlineMixin
 from common.errors import ApplicationError
-from creators.admin_commissions import (
+from creators.admin.commissions import (
     ACCOUNT_STATE_FIELDS,
     SuperuserOnlyAdmin,
     TransferAttemptAdmin,
@@ -29,7 +29,7 @@ from creators.commissions import accounts
 from creators.commissions import settlement_payouts as services
 from creators.commissions.settlements import settlement_lines_csv_rows
 from creators.models import BrandPayoutAccount, Settlement, SettlementLine, SettlementPayout
-from shop.admin_scoping import BrandScopedAdminMixin, BrandScopedInlineMixin, is_unrestricted
+from shop.admin.scoping import BrandScopedAdminMixin, BrandScopedInlineMixin, is_unrestricted
 
 
 class _ReadOnlyInline(ReadOnlyInlineMixin, BrandScopedInlineMixin, admin.TabularInline):

@@ -21,7 +21,7 @@ from import_export import fields, resources, widgets
 from accounts.models import User
 from common.errors import ApplicationError, ValidationFailed
 from common.money import currency_exponent
-from shop.admin_scoping import WRITE_ROLES
+from shop.admin.scoping import WRITE_ROLES
 from shop.models import Brand, BrandMember, Product, StockMovement, Variant
 from shop.services.catalog import product_upsert, variant_upsert
 

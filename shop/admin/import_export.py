@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from shop.admin_scoping import WRITE_ROLES, brand_ids_for_request, is_unrestricted
+from shop.admin.scoping import WRITE_ROLES, brand_ids_for_request, is_unrestricted
 
 if TYPE_CHECKING:
     from django.contrib import admin

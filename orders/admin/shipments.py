@@ -11,11 +11,11 @@ from import_export.admin import ImportMixin
 from import_export.formats import base_formats
 
 from common.errors import ApplicationError
-from orders.admin_resources import TrackingImportResource
+from orders.admin.resources import TrackingImportResource
 from orders.models import Shipment
 from orders.services.fulfilment import shipment_mark_delivered
-from shop.admin_import import BrandCsvImportMixin
-from shop.admin_scoping import (
+from shop.admin.import_export import BrandCsvImportMixin
+from shop.admin.scoping import (
     BrandScopedAdminMixin,
 )
 

@@ -1,7 +1,11 @@
 """The shop admin: every admin here is scoped to the signed-in user's brands.
 
-Scoping comes from `shop.admin_scoping`; stock edits go through the stock service so
+Scoping comes from `shop.admin.scoping`; stock edits go through the stock service so
 each one is an audited StockMovement.
+
+Modules: `scoping` (the brand-scoping mixins every brand-owned admin uses), `forms` (forms,
+formsets, list filters), `resources` and `import_export` (CSV import and export of products
+and variants), `feeds` (inventory feeds and their runs); the model admins are here.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from import_export.formats import base_formats
 
 from common.admin_mixins import ReadOnlyAdminMixin
 from common.errors import ApplicationError
-from shop.admin_forms import (
+from shop.admin.forms import (
     AVAILABLE,
     BrandMemberForm,
     BrandMemberFormSet,
@@ -30,9 +34,9 @@ from shop.admin_forms import (
     stock_level_label,
     variant_save_from_admin,
 )
-from shop.admin_import import BrandCsvImportMixin
-from shop.admin_resources import ProductVariantResource
-from shop.admin_scoping import (
+from shop.admin.import_export import BrandCsvImportMixin
+from shop.admin.resources import ProductVariantResource
+from shop.admin.scoping import (
     BrandScopedAdminMixin,
     BrandScopedInlineMixin,
     is_unrestricted,
@@ -343,4 +347,4 @@ class StockMovementAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, admin.ModelA
         return str(obj.variant.product)
 
 
-from shop import admin_feeds  # noqa: E402, F401  (registers the feed and run admins)
+from shop.admin import feeds  # noqa: E402, F401  (registers the feed and run admins)

@@ -5,6 +5,10 @@ holding its lines, and of them only its own lines, shipping, shipments and refun
 Shipments and refunds go through the same services as the API (the "Ship" and "Refund"
 pages of a brand order, or a CSV import of tracking numbers on the shipments list).
 Superusers also get the plain order, refund and notification admins.
+
+Modules: `forms` (the "Ship" page), `refunds` (the "Refund" page), `shipments` (the
+shipments list and tracking-number import), `resources` (CSV export of the desk and import
+of tracking numbers), `webhooks` (brands' endpoints and the delivery log); the desk is here.
 """
 
 from __future__ import annotations
@@ -22,11 +26,11 @@ from import_export.admin import ExportMixin
 from import_export.formats import base_formats
 
 from common.admin_mixins import ReadOnlyAdminMixin
-from orders.admin_forms import ShipForm, ship_view
-from orders.admin_refunds import RefundForm, refund_view
-from orders.admin_resources import OrderDeskResource
-from orders.admin_shipments import ShipmentAdmin
-from orders.admin_webhooks import WebhookDeliveryAdmin, WebhookEndpointAdmin
+from orders.admin.forms import ShipForm, ship_view
+from orders.admin.refunds import RefundForm, refund_view
+from orders.admin.resources import OrderDeskResource
+from orders.admin.shipments import ShipmentAdmin
+from orders.admin.webhooks import WebhookDeliveryAdmin, WebhookEndpointAdmin
 from orders.models import (
     Fulfilment,
     Notification,
@@ -38,7 +42,7 @@ from orders.models import (
     RefundLine,
     Shipment,
 )
-from shop.admin_scoping import (
+from shop.admin.scoping import (
     WRITE_ROLES,
     BrandScopedAdminMixin,
     BrandScopedInlineMixin,

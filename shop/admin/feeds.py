@@ -21,7 +21,7 @@ from django.utils.html import format_html, format_html_join
 
 from common.admin_mixins import ReadOnlyAdminMixin
 from common.errors import ApplicationError
-from shop.admin_scoping import BrandScopedAdminMixin, brand_ids_for_request, is_unrestricted
+from shop.admin.scoping import BrandScopedAdminMixin, brand_ids_for_request, is_unrestricted
 from shop.feeds.netguard import FeedURLRefused, validate_feed_url
 from shop.feeds.parse import parse_as_of
 from shop.feeds.services import feed_push, feed_run_confirm, feed_run_enqueue

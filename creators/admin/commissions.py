@@ -1,9 +1,9 @@
 """The commissions admin: brands see what they owe creators; payouts are the platform's.
 
-Brand members get two brand-scoped views (shop.admin_scoping): their commission terms (the
+Brand members get two brand-scoped views (shop.admin.scoping): their commission terms (the
 hold period, editable by writers) and their commission liabilities (the ledger lines of
 their sales, read-only, with totals by status and currency for the rows filtered); their
-settlements are in admin_settlements.py. Payout accounts and payouts are superusers': they
+settlements are in settlements.py. Payout accounts and payouts are superusers': they
 pay out balances, send failed payouts again, export manual payouts as CSV for the bank and
 record what the bank did.
 """
@@ -25,7 +25,7 @@ from common.money import quantize
 from creators.commissions import payouts as payout_services
 from creators.commissions.models import CommissionLine, CommissionTerms, Payout, PayoutAccount
 from creators.commissions.providers import payouts_csv
-from shop.admin_scoping import BrandScopedAdminMixin, is_unrestricted
+from shop.admin.scoping import BrandScopedAdminMixin, is_unrestricted
 
 
 @admin.register(CommissionTerms)

@@ -1,11 +1,14 @@
 """The creators admin: brands see the creators working with them; the rest is superusers'.
 
-Brand members (see `shop.admin_scoping`) get three views: their invitations (invite through
+Brand members (see `shop.admin.scoping`) get three views: their invitations (invite through
 `collaboration_invite`, revoke through `collaboration_revoke`, no other edits), the affiliate
 links to their products (read-only: links are the creator's), and "Creators working with
 us", a proxy of Creator scoped to creators with an invitation from, or a link to, one of
 their brands. Creator and Video themselves are superuser-only; brand writers reach creators'
 handles only through the invite form's autocomplete.
+
+Modules: `forms` (the invitation form), `commissions` (the ledger, terms, payouts and payout
+accounts), `settlements` (what Tribe owes each brand, and paying it); the rest is here.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from django.http import HttpRequest
 
 from accounts.models import User
 from common.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInlineMixin
-from creators.admin_forms import CollaborationInviteForm
+from creators.admin.forms import CollaborationInviteForm
 from creators.commissions import fraud
 from creators.models import (
     AffiliateLink,
@@ -32,7 +35,7 @@ from creators.models import (
 )
 from creators.services.collaborations import collaboration_invite, collaboration_revoke
 from orders.ledger_selectors import creator_refund_count_subqueries
-from shop.admin_scoping import (
+from shop.admin.scoping import (
     WRITE_ROLES,
     BrandScopedAdminMixin,
     brand_ids_for_request,
@@ -386,4 +389,4 @@ class VideoAdmin(_SuperuserOnlyAdmin):
     inlines = (VideoProductInline,)
 
 
-from creators import admin_commissions, admin_settlements  # noqa: E402, F401  (registers them)
+from creators.admin import commissions, settlements  # noqa: E402, F401  (registers them)
