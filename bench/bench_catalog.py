@@ -29,6 +29,7 @@ from bench.common import (
     durations,
     prepare_database,
     print_table,
+    use_database,
     write_results,
 )
 from bench.load import measure, table_row, wrk_path
@@ -43,6 +44,7 @@ PAGE_SIZE = 20
 BARE_PATH = "/bench/bare/"
 LIST_PATH = f"/api/v1/products/?page_size={PAGE_SIZE}"
 CACHE_SECONDS = 5
+DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tribe_bench"
 GOALS = {"cached": 0.50, "uncached": 0.25}
 
 CATEGORIES = ["apparel", "beauty", "home", "outdoors", "tech", "kitchen", "toys", "books"]
@@ -222,11 +224,15 @@ def check_list_page(server: Server) -> None:
 # --- Load -------------------------------------------------------------------
 
 
-def phase(label: str, *, cache_seconds: int, args: argparse.Namespace) -> dict[str, Any]:
+def phase(
+    label: str, *, cache_seconds: int, args: argparse.Namespace, database_url: str
+) -> dict[str, Any]:
     """Start a server with this list-cache TTL; measure the bare view and the list in turns."""
     seconds, warmup, rounds = durations(args)
     server = server_for(
-        args, f"{NAME}-{label}", env={"CATALOG_LIST_CACHE_SECONDS": str(cache_seconds)}
+        args,
+        f"{NAME}-{label}",
+        env={"CATALOG_LIST_CACHE_SECONDS": str(cache_seconds), "DATABASE_URL": database_url},
     )
     with server:
         cache_clear()
@@ -273,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
 
     wrk_path()
     django_setup()
+    database_url = use_database(DATABASE_URL)
     fresh = prepare_database(reuse=args.reuse_db)
     if not fresh and seeded():
         data: dict[str, Any] = {"reused": True}
@@ -283,8 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     check_listing_entries()
     profile = uncached_request_profile(samples=5 if args.smoke else 50)
 
-    cached = phase("cached", cache_seconds=CACHE_SECONDS, args=args)
-    uncached = phase("uncached", cache_seconds=0, args=args)
+    cached = phase("cached", cache_seconds=CACHE_SECONDS, args=args, database_url=database_url)
+    uncached = phase("uncached", cache_seconds=0, args=args, database_url=database_url)
 
     summary = {
         "bare_rps": cached["bare"].rps,

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import os
 import pstats
 import sys
 import time
@@ -63,6 +62,7 @@ from bench.common import (
     django_setup,
     prepare_database,
     print_table,
+    use_database,
     write_results,
 )
 
@@ -192,11 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     if lines % LINES_PER_ORDER:
         raise BenchError(f"--lines must be a multiple of {LINES_PER_ORDER}")
 
-    # Only when this is the first benchmark of the process (run_all may have set Django up).
-    os.environ.setdefault(
-        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tribe_bench_commissions"
-    )
     django_setup()
+    use_database("postgres://postgres@127.0.0.1:5432/tribe_bench_commissions")
     from config.celery_app import app
 
     app.conf.task_always_eager = False

@@ -17,7 +17,6 @@ drops the catalog benchmark's; DATABASE_URL overrides it.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import threading
@@ -32,6 +31,7 @@ from bench.common import (
     django_setup,
     prepare_database,
     print_table,
+    use_database,
     write_results,
 )
 
@@ -154,11 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     skus = args.skus or (10_000 if args.smoke else 100_000)
 
-    # Only when this is the first benchmark of the process (run_all may have set Django up).
-    os.environ.setdefault(
-        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tribe_bench_stock_sync"
-    )
     django_setup()
+    use_database("postgres://postgres@127.0.0.1:5432/tribe_bench_stock_sync")
     from django.conf import settings
 
     settings.FEED_ALLOW_LOOPBACK = True  # the feed is served from 127.0.0.1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 from pathlib import Path
@@ -15,10 +16,17 @@ def main() -> int:
     if not names:
         print("No benchmarks yet.")
         return 0
+    environ = dict(os.environ)
     for name in names:
         print(f"== {name}")
         module = importlib.import_module(f"bench.{name}")
-        module.main()
+        try:
+            module.main()
+        finally:
+            # Each benchmark picks its own database from DATABASE_URL or its default; what one
+            # sets in the environment must not become the next one's database.
+            os.environ.clear()
+            os.environ.update(environ)
     return 0
 
 
