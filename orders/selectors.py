@@ -20,6 +20,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
+from common.db import prefetched
 from common.errors import NotFound
 from common.money import Money
 from orders.models import Cart, CartLine, Order, OrderLine
@@ -36,9 +37,16 @@ def cart_queryset() -> QuerySet[Cart]:
     )
 
 
-def cart_get_for(*, cart_id: int, user: User | None, token: str | None) -> Cart:
-    """The cart if the caller owns it (signed-in owner, or the anonymous cart's token); else 404."""
-    cart = cart_queryset().filter(pk=cart_id).first()
+def cart_get_for(
+    *, cart_id: int, user: User | None, token: str | None, with_lines: bool = True
+) -> Cart:
+    """The cart if the caller owns it (signed-in owner, or the anonymous cart's token); else 404.
+
+    Without `with_lines`, only the cart row is read: for writers that read the lines they
+    need themselves, under the cart's lock.
+    """
+    queryset = cart_queryset() if with_lines else Cart.objects.all()
+    cart = queryset.filter(pk=cart_id).first()
     if cart is None:
         raise NotFound("No such cart.", code="cart_not_found")
     if cart.user_id is not None:
@@ -78,6 +86,22 @@ def sku_titles(*, skus: Iterable[str]) -> dict[str, str]:
     """What a shopper calls each SKU: "Product (Variant)"; unknown SKUs are left out."""
     rows = Variant.objects.filter(sku__in=list(skus)).values_list("sku", "title", "product__title")
     return {sku: f"{product} ({title})" if title else product for sku, title, product in rows}
+
+
+def cart_get_with_lines(*, cart_id: int) -> Cart:
+    """The cart and its lines (variants, products, brands) in one query when it has lines."""
+    lines = list(
+        CartLine.objects.filter(cart_id=cart_id)
+        .select_related("cart", "variant__product__brand")
+        .order_by("id")
+    )
+    if not lines:
+        return cart_queryset().get(pk=cart_id)
+    cart = lines[0].cart
+    for line in lines:
+        line.cart = cart
+    prefetched(cart, "lines", lines)  # what cart_queryset() would hold
+    return cart
 
 
 def cart_totals(cart: Cart) -> Totals | None:

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
 from common import visitor
+from common.db import prefetched
 from common.serializers import ErrorSchema, StrictCharField
 from creators.attribution.views import ATTRIBUTION_COOKIE
 from orders import selectors
@@ -29,12 +30,21 @@ def cart_token(request: Request) -> str | None:
     return request.headers.get(CART_HEADER) or request.COOKIES.get(CART_COOKIE)
 
 
-def cart_for_request(request: Request, cart_id: int) -> Cart:
-    return selectors.cart_get_for(cart_id=cart_id, user=request.user, token=cart_token(request))  # type: ignore[arg-type]
+def cart_for_request(request: Request, cart_id: int, *, with_lines: bool = True) -> Cart:
+    return selectors.cart_get_for(
+        cart_id=cart_id,
+        user=request.user,  # type: ignore[arg-type]
+        token=cart_token(request),
+        with_lines=with_lines,
+    )
 
 
-def _cart_response(cart_id: int, *, status_code: int = 200, new: bool = False) -> Response:
-    cart = selectors.cart_queryset().get(pk=cart_id)
+def _cart_response(
+    cart_id: int, *, status_code: int = 200, new: bool = False, cart: Cart | None = None
+) -> Response:
+    """The cart as the API shows it; `cart` when it is in hand with its lines attached."""
+    if cart is None:
+        cart = selectors.cart_get_with_lines(cart_id=cart_id)
     serializer = NewCartSerializer if new else CartSerializer
     response = Response(serializer(cart).data, status=status_code)
     if new and cart.user_id is None:
@@ -59,7 +69,11 @@ class CartCreateView(APIView):
     )
     def post(self, request: Request) -> Response:
         cart = carts.cart_create(user=request.user)  # type: ignore[arg-type]
-        return _cart_response(cart.pk, status_code=status.HTTP_201_CREATED, new=True)
+        in_hand = None
+        if cart.user_id is None:  # a new anonymous cart: nothing in it to read back
+            prefetched(cart, "lines", [])
+            in_hand = cart
+        return _cart_response(cart.pk, status_code=status.HTTP_201_CREATED, new=True, cart=in_hand)
 
 
 class CartDetailView(APIView):
@@ -90,7 +104,7 @@ class CartLineView(APIView):
         responses={200: CartSerializer, 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema},
     )
     def put(self, request: Request, cart_id: int, sku: str) -> Response:
-        cart = cart_for_request(request, cart_id)
+        cart = cart_for_request(request, cart_id, with_lines=False)
         data = LineInput(data=request.data)
         data.is_valid(raise_exception=True)
         carts.cart_line_set(
@@ -110,7 +124,7 @@ class CartLineView(APIView):
         responses={200: CartSerializer, 404: ErrorSchema, 409: ErrorSchema},
     )
     def delete(self, request: Request, cart_id: int, sku: str) -> Response:
-        cart = cart_for_request(request, cart_id)
+        cart = cart_for_request(request, cart_id, with_lines=False)
         carts.cart_line_remove(cart=cart, sku=sku)
         return _cart_response(cart.pk)
 

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
@@ -63,13 +65,13 @@ def _lock_open_cart(cart_id: int) -> Cart:
 
 def cart_create(*, user: User | None) -> Cart:
     """A new cart; signed-in users reuse their open cart."""
+    if user is None or not user.is_authenticated:
+        return Cart.objects.create()  # one INSERT: no transaction needed around it
     with transaction.atomic(durable=True):
-        if user is not None and user.is_authenticated:
-            existing = Cart.objects.filter(user=user, status=Cart.Status.OPEN).first()
-            if existing is not None:
-                return existing
-            return Cart.objects.create(user=user)
-        return Cart.objects.create()
+        existing = Cart.objects.filter(user=user, status=Cart.Status.OPEN).first()
+        if existing is not None:
+            return existing
+        return Cart.objects.create(user=user)
 
 
 def cart_line_set(
@@ -87,7 +89,7 @@ def cart_line_set(
         tokens=attribution_tokens, product_id=variant.product_id
     )
     with transaction.atomic(durable=True):
-        return _line_set(_lock_open_cart(cart.pk), variant, quantity, attribution_token)
+        return _line_set(cart.pk, variant, quantity, attribution_token)
 
 
 def cart_create_with_line(
@@ -105,14 +107,47 @@ def cart_create_with_line(
     )
     with transaction.atomic(durable=True):
         cart = Cart.objects.create()
-        return _line_set(_lock_open_cart(cart.pk), variant, quantity, attribution_token)
+        return _line_set(cart.pk, variant, quantity, attribution_token)
 
 
-def _line_set(locked: Cart, variant: Variant, quantity: int, attribution_token: str) -> CartLine:
-    """Set a line of a cart locked by the caller's transaction."""
+def _lock_for_line(cart_id: int, variant: Variant) -> Cart:
+    """Lock the open cart in one statement that also reads what setting a line checks: the
+    number of its other lines, this SKU's line (id and token) and the SKU's free stock."""
+    lines = CartLine.objects.filter(cart=OuterRef("pk"))
+    this_line = lines.filter(variant_id=variant.pk)
+    stock = Variant.objects.filter(pk=variant.pk)
+    locked = (
+        Cart.objects.select_for_update(of=("self",))
+        .annotate(
+            others=Coalesce(
+                Subquery(
+                    lines.exclude(variant_id=variant.pk)
+                    .order_by()
+                    .values("cart")
+                    .annotate(n=Count("pk"))
+                    .values("n")
+                ),
+                0,
+            ),
+            line_id=Subquery(this_line.values("pk")[:1]),
+            line_token=Subquery(this_line.values("attribution_token")[:1]),
+            available=Subquery(
+                stock.annotate(free=F("on_hand") - F("reserved")).values("free")[:1]
+            ),
+        )
+        .get(pk=cart_id)
+    )
+    if locked.status != Cart.Status.OPEN:
+        raise Conflict("This cart has already been ordered.", code="cart_closed")
+    return locked
+
+
+def _line_set(cart_id: int, variant: Variant, quantity: int, attribution_token: str) -> CartLine:
+    """Set a line of a cart, locking it in the caller's transaction."""
+    locked = _lock_for_line(cart_id, variant)
     sku = variant.sku
     currency = variant.product.brand.currency
-    others = locked.lines.exclude(variant=variant).count()
+    others = locked.others
     if others and locked.currency and locked.currency != currency:
         raise ApplicationError(
             f"This cart is in {locked.currency}; {sku} is sold in {currency}.",
@@ -121,26 +156,28 @@ def _line_set(locked: Cart, variant: Variant, quantity: int, attribution_token: 
         )
     # Counted with this SKU's line, so changing a quantity in a full cart still works.
     cart_check_size(others + 1)
-    available = Variant.objects.filter(pk=variant.pk).values_list("on_hand", "reserved").get()
-    if quantity > max(0, available[0] - available[1]):
+    available = max(0, locked.available)
+    if quantity > available:
         raise OutOfStock(
-            f"Only {max(0, available[0] - available[1])} left of {sku}.",
-            details={"available": {sku: max(0, available[0] - available[1])}},
+            f"Only {available} left of {sku}.", details={"available": {sku: available}}
         )
     locked.currency = currency
     locked.save(update_fields=["currency", "updated_at"])
-    line, created = CartLine.objects.get_or_create(
-        cart=locked,
-        variant=variant,
-        defaults={"quantity": quantity, "attribution_token": attribution_token or ""},
+    if locked.line_id is None:
+        # The cart's lock keeps a second writer of this cart out until the commit.
+        return CartLine.objects.create(
+            cart=locked,
+            variant=variant,
+            quantity=quantity,
+            attribution_token=attribution_token or "",
+        )
+    token = locked.line_token
+    if attribution_token and attribution_token_supersedes(attribution_token, token):
+        token = attribution_token
+    line = CartLine(
+        pk=locked.line_id, cart=locked, variant=variant, quantity=quantity, attribution_token=token
     )
-    if not created:
-        line.quantity = quantity
-        if attribution_token and attribution_token_supersedes(
-            attribution_token, line.attribution_token
-        ):
-            line.attribution_token = attribution_token
-        line.save(update_fields=["quantity", "attribution_token", "updated_at"])
+    line.save(update_fields=["quantity", "attribution_token", "updated_at"])
     return line
 
 

@@ -12,17 +12,17 @@ from typing import Any
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import User
-from common.db import in_transaction
+from common.db import in_transaction, prefetched
 from common.errors import ApplicationError, Conflict, UnprocessableEntity
 from common.idempotency import body_fingerprint
 from common.money import quantize
 from common.tasks_queue import enqueue_on_commit
 from creators.selectors.attribution import attribution_decide
-from orders.models import Cart, Order, OrderLine, OrderShipping
+from orders.models import Cart, CartLine, Order, OrderLine, OrderShipping
 from orders.pricing import price_lines
 from orders.services.carts import OutOfStock, cart_check_size
 from orders.services.reservations import order_holds_release, reservation_hold
@@ -79,6 +79,55 @@ def _replace_pending_orders(cart: Cart) -> None:
             enqueue_on_commit("orders.tasks.payment_intent_cancel", order.pk)
 
 
+def _lock_cart(cart: Cart, *, scope: str, key: str) -> Cart:
+    """Lock the cart, learning in the same statement whether the key already has an order
+    (`raced_id`) and whether an unpaid order of this cart is to be superseded (`pending`)."""
+    return (
+        Cart.objects.select_for_update(of=("self",))
+        .annotate(
+            raced_id=Subquery(
+                Order.objects.filter(checkout_scope=scope, checkout_key=key).values("pk")[:1]
+            ),
+            pending=Exists(
+                Order.objects.filter(cart=OuterRef("pk"), status=Order.Status.PENDING_PAYMENT)
+            ),
+        )
+        .get(pk=cart.pk)
+    )
+
+
+def _order_line(
+    order: Order, line: CartLine, *, buyer_id: int | None, email: str, at: datetime
+) -> OrderLine:
+    variant, product = line.variant, line.variant.product
+    credit = attribution_decide(
+        token=line.attribution_token,
+        product=product,
+        buyer_user_id=buyer_id,
+        buyer_email=email,
+        at=at,
+    )
+    return OrderLine(
+        order=order,
+        variant=variant,
+        product=product,
+        brand=product.brand,
+        sku=variant.sku,
+        title=f"{product.title} - {variant.title}" if variant.title else product.title,
+        options=variant.options,
+        unit_price=variant.price,
+        quantity=line.quantity,
+        line_total=quantize(variant.price * line.quantity, order.currency),
+        currency=order.currency,
+        open_rate=product.open_rate,
+        attribution_token=line.attribution_token,
+        attributed_creator_id=credit.creator_id if credit.credited else None,
+        attributed_link_id=credit.link_id if credit.credited else None,
+        commission_rate=credit.rate_decimal if credit.credited else None,
+        attribution=credit.receipt(),
+    )
+
+
 def _create_order(
     *,
     cart: Cart,
@@ -89,15 +138,22 @@ def _create_order(
     email: str,
     shipping_address: dict[str, Any],
 ) -> Order:
+    """Write the order, its lines and shipping, and hold the stock: one short transaction.
+
+    The cart is read once (its row locked, then its lines with their variants, products and
+    brands), lines and shipping are inserted in bulk, and the order comes back with both
+    attached (`prefetched`), so answering the request reads nothing more.
+    """
     with transaction.atomic(durable=True):
-        locked = Cart.objects.select_for_update().get(pk=cart.pk)
-        raced = Order.objects.filter(checkout_scope=scope, checkout_key=key).first()
-        if raced is not None:
-            return raced
+        locked = _lock_cart(cart, scope=scope, key=key)
+        if locked.raced_id is not None:  # type: ignore[attr-defined]
+            return Order.objects.get(pk=locked.raced_id)  # type: ignore[attr-defined]
         if locked.status != Cart.Status.OPEN:
             raise Conflict("This cart has already been ordered.", code="cart_closed")
         cart_lines = list(
-            locked.lines.select_related("variant__product__brand").order_by("variant_id")
+            CartLine.objects.filter(cart=locked)
+            .select_related("variant__product__brand")
+            .order_by("variant_id")
         )
         if not cart_lines:
             raise ApplicationError("The cart is empty.", code="cart_empty")
@@ -119,13 +175,14 @@ def _create_order(
                 code="amount_too_small",
                 details={"minimum": {"amount": str(minimum), "currency": currency}},
             )
-        _replace_pending_orders(locked)
+        if locked.pending:  # type: ignore[attr-defined]
+            _replace_pending_orders(locked)
 
         now = timezone.now()
         expires_at = now + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
-        buyer_id = user.pk if user is not None and user.is_authenticated else None
+        buyer = user if user is not None and user.is_authenticated else None
         order = Order.objects.create(
-            user=user if user is not None and user.is_authenticated else None,
+            user=buyer,
             cart=locked,
             checkout_scope=scope,
             checkout_key=key,
@@ -138,58 +195,40 @@ def _create_order(
             grand_total=quantize(totals.grand, currency),
             reservation_expires_at=expires_at,
         )
-        order_lines = []
-        for line in cart_lines:
-            variant, product = line.variant, line.variant.product
-            credit = attribution_decide(
-                token=line.attribution_token,
-                product=product,
-                buyer_user_id=buyer_id,
-                buyer_email=email,
-                at=now,
-            )
-            order_line = OrderLine.objects.create(
-                order=order,
-                variant=variant,
-                product=product,
-                brand=product.brand,
-                sku=variant.sku,
-                title=f"{product.title} - {variant.title}" if variant.title else product.title,
-                options=variant.options,
-                unit_price=variant.price,
-                quantity=line.quantity,
-                line_total=quantize(variant.price * line.quantity, currency),
-                currency=currency,
-                open_rate=product.open_rate,
-                attribution_token=line.attribution_token,
-                attributed_creator_id=credit.creator_id if credit.credited else None,
-                attributed_link_id=credit.link_id if credit.credited else None,
-                commission_rate=credit.rate_decimal if credit.credited else None,
-                attribution=credit.receipt(),
-            )
-            order_lines.append(order_line)
-        OrderShipping.objects.bulk_create(
+        buyer_id = buyer.pk if buyer is not None else None
+        order_lines = OrderLine.objects.bulk_create(
+            _order_line(order, line, buyer_id=buyer_id, email=email, at=now) for line in cart_lines
+        )
+        shipping = OrderShipping.objects.bulk_create(
             OrderShipping(order=order, brand=entry.brand, amount=entry.shipping)
             for entry in totals.brands
         )
         order_note(order=order, kind="created", data={"hold_until": expires_at.isoformat()})
         # Stock last: the hot variant rows stay locked only from here to the commit.
         _hold_all(order_lines, expires_at)
+        # What prefetch_related("lines", "shipping_lines") would have read back.
+        prefetched(order, "lines", order_lines)
+        prefetched(order, "shipping_lines", shipping)
         return order
 
 
-def order_payment_intent_record(*, order_id: int, intent_id: str, client_secret: str) -> None:
+def order_payment_intent_record(*, order_id: int, intent_id: str, client_secret: str) -> bool:
     """Record the order's PaymentIntent and its client secret, whoever learns them first.
 
     Checkout and the `payment_intent.*` webhook both call this, in either order: the id is
     set once, and a secret still missing is filled in, so neither can leave the other's
-    half behind (an id with no secret is an order nobody can pay).
+    half behind (an id with no secret is an order nobody can pay). True if this call
+    recorded something. One conditional UPDATE, atomic on its own: no transaction around it,
+    which would cost two more round trips on every checkout.
     """
-    with transaction.atomic(durable=True):
-        Order.objects.filter(pk=order_id).filter(
+    return bool(
+        Order.objects.filter(pk=order_id)
+        .filter(
             Q(stripe_payment_intent_id__isnull=True)
             | Q(stripe_payment_intent_id=intent_id, stripe_client_secret="")
-        ).update(stripe_payment_intent_id=intent_id, stripe_client_secret=client_secret)
+        )
+        .update(stripe_payment_intent_id=intent_id, stripe_client_secret=client_secret)
+    )
 
 
 def _needs_payment_intent(order: Order) -> bool:
@@ -220,10 +259,14 @@ def _attach_payment_intent(order: Order) -> Order:
                 data={"error": exc.__class__.__name__, "code": getattr(exc, "code", None)},
             )
         raise upstream_error(exc) from exc
-    order_payment_intent_record(
+    recorded = order_payment_intent_record(
         order_id=order.pk, intent_id=intent.id, client_secret=intent.client_secret or ""
     )
-    order.refresh_from_db()
+    if recorded:
+        order.stripe_payment_intent_id = intent.id
+        order.stripe_client_secret = intent.client_secret or ""
+    else:  # recorded by someone else first (the webhook): theirs is the truth
+        order.refresh_from_db()
     return order
 
 
@@ -281,21 +324,20 @@ def checkout_start(
             {"cart_id": cart.pk, "email": email, "shipping_address": shipping_address}
         )
     scope = checkout_scope(user=user, cart=cart)
-    order = Order.objects.filter(checkout_scope=scope, checkout_key=idempotency_key).first()
-    if order is None:
-        try:
-            order = _create_order(
-                cart=cart,
-                user=user,
-                scope=scope,
-                key=idempotency_key,
-                fingerprint=request_fingerprint,
-                email=email,
-                shipping_address=shipping_address,
-            )
-        except IntegrityError:
-            # The same key raced us to it: that order is the answer.
-            order = Order.objects.get(checkout_scope=scope, checkout_key=idempotency_key)
+    # A repeated key is found by the statement that locks the cart (_lock_cart).
+    try:
+        order = _create_order(
+            cart=cart,
+            user=user,
+            scope=scope,
+            key=idempotency_key,
+            fingerprint=request_fingerprint,
+            email=email,
+            shipping_address=shipping_address,
+        )
+    except IntegrityError:
+        # The same key raced us to it: that order is the answer.
+        order = Order.objects.get(checkout_scope=scope, checkout_key=idempotency_key)
     if _is_another_request(order, cart=cart, email=email, fingerprint=request_fingerprint):
         raise UnprocessableEntity(
             "This Idempotency-Key was used for another checkout.", code="idempotency_key_reused"

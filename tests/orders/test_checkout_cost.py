@@ -1,0 +1,74 @@
+"""A fan's whole checkout through the API (cart, line, checkout with its PaymentIntent) in
+few statements, and the checkout answer built from values equal to the serializer's."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from orders.models import Order
+from tests.orders.helpers import ADDRESS, variant_in_stock
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_emulator")]
+
+
+def _buy(client: APIClient, sku: str, key: str = "key-1") -> dict:
+    cart = client.post("/api/v1/carts/", format="json")
+    assert cart.status_code == 201, cart.content
+    cart_id = cart.json()["id"]
+    client.credentials(HTTP_X_CART_TOKEN=cart.json()["token"])
+    line = client.put(f"/api/v1/carts/{cart_id}/lines/{sku}", {"quantity": 2}, format="json")
+    assert line.status_code == 200, line.content
+    order = client.post(
+        "/api/v1/checkouts/",
+        {"cart_id": cart_id, "email": "fan@example.com", "shipping_address": ADDRESS},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+    assert order.status_code == 201, order.content
+    return order.json()
+
+
+def test_a_whole_checkout_through_the_api_runs_at_most_20_statements(
+    django_assert_max_num_queries,
+):
+    variant = variant_in_stock(on_hand=50)
+    _buy(APIClient(), variant.sku)  # the hold statement is prepared on this connection
+
+    # 16 statements (cart 1, line 6, checkout 9 with the hold and the PaymentIntent's
+    # record) and, in a test, one SAVEPOINT pair for each of the two transactions.
+    with django_assert_max_num_queries(20):
+        body = _buy(APIClient(), variant.sku)
+
+    assert body["status"] == "pending_payment"
+    assert body["client_secret"].startswith(body["payment_intent_id"])
+    variant.refresh_from_db()
+    assert variant.reserved == 4
+
+
+def test_the_checkout_answer_equals_what_the_checkout_serializer_shows():
+    variant = variant_in_stock(on_hand=5, price="19.99")
+    client = APIClient()
+
+    created = _buy(client, variant.sku)
+    shown = client.get(f"/api/v1/checkouts/{created['order_token']}/").json()
+
+    assert created == shown
+    assert created["lines"][0]["line_total"] == {"amount": "39.98", "currency": "USD"}
+
+
+def test_a_retried_checkout_answers_the_same_body_from_the_stored_order():
+    variant = variant_in_stock(on_hand=5)
+    client = APIClient()
+    first = _buy(client, variant.sku, key="same")
+    cart_id = Order.objects.get(pk=first["order_id"]).cart_id
+
+    again = client.post(
+        "/api/v1/checkouts/",
+        {"cart_id": cart_id, "email": "fan@example.com", "shipping_address": ADDRESS},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="same",
+    )
+
+    assert again.status_code == 201
+    assert again.json() == first
