@@ -22,6 +22,7 @@ bench_urlpatterns = [
         bench_views.reserve,
         name="bench-reserve",
     ),
+    path("bench/price-page/", bench_views.price_page, name="bench-price-page"),
 ]
 
 urlpatterns = [*bench_urlpatterns, path("", include("config.urls"))]

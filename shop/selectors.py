@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum
 
 from accounts.models import User
 from common.errors import NotFound
@@ -43,11 +43,9 @@ def variants_in_stock() -> QuerySet[Variant]:
 def _product_public_ids_base() -> QuerySet[Product]:
     # Built once per process: resolving the annotations costs more than cloning the result.
     return Product.objects.filter(status=Product.Status.ACTIVE, brand__is_active=True).annotate(
-        # A correlated subquery, not an aggregate: PostgreSQL computes it only for the
-        # rows of the page (unless the page is ordered or filtered by price).
-        min_price=Subquery(
-            Variant.objects.filter(product_id=OuterRef("pk")).order_by("price").values("price")[:1]
-        ),
+        # Stored on the product by triggers (shop migration 0008): a price-ordered page
+        # reads the index on it instead of computing every product's lowest price.
+        min_price=F("lowest_price"),
         in_stock=Exists(variants_in_stock().filter(product_id=OuterRef("pk"))),
     )
 

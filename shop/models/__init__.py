@@ -143,6 +143,16 @@ class Product(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    lowest_price = models.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        null=True,
+        editable=False,
+        help_text=(
+            "The lowest price of the product's variants, kept by database triggers (migration "
+            "0008) so lists order and filter by price from an index."
+        ),
+    )
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -154,7 +164,15 @@ class Product(models.Model):
                 name="product_rate_between_0_and_100",
             ),
         ]
-        indexes = [models.Index(fields=["status", "brand"], name="product_status_brand")]
+        indexes = [
+            models.Index(fields=["status", "brand"], name="product_status_brand"),
+            # The public list ordered by price, and its cursor's tie-break.
+            models.Index(
+                fields=["lowest_price", "id"],
+                condition=Q(status="active"),
+                name="product_active_price",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
