@@ -147,7 +147,7 @@ def _line_set(cart_id: int, variant: Variant, quantity: int, attribution_token: 
     locked = _lock_for_line(cart_id, variant)
     sku = variant.sku
     currency = variant.product.brand.currency
-    others = locked.others
+    others = locked.others  # type: ignore[attr-defined]
     if others and locked.currency and locked.currency != currency:
         raise ApplicationError(
             f"This cart is in {locked.currency}; {sku} is sold in {currency}.",
@@ -156,14 +156,14 @@ def _line_set(cart_id: int, variant: Variant, quantity: int, attribution_token: 
         )
     # Counted with this SKU's line, so changing a quantity in a full cart still works.
     cart_check_size(others + 1)
-    available = max(0, locked.available)
+    available = max(0, locked.available)  # type: ignore[attr-defined]
     if quantity > available:
         raise OutOfStock(
             f"Only {available} left of {sku}.", details={"available": {sku: available}}
         )
     locked.currency = currency
     locked.save(update_fields=["currency", "updated_at"])
-    if locked.line_id is None:
+    if locked.line_id is None:  # type: ignore[attr-defined]
         # The cart's lock keeps a second writer of this cart out until the commit.
         return CartLine.objects.create(
             cart=locked,
@@ -171,11 +171,15 @@ def _line_set(cart_id: int, variant: Variant, quantity: int, attribution_token: 
             quantity=quantity,
             attribution_token=attribution_token or "",
         )
-    token = locked.line_token
+    token = locked.line_token  # type: ignore[attr-defined]
     if attribution_token and attribution_token_supersedes(attribution_token, token):
         token = attribution_token
     line = CartLine(
-        pk=locked.line_id, cart=locked, variant=variant, quantity=quantity, attribution_token=token
+        pk=locked.line_id,  # type: ignore[attr-defined]
+        cart=locked,
+        variant=variant,
+        quantity=quantity,
+        attribution_token=token,
     )
     line.save(update_fields=["quantity", "attribution_token", "updated_at"])
     return line
