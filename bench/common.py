@@ -146,11 +146,12 @@ def use_database(default_url: str) -> str:
     from django.conf import settings
     from django.db import connections
 
-    from config.settings.base import env
+    from config.settings.base import env, psycopg_prepared
 
     url = os.environ.get("DATABASE_URL") or default_url
     connections.close_all()
     settings.DATABASES["default"].update(env.db_url_config(url))
+    psycopg_prepared(settings.DATABASES["default"])
     return url
 
 

@@ -11,7 +11,7 @@ the paginator does to it (`order_by`, a position `filter`, a slice) and, when th
 reads the slice, looks the whole statement up by the caller's key and those steps. On a miss
 it builds the real queryset (`build()`, where filter backends validate the query string and
 may raise as usual), applies the steps and keeps its SQL; on a hit `build()` is not called.
-The statement runs as a prepared statement (`common.prepared`).
+Run often, the statement is prepared by psycopg (config.settings.base.psycopg_prepared).
 
 The key must hold everything the queryset depends on besides the recorded steps: for a
 public list, the query string without the paginator's own parameters. Nothing that varies
@@ -29,8 +29,6 @@ from typing import Any, NamedTuple
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
-
-from common.prepared import prepared_selects
 
 MAX_STATEMENTS = 1024
 
@@ -149,7 +147,7 @@ class PageRows:
         if not statement.sql:
             return []
         connection = connections[self._using]
-        with prepared_selects(self._using), connection.cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(statement.sql, statement.params)
             rows = cursor.fetchall()
         if statement.converters:

@@ -5,7 +5,7 @@ so it must be one that holds nothing else (the bench helpers refuse a name witho
 """
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import env, env_value
+from config.settings.base import env, env_value, psycopg_prepared
 
 DEBUG = False
 SECRET_KEY = "bench-only-secret-key-not-used-anywhere-else-0123456789abcdef"
@@ -17,6 +17,7 @@ DATABASES = {
         env.db_url, "DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/tribe_bench"
     )
 }
+psycopg_prepared(DATABASES["default"])
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # As in production: every worker thread keeps its connection between requests, and no
 # health check runs before each request's first query (config/settings/production.py).

@@ -1,7 +1,7 @@
 """Tests: the real PostgreSQL and Redis at their local defaults (overridable by env)."""
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import env, env_value
+from config.settings.base import env, env_value, psycopg_prepared
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-0123456789"
@@ -12,6 +12,7 @@ DATABASES = {
         env.db_url, "DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/tribe"
     )
 }
+psycopg_prepared(DATABASES["default"])
 REDIS_URL = env_value(env.str, "REDIS_URL", default="redis://127.0.0.1:6379/15")
 CACHES = {
     "default": {

@@ -11,7 +11,6 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from common.errors import ValidationFailed
-from common.prepared import execute_prepared
 from common.tasks_queue import enqueue_on_commit
 from orders.models import Order, StockReservation
 from orders.state import order_transition
@@ -47,37 +46,37 @@ def _lapsed(variant_id: int, now: datetime) -> QuerySet[StockReservation]:
     )
 
 
-# On PostgreSQL a hold is one statement: the stock service's conditional UPDATE, the
-# reservation row inserted only if it matched, and, after a miss, whether the variant has
-# lapsed holds to reclaim (a CASE evaluates that only when nothing was held). One round trip,
-# atomic without a transaction of its own.
+# A hold is one statement: the stock service's conditional UPDATE, the reservation row
+# inserted only if it matched, and, after a miss, whether the variant has lapsed holds to
+# reclaim (a CASE evaluates that only when nothing was held). One round trip, atomic without
+# a transaction of its own.
 #
-# Planning it costs PostgreSQL more than running it, so each connection prepares it, in the
-# same round trip as its first hold, and then only executes it (`common.prepared`, which says
-# what that asks of the database sessions). After a few runs PostgreSQL plans it once for
-# any parameters: min(expires_at) over the active-expiry index stays a one-entry index read
-# in that plan, where "EXISTS ... expires_at < $5" would be planned as a scan of every live
-# hold of the variant. (A plan made while the holds table is empty scans it until the table
-# is next analyzed or the connection is replaced.)
+# Planning it costs PostgreSQL more than running it: psycopg prepares it once it has run a
+# few times on a connection (config.settings.base.psycopg_prepared), and then only executes
+# it. PostgreSQL then plans it once for any parameters: min(expires_at) over the
+# active-expiry index stays a one-entry index read in that plan, where "EXISTS ...
+# expires_at < now" would be planned as a scan of every live hold of the variant. (A plan
+# made while the holds table is empty scans it until the table is next analyzed or the
+# connection is replaced.)
 _HOLD_SQL = """
 WITH held AS ({reserve}),
 saved AS (
     INSERT INTO "orders_stockreservation"
         ("order_line_id", "variant_id", "quantity", "expires_at", "status", "created_at")
-    SELECT $1, "id", $3, $4, '{active}', $5 FROM held
+    SELECT %(line)s::bigint, "id", %(quantity)s::integer, %(expires)s::timestamptz,
+        '{active}', %(now)s::timestamptz FROM held
     RETURNING "id"
 )
 SELECT
     (SELECT "id" FROM saved),
     CASE WHEN EXISTS (SELECT 1 FROM saved) THEN false ELSE coalesce((
         SELECT min("expires_at") FROM "orders_stockreservation"
-        WHERE "variant_id" = $2 AND "status" = '{active}'
-    ) < $5, false) END
+        WHERE "variant_id" = %(variant)s::bigint AND "status" = '{active}'
+    ) < %(now)s::timestamptz, false) END
 """.format(  # noqa: S608 (our own constants: the stock service's statement and a status)
-    reserve=stock_reserve_sql(variant="$2", quantity="$3"),
+    reserve=stock_reserve_sql(variant="%(variant)s::bigint", quantity="%(quantity)s::integer"),
     active=StockReservation.Status.ACTIVE.value,
 )
-_HOLD_PARAMETER_TYPES = ("bigint", "bigint", "integer", "timestamptz", "timestamptz")
 _RESERVATION_FIELDS = [field.attname for field in StockReservation._meta.concrete_fields]
 
 
@@ -87,12 +86,15 @@ def _hold_once(
     """One try: the saved reservation or None, and after a miss whether lapsed holds exist."""
     connection = transaction.get_connection()
     with connection.cursor() as cursor:
-        execute_prepared(
-            cursor,
+        cursor.execute(
             _HOLD_SQL,
-            [line_id, variant_id, quantity, expires_at, now],
-            types=_HOLD_PARAMETER_TYPES,
-            name_prefix="orders_reservation_hold",
+            {
+                "line": line_id,
+                "variant": variant_id,
+                "quantity": quantity,
+                "expires": expires_at,
+                "now": now,
+            },
         )
         reservation_id, lapsed = cursor.fetchone()
     if reservation_id is None:

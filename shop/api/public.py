@@ -58,7 +58,7 @@ class ProductListView(generics.ListAPIView):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:  # type: ignore[override]
         # One query reads the page's rows (with the fields the cursor needs),
         # their stored list entries and their variants' live stock. Its SQL is compiled once
-        # per query string and prepared once per database session (common.page_queries).
+        # per query string (common.page_queries) and prepared by psycopg once run a few times.
         paginator = self.paginator
         assert isinstance(paginator, CursorPagination)
         ordering = WhitelistOrdering.ordering_for(request, self)

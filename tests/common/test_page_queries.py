@@ -116,10 +116,16 @@ def test_only_a_values_queryset_and_a_plain_slice_are_read():
         PageRows(values, key="k")[0]  # type: ignore[index]
 
 
-def test_the_statement_runs_prepared_on_postgresql():
+def test_a_statement_run_often_is_prepared_by_psycopg():
     ProductFactory.create(title="a")
     rows = PageRows(values, key="k").order_by("id")
-    rows[0:1]
-    with CaptureQueriesContext(connection) as queries:
-        rows[0:1]
-    assert queries.captured_queries[0]["sql"].startswith("EXECUTE ")
+    for _ in range(6):  # past the prepare threshold (5)
+        with CaptureQueriesContext(connection) as queries:
+            assert len(rows[0:1]) == 1
+        assert len(queries.captured_queries) == 1
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['%FROM "shop_product"%ORDER BY%'],
+        )
+        assert cursor.fetchone()[0] >= 1

@@ -33,7 +33,7 @@ def test_a_whole_checkout_through_the_api_runs_at_most_20_statements(
     django_assert_max_num_queries,
 ):
     variant = variant_in_stock(on_hand=50)
-    _buy(APIClient(), variant.sku)  # the hold statement is prepared on this connection
+    _buy(APIClient(), variant.sku)  # first-request costs are not counted
 
     # 16 statements (cart 1, line 6, checkout 9 with the hold and the PaymentIntent's
     # record) and, in a test, one SAVEPOINT pair for each of the two transactions.
