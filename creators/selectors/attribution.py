@@ -1,10 +1,11 @@
 """The one thing orders asks of creators: who gets credit for a line, at what rate, and why.
 
 Rules (docs/attribution.md): the last link clicked within the brand's window credits its
-own product (any variant); a storefront token credits products added from that creator's
-storefront at their best rate; a creator buying through their own link or storefront
-earns nothing and the attempt is recorded on the line; bots never attribute (they get no
-token); a forged, tampered or expired token is ignored and counted.
+own product (any variant) and its sold-out fallback (at the fallback's own best rate); a
+storefront token credits products added from that creator's storefront at their best rate;
+a creator buying through their own link or storefront earns nothing and the attempt is
+recorded on the line; bots never attribute (they get no token); a forged, tampered or
+expired token is ignored and counted.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
+from django.db.models import Q
 from django.utils import timezone
 
 from common.errors import ApplicationError, NotFound
 from creators.attribution.tokens import Claims, TokenRejected, token_read
 from creators.commissions.viral import link_pace, viral_rate
 from creators.models import AffiliateLink, Creator
-from creators.rates import best_rate, rate_for_sale
+from creators.rates import RateDecision, best_rate, rate_for_sale
 from creators.selectors.access import product_require_taggable
 from shop.models import Product
 
@@ -147,20 +149,35 @@ def _decide_link(
         "window_days": window,
         "decided_at": at.isoformat(),
     }
-    if link.product_id != product.pk:
+    # The redirect sends a tap on a sold-out product to the link's fallback: it earns alike.
+    if product.pk not in (link.product_id, link.fallback_product_id):
         return Attribution(credited=False, reason="other_product", **base)
     refused = _refusal(link.creator, buyer_user_id, buyer_email, at, base)
     if refused is not None:
         return refused
     pace = link_pace(link_id=link.pk, at=at)
-    decision = viral_rate(rate_for_sale(link=link, product=product, at=at), viral=pace.viral)
+    if product.pk == link.product_id:
+        sale = rate_for_sale(link=link, product=product, at=at)
+    else:
+        # The locked rate is what the link's own product's brand promised; the fallback
+        # (perhaps another brand's) pays its own best rate.
+        current, current_source = best_rate(creator=link.creator, product=product, at=at)
+        sale = RateDecision(
+            rate=current,
+            source="current",
+            locked_rate=None,
+            lock_ends_at=None,
+            current_rate=current,
+            current_source=current_source,
+        )
+    decision = viral_rate(sale, viral=pace.viral)
     return Attribution(
         credited=True,
         reason="last_click",
         rule="last_click",
         rate=str(decision.rate),
         rate_source=decision.source,
-        locked_rate=str(decision.locked_rate),
+        locked_rate=str(decision.locked_rate) if decision.locked_rate is not None else None,
         lock_ends_at=decision.lock_ends_at.isoformat() if decision.lock_ends_at else None,
         current_rate=str(decision.current_rate),
         viral_lock=True if pace.viral else None,
@@ -230,7 +247,9 @@ def attribution_token_choose(*, tokens: Iterable[str], product_id: int) -> str:
             continue
         if claims.kind == "link" and not (
             claims.link_id is not None
-            and AffiliateLink.objects.filter(pk=claims.link_id, product_id=product_id).exists()
+            and AffiliateLink.objects.filter(
+                Q(product_id=product_id) | Q(fallback_product_id=product_id), pk=claims.link_id
+            ).exists()
         ):
             continue
         if best is None or _precedence(claims) > best:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from creators.attribution.tokens import token_for_click, token_for_storefront
 from creators.models import AttributionCounter, Collaboration
+from creators.selectors.attribution import attribution_token_choose
 from creators.services.attribution import attribution_counters_flush
 from orders.models import CartLine, OrderLine
 from orders.services.checkout import checkout_start
@@ -149,3 +150,32 @@ def test_receipt_is_visible_to_its_creator_and_brand_and_404_to_others(api_clien
     assert (
         client_for(support).get(f"/api/v1/brand/order-lines/{line.pk}/receipt/").status_code == 200
     )
+
+
+def test_a_link_to_a_sold_out_product_credits_its_fallback_at_the_fallbacks_own_rate():
+    fallback = variant_in_stock()
+    fallback.product.commission_rate = Decimal("12.00")
+    fallback.product.save(update_fields=["commission_rate"])
+    link = AffiliateLinkFactory.create(
+        product=variant_in_stock(on_hand=0).product,
+        fallback_product=fallback.product,
+        locked_rate=Decimal("30.00"),
+    )
+    token = token_for_click(click_id="tap-on-sold-out", link_id=link.pk)
+    line = buy(fallback, token)
+    assert line.attributed_creator_id == link.creator_id
+    assert line.attributed_link_id == link.pk
+    # The link's locked rate was the sold-out product's brand's promise, not the fallback's.
+    assert line.commission_rate == Decimal("12.00")
+    assert line.attribution["rule"] == "last_click"
+    assert line.attribution["rate_source"] == "current"
+
+
+def test_the_cart_keeps_a_link_token_on_the_links_fallback_product():
+    fallback = variant_in_stock()
+    link = AffiliateLinkFactory.create(
+        product=variant_in_stock(on_hand=0).product, fallback_product=fallback.product
+    )
+    token = token_for_click(click_id="c", link_id=link.pk)
+    assert attribution_token_choose(tokens=[token], product_id=fallback.product_id) == token
+    assert attribution_token_choose(tokens=[token], product_id=variant_in_stock().product_id) == ""
