@@ -137,6 +137,7 @@ class LinkClickView(APIView):
             request._request,
             device_id=data.validated_data.get("device_id"),
             can_set_cookie=False,
+            app_call=True,
         )
         token = _take_click(target, client, source="app")
         return Response(

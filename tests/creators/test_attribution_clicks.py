@@ -253,3 +253,41 @@ def test_raw_clicks_are_pruned_but_daily_aggregates_stay():
     assert ClickDaily.objects.get(link=link).clicks == 1
     link_target_forget(link.code)
     assert Variant.objects.exists()
+
+
+def app_click(link, **headers):
+    return Client().post(
+        f"/api/v1/links/{link.code}/clicks/",
+        {"device_id": "install-0002-abcd"},
+        content_type="application/json",
+        **headers,
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("ua", ["okhttp/4.12.0", "axios/1.6.0", "Dart/3.2 (dart:io)"])
+def test_an_apps_own_http_client_gets_a_token(ua):
+    link = make_link()
+    body = app_click(link, HTTP_USER_AGENT=ua).json()
+    assert token_read(body["attribution_token"]).link_id == link.pk
+    click_queue.clicks_flush()
+    assert ClickDaily.objects.get(link=link).bot_clicks == 0
+
+
+@pytest.mark.django_db
+def test_an_app_naming_itself_gets_a_token_whatever_its_agent():
+    link = make_link()
+    body = app_click(link, HTTP_USER_AGENT="", HTTP_X_TRIBE_APP="tribe-android/3.4.0").json()
+    assert token_read(body["attribution_token"]).link_id == link.pk
+
+
+@pytest.mark.django_db
+def test_a_link_preview_fetcher_on_the_app_endpoint_is_still_a_bot():
+    link = make_link()
+    assert app_click(link, HTTP_USER_AGENT=BOT_UA).json()["attribution_token"] is None
+
+
+@pytest.mark.django_db
+def test_an_http_library_following_the_web_redirect_is_still_a_bot():
+    response = tap(make_link(), ua="okhttp/4.12.0")
+    assert "atk" not in parse_qs(urlparse(response["Location"]).query)
