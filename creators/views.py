@@ -125,6 +125,8 @@ def storefront_page(request: HttpRequest, handle: str) -> HttpResponse:
         "description": _description(page),
         "share_image": page.share_image_url,
         "atk": landing.token if landing is not None else "",
+        # For a product other than the link's: the creator's storefront credit.
+        "satk": landing.storefront_token if landing is not None else "",
         "featured": featured,
         "chosen": _first_open(featured),
         "shared": shared,
@@ -149,6 +151,8 @@ def product_page(request: HttpRequest, handle: str, product_id: str) -> HttpResp
         "page": page,
         "ink": _ink_on(page.theme_color),
         "atk": landing.token if landing is not None else "",
+        # For a product other than the link's: the creator's storefront credit.
+        "satk": landing.storefront_token if landing is not None else "",
         "chosen": _chosen_variant(request, page),
     }
     response = render(request, "creators/product.html", context)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common import visitor
 from common.serializers import ErrorSchema, MoneyField
+from creators.selectors.landing import landing_token_get
 from creators.selectors.storefront import storefront_page_get
 from shop.api.serializers import BrandSummarySerializer, ImageSerializer
 
@@ -81,6 +83,12 @@ class PublicStorefrontCollectionSerializer(serializers.Serializer):
 
 
 class PublicStorefrontSerializer(serializers.Serializer):
+    storefront_token = serializers.CharField(
+        allow_null=True,
+        help_text="With `?atk=` holding this creator's link (or storefront) token: the token "
+        "to send as `attribution_token` for products the shopper adds from this storefront. "
+        "Null otherwise.",
+    )
     creator = PublicStorefrontCreatorSerializer(source="*")
     storefront = PublicStorefrontThemeSerializer(source="*")
     videos = PublicStorefrontVideoSerializer(many=True, help_text="Newest first.")
@@ -94,8 +102,24 @@ class StorefrontView(APIView):
 
     @extend_schema(
         summary="Get a creator's storefront",
+        parameters=[
+            OpenApiParameter(
+                "atk",
+                str,
+                description="The attribution token the shopper arrived with (from a click).",
+            )
+        ],
         responses={200: PublicStorefrontSerializer, 404: ErrorSchema},
     )
     def get(self, request: Request, handle: str) -> Response:
         page = storefront_page_get(handle=handle.lower())
-        return Response(PublicStorefrontSerializer(page).data)
+        landing = landing_token_get(
+            token=visitor.url_token(request._request, visitor.ATK_PARAM),
+            creator_id=page.creator.pk,
+        )
+        body = PublicStorefrontSerializer(page).data
+        body["storefront_token"] = landing.storefront_token if landing is not None else None
+        response = Response(body)
+        if landing is not None:
+            visitor.token_page(response)
+        return response

@@ -37,8 +37,23 @@ def token_for_click(*, click_id: str, link_id: int) -> str:
     return signing.dumps({"k": "link", "c": click_id, "l": link_id}, salt=SALT)
 
 
-def token_for_storefront(*, creator_id: int) -> str:
-    return signing.dumps({"k": "storefront", "cr": creator_id}, salt=SALT)
+class _SignerAt(signing.TimestampSigner):
+    """A signer that stamps a given time: a storefront token made from a click keeps the
+    click's time, so the brand's window and the last-click order still count from the tap."""
+
+    def __init__(self, at: datetime) -> None:
+        super().__init__(salt=SALT)
+        self._at = at
+
+    def timestamp(self) -> str:
+        return signing.b62_encode(int(self._at.timestamp()))
+
+
+def token_for_storefront(*, creator_id: int, issued_at: datetime | None = None) -> str:
+    payload = {"k": "storefront", "cr": creator_id}
+    if issued_at is None:
+        return signing.dumps(payload, salt=SALT)
+    return _SignerAt(issued_at).sign_object(payload, serializer=signing.JSONSerializer)
 
 
 def token_read(token: str, *, max_age: int = MAX_AGE_SECONDS) -> Claims:

@@ -22,7 +22,7 @@ from common.throttling import ScopedRateThrottle
 from creators.attribution.clicks import ClickRecord, click_new_id, click_record
 from creators.attribution.clients import CLIENT_COOKIE, ClickClient, click_client
 from creators.attribution.links import link_target_get
-from creators.attribution.tokens import token_for_click
+from creators.attribution.tokens import token_for_click, token_for_storefront, token_read
 
 ATTRIBUTION_COOKIE = "tribe_atk"
 ONE_YEAR = 60 * 60 * 24 * 365
@@ -49,6 +49,11 @@ def _take_click(target: dict[str, Any], client: ClickClient, source: str) -> str
     if client.is_bot:
         return None
     return token_for_click(click_id=click_id, link_id=target["link_id"])
+
+
+def storefront_token_after(link_token: str, *, creator_id: int) -> str:
+    """The creator's storefront token for a fresh click's token, stamped with its time."""
+    return token_for_storefront(creator_id=creator_id, issued_at=token_read(link_token).issued_at)
 
 
 def _storefront_path(target: dict[str, Any], token: str | None) -> str:
@@ -110,6 +115,11 @@ class AppClickInput(serializers.Serializer):
 
 class AppClickOutput(serializers.Serializer):
     attribution_token = serializers.CharField(allow_null=True)
+    storefront_token = serializers.CharField(
+        allow_null=True,
+        help_text="Send as a cart line's attribution token for the other products the shopper "
+        "adds from this creator's storefront (null for bots).",
+    )
     product = serializers.DictField()
     storefront = serializers.DictField()
 
@@ -143,6 +153,9 @@ class LinkClickView(APIView):
         return Response(
             {
                 "attribution_token": token,
+                "storefront_token": storefront_token_after(token, creator_id=target["creator_id"])
+                if token
+                else None,
                 "product": {**target["product"], "show_product_id": target["target_product_id"]},
                 "storefront": {
                     "handle": target["handle"],

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from creators.attribution.tokens import Claims, TokenRejected, token_read
+from creators.attribution.tokens import Claims, TokenRejected, token_for_storefront, token_read
 from creators.models import AffiliateLink
 from creators.selectors.attribution import attribution_count
 
@@ -30,6 +30,9 @@ class LandingToken:
     # The product a link token was made for, which the page opens first; None for a
     # storefront token.
     product_id: int | None = None
+    # What the page gives the cart for the other products the shopper adds here: a
+    # storefront token of this creator, stamped with the click's time (last click rule).
+    storefront_token: str = ""
 
 
 def _cookie_claims(cookie_token: str) -> Claims | None:
@@ -61,7 +64,9 @@ def landing_token_get(
     if claims.kind == "storefront":
         if claims.creator_id != creator_id:
             return None
-        return LandingToken(token=token, kind="storefront", cookie_max_age=None)
+        return LandingToken(
+            token=token, kind="storefront", cookie_max_age=None, storefront_token=token
+        )
     if claims.link_id is None:
         return None
     row = (
@@ -76,6 +81,13 @@ def landing_token_get(
     if remaining <= 0:
         return None
     cookie = _cookie_claims(cookie_token)
-    if cookie_token == token or (cookie is not None and cookie.issued_at > claims.issued_at):
-        return LandingToken(token=token, kind="link", cookie_max_age=None, product_id=product_id)
-    return LandingToken(token=token, kind="link", cookie_max_age=remaining, product_id=product_id)
+    keep = not (
+        cookie_token == token or (cookie is not None and cookie.issued_at > claims.issued_at)
+    )
+    return LandingToken(
+        token=token,
+        kind="link",
+        cookie_max_age=remaining if keep else None,
+        product_id=product_id,
+        storefront_token=token_for_storefront(creator_id=creator_id, issued_at=claims.issued_at),
+    )

@@ -92,6 +92,13 @@ class CartDetailView(APIView):
 class LineInput(serializers.Serializer):
     quantity = serializers.IntegerField(help_text="The full quantity wanted (not a delta).")
     attribution_token = StrictCharField(required=False, allow_blank=True, max_length=2000)
+    attribution_tokens = serializers.ListField(
+        child=StrictCharField(allow_blank=True, max_length=2000),
+        required=False,
+        max_length=4,
+        help_text="Every token the shopper carries (a click's `attribution_token`, the "
+        "storefront's `storefront_token`); the line keeps the one that credits its product.",
+    )
 
 
 class CartLineView(APIView):
@@ -113,6 +120,7 @@ class CartLineView(APIView):
             quantity=data.validated_data["quantity"],
             attribution_tokens=[
                 data.validated_data.get("attribution_token", ""),
+                *data.validated_data.get("attribution_tokens", []),
                 request.COOKIES.get(ATTRIBUTION_COOKIE, ""),
             ],
         )

@@ -142,8 +142,14 @@ def cart_or_404(request: HttpRequest, token: str) -> Cart | HttpResponse:
         )
 
 
-def _tokens(request: HttpRequest, form_atk: str = "") -> list[str]:
-    return [form_atk, visitor.url_token(request, visitor.ATK_PARAM), _cookie_atk(request)]
+def _tokens(request: HttpRequest, form_atk: str = "", form_satk: str = "") -> list[str]:
+    # The storefront token last: of equal rank, the first given wins.
+    return [
+        form_atk,
+        visitor.url_token(request, visitor.ATK_PARAM),
+        _cookie_atk(request),
+        form_satk,
+    ]
 
 
 def _cookie_atk(request: HttpRequest) -> str:
@@ -193,7 +199,7 @@ def cart_start(request: HttpRequest) -> HttpResponse:
         line = carts.cart_create_with_line(
             sku=data["sku"],
             quantity=data["quantity"],
-            attribution_tokens=_tokens(request, data["atk"]),
+            attribution_tokens=_tokens(request, data["atk"], data["satk"]),
         )
     except ApplicationError as exc:
         titles = selectors.sku_titles(skus=[data["sku"]])
@@ -235,7 +241,7 @@ def cart_add(request: HttpRequest, token: str) -> HttpResponse:
             cart=cart,
             sku=data["sku"],
             quantity=held + data["quantity"] if data["quantity"] > 0 else data["quantity"],
-            attribution_tokens=_tokens(request, data["atk"]),
+            attribution_tokens=_tokens(request, data["atk"], data["satk"]),
         )
     except ApplicationError as exc:
         titles = {**selectors.sku_titles(skus=[data["sku"]]), **line_titles(cart)}

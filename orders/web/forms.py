@@ -18,6 +18,8 @@ class AddForm(forms.Form):
     sku = forms.CharField(max_length=64, error_messages={"required": "Choose an option first."})
     quantity = forms.IntegerField(error_messages=WHOLE_NUMBER)
     atk = forms.CharField(max_length=500, required=False)
+    # The storefront token of the page the product was added from (docs/attribution.md).
+    satk = forms.CharField(max_length=500, required=False)
     shop = forms.RegexField(HANDLE, required=False)
     product = forms.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
 

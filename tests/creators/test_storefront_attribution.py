@@ -21,7 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from creators.attribution.tokens import token_for_click, token_for_storefront
+from creators.attribution.tokens import token_for_click, token_for_storefront, token_read
 from creators.models import AffiliateLink, Creator
 from orders.models import CartLine, OrderLine, WaitlistEntry
 from tests.creators.test_storefront_page import (
@@ -316,3 +316,30 @@ def test_a_token_adds_a_fixed_number_of_queries_however_big_the_storefront(
         added.append(len(carried.captured_queries) - len(plain.captured_queries))
 
     assert added[0] == added[1] <= 1 + LINKED_PRODUCT_QUERIES
+
+
+def test_the_storefront_json_gives_a_storefront_token_stamped_with_the_click():
+    showcase = make_showcase()
+    token, _ = link_token(showcase)
+    body = APIClient().get("/api/v1/storefronts/maya.glows/", {"atk": token}).json()
+    claims = token_read(body["storefront_token"])
+    assert (claims.kind, claims.creator_id) == ("storefront", showcase.creator.pk)
+    # The brand's window and the last-click order count from the tap, not from the browse.
+    assert claims.issued_at == token_read(token).issued_at
+
+
+def test_the_storefront_json_gives_no_token_for_another_creators_link():
+    showcase = make_showcase()
+    other = make_creator("someone.else")
+    token = token_for_click(click_id="c", link_id=make_link(other, showcase.serum).pk)
+    body = APIClient().get("/api/v1/storefronts/maya.glows/", {"atk": token}).json()
+    assert body["storefront_token"] is None
+    assert APIClient().get("/api/v1/storefronts/maya.glows/").json()["storefront_token"] is None
+
+
+def test_a_product_page_reached_after_a_link_offers_the_storefronts_credit():
+    showcase = make_showcase()
+    token, _ = link_token(showcase)
+    page = Client().get(f"/@maya.glows/p/{showcase.lip_mask.pk}?atk={token}").content.decode()
+    satk = unescape(re.search(r'name="satk" value="([^"]*)"', page).group(1))  # type: ignore[union-attr]
+    assert token_read(satk).creator_id == showcase.creator.pk
