@@ -24,6 +24,7 @@ from common.errors import Conflict, UnprocessableEntity, ValidationFailed
 from common.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 
 
@@ -56,7 +57,7 @@ def _fingerprint(request: Request) -> str:
 
 def _replay(record: IdempotencyRecord) -> Response:
     response = Response(record.response_body, status=record.status_code)
-    response["Idempotent-Replayed"] = "true"
+    response[REPLAYED_HEADER] = "true"
     return response
 
 

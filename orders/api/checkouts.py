@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from common.errors import ValidationFailed
 from common.idempotency import HEADER as IDEMPOTENCY_HEADER
-from common.idempotency import MAX_KEY_LENGTH, body_fingerprint
+from common.idempotency import MAX_KEY_LENGTH, REPLAYED_HEADER, body_fingerprint
 from common.money import Money
 from common.serializers import ErrorSchema, StrictCharField
 from common.throttling import ScopedRateThrottle
@@ -21,7 +21,7 @@ from orders import selectors
 from orders.api.carts import CART_TOKEN_PARAM, cart_token
 from orders.api.serializers import CheckoutSerializer
 from orders.models import Order
-from orders.services.checkout import checkout_start
+from orders.services.checkout import checkout_start_or_replay
 
 
 class AddressInput(serializers.Serializer):
@@ -131,7 +131,7 @@ class CheckoutCreateView(APIView):
             token=cart_token(request),
             with_lines=False,
         )
-        order = checkout_start(
+        order, replayed = checkout_start_or_replay(
             cart=cart,
             user=request.user,  # type: ignore[arg-type]
             idempotency_key=key,
@@ -141,7 +141,12 @@ class CheckoutCreateView(APIView):
         )
         if "lines" not in getattr(order, "_prefetched_objects_cache", {}):
             order = selectors.order_get_by_token(token=order.token)  # a retry: read it back
-        return Response(checkout_body(order), status=status.HTTP_201_CREATED)
+        response = Response(checkout_body(order), status=status.HTTP_201_CREATED)
+        if replayed:
+            # As every other creating POST does (common.idempotency): the client may tell a
+            # retry's answer from a new checkout's.
+            response[REPLAYED_HEADER] = "true"
+        return response
 
 
 class CheckoutDetailView(APIView):

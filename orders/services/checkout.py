@@ -137,8 +137,10 @@ def _create_order(
     fingerprint: str,
     email: str,
     shipping_address: dict[str, Any],
-) -> Order:
+) -> tuple[Order, bool]:
     """Write the order, its lines and shipping, and hold the stock: one short transaction.
+
+    Returns the order and whether it was made now (False: the key already had one).
 
     The cart is read once (its row locked, then its lines with their variants, products and
     brands), lines and shipping are inserted in bulk, and the order comes back with both
@@ -147,7 +149,7 @@ def _create_order(
     with transaction.atomic(durable=True):
         locked = _lock_cart(cart, scope=scope, key=key)
         if locked.raced_id is not None:  # type: ignore[attr-defined]
-            return Order.objects.get(pk=locked.raced_id)  # type: ignore[attr-defined]
+            return Order.objects.get(pk=locked.raced_id), False  # type: ignore[attr-defined]
         if locked.status != Cart.Status.OPEN:
             raise Conflict("This cart has already been ordered.", code="cart_closed")
         cart_lines = list(
@@ -209,7 +211,7 @@ def _create_order(
         # What prefetch_related("lines", "shipping_lines") would have read back.
         prefetched(order, "lines", order_lines)
         prefetched(order, "shipping_lines", shipping)
-        return order
+        return order, True
 
 
 def order_payment_intent_record(*, order_id: int, intent_id: str, client_secret: str) -> bool:
@@ -313,7 +315,28 @@ def checkout_start(
     shipping_address: dict[str, Any],
     request_fingerprint: str | None = None,
 ) -> Order:
-    """Start (or resume, for a repeated key) the checkout of a cart.
+    """Start (or resume, for a repeated key) the checkout of a cart (`checkout_start_or_replay`)."""
+    order, _ = checkout_start_or_replay(
+        cart=cart,
+        user=user,
+        idempotency_key=idempotency_key,
+        email=email,
+        shipping_address=shipping_address,
+        request_fingerprint=request_fingerprint,
+    )
+    return order
+
+
+def checkout_start_or_replay(
+    *,
+    cart: Cart,
+    user: User | None,
+    idempotency_key: str,
+    email: str,
+    shipping_address: dict[str, Any],
+    request_fingerprint: str | None = None,
+) -> tuple[Order, bool]:
+    """Start the checkout of a cart, or resume it for a repeated key: (order, replayed).
 
     A repeated key with any other request is refused with 422. The API passes the
     fingerprint of the whole request body (`body_fingerprint`); other callers get one of
@@ -326,7 +349,7 @@ def checkout_start(
     scope = checkout_scope(user=user, cart=cart)
     # A repeated key is found by the statement that locks the cart (_lock_cart).
     try:
-        order = _create_order(
+        order, created = _create_order(
             cart=cart,
             user=user,
             scope=scope,
@@ -338,13 +361,15 @@ def checkout_start(
     except IntegrityError:
         # The same key raced us to it: that order is the answer.
         order = Order.objects.get(checkout_scope=scope, checkout_key=idempotency_key)
+        created = False
+    replayed = not created
     if _is_another_request(order, cart=cart, email=email, fingerprint=request_fingerprint):
         raise UnprocessableEntity(
             "This Idempotency-Key was used for another checkout.", code="idempotency_key_reused"
         )
     if _needs_payment_intent(order):
         order = _attach_payment_intent(order)
-    return order
+    return order, replayed
 
 
 def order_payment_intent_ensure(*, order: Order) -> Order:

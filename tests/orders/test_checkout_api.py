@@ -58,6 +58,15 @@ def test_retry_with_the_same_key_returns_the_same_order_and_payment_intent():
     assert variant.reserved == 1
 
 
+def test_a_replayed_checkout_says_so_in_the_idempotent_replayed_header():
+    cart = cart_with((variant_in_stock(on_hand=5), 1))
+    client = cart_client(cart)
+    first, second = checkout(client, cart, key="k1"), checkout(client, cart, key="k1")
+    assert "Idempotent-Replayed" not in first
+    assert second["Idempotent-Replayed"] == "true"
+    assert second.json()["order_id"] == first.json()["order_id"]
+
+
 def test_a_new_checkout_of_the_same_cart_supersedes_the_unpaid_one():
     variant = variant_in_stock(on_hand=5)
     cart = cart_with((variant, 2))
