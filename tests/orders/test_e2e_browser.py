@@ -139,3 +139,19 @@ def test_shopper_completes_three_d_secure_and_sees_the_order_paid(
     _wait_until_paid(browser)
     _screenshot(browser, request, "2-confirmation")
     assert Order.objects.get(pk=checkout["order_id"]).status == Order.Status.PAID
+
+
+def test_a_declined_card_is_told_once(browser, shopper, live_stripe, request):
+    _open_payment_page(browser, shopper, live_stripe, "e2e-browser-decline")
+    _type_card(browser, "4000 0000 0000 0002")
+    browser.find_element(By.ID, "pay").click()
+    _wait_for(
+        browser,
+        lambda driver: "declined" in driver.find_element(By.TAG_NAME, "body").text,
+        "the decline message",
+    )
+    _screenshot(browser, request, "1-declined")
+
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert page.count("Your card was declined.") == 1, page
+    assert browser.find_element(By.ID, "pay").is_enabled()
