@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from common.errors import Conflict, NotFound, ValidationFailed
+from common.outbox import event_record
 from creators.models import Collaboration, Creator
+from creators.services.notifications import COLLABORATION_INVITED
 from shop.models import Brand, Product
 
 
@@ -41,9 +43,9 @@ def collaboration_invite(
             "The collaboration must end after it starts.",
             fields={"valid_until": [{"code": "invalid", "message": "Before the start."}]},
         )
-    # One INSERT: it composes, so the admin may call it inside its own transaction.
+    # It composes, so the admin may call it inside its own transaction.
     with transaction.atomic():
-        return Collaboration.objects.create(
+        collaboration = Collaboration.objects.create(
             brand=brand,
             creator=creator,
             product=product,
@@ -53,6 +55,13 @@ def collaboration_invite(
             invited_by=invited_by,
             message=message,
         )
+        # The creator hears of it once it commits, even if the broker is down then.
+        event_record(
+            name=COLLABORATION_INVITED,
+            payload={"collaboration_id": collaboration.pk},
+            key=f"collaboration:{collaboration.pk}",
+        )
+        return collaboration
 
 
 def collaboration_respond(
