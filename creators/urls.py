@@ -20,6 +20,10 @@ urlpatterns = [
         name="apple-app-site-association",
     ),
     path(".well-known/assetlinks.json", views.assetlinks, name="assetlinks"),
+    # The default return and refresh URLs of Stripe's Connect onboarding (an app may ask
+    # for its own deep link instead).
+    path("creators/payouts/return", views.payout_return_page, name="payout-return"),
+    path("creators/payouts/refresh", views.payout_refresh_page, name="payout-refresh"),
 ]
 
 # Mounted under /api/v1/ by config/urls.py.

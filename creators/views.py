@@ -8,7 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.utils.cache import patch_cache_control
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.decorators.http import require_safe
 
 from common import visitor
@@ -172,6 +172,41 @@ def _chosen_variant(request: HttpRequest, page: ProductPage) -> int | None:
 def _first_open(page: ProductPage | None) -> int | None:
     variant = page.first_open_variant if page is not None else None
     return variant.id if variant is not None else None
+
+
+@require_safe
+def payout_return_page(request: HttpRequest) -> HttpResponse:
+    """Where Stripe's Connect onboarding sends a creator back when they are done."""
+    return _payout_page(
+        request,
+        title="Thanks, your payout details are with Stripe",
+        lines=[
+            "Stripe checks them, usually within minutes. Your payout status in the Tribe "
+            "app turns ready once it has; approved commissions are paid from then on.",
+            "You can close this page and go back to the app.",
+        ],
+    )
+
+
+@require_safe
+def payout_refresh_page(request: HttpRequest) -> HttpResponse:
+    """Where an expired or already used onboarding link sends a creator."""
+    return _payout_page(
+        request,
+        title="That payout setup link has expired",
+        lines=[
+            "Links to Stripe's setup last a few minutes. Nothing you entered is lost.",
+            "Open Payouts in the Tribe app and choose Connect again for a fresh link.",
+        ],
+    )
+
+
+def _payout_page(request: HttpRequest, *, title: str, lines: list[str]) -> HttpResponse:
+    response = render(request, "creators/payout_return.html", {"title": title, "lines": lines})
+    # Stripe may add its own query; nothing here is per visitor, but nothing is worth storing.
+    add_never_cache_headers(response)
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @require_safe

@@ -260,6 +260,12 @@ LINK_RATE_LOCK_DAYS = env_value(env.int, "LINK_RATE_LOCK_DAYS", default=30)
 APPLE_APP_IDS: list[str] = env_value(env.list, "APPLE_APP_IDS", default=[])
 ANDROID_APP_PACKAGE = env_value(env.str, "ANDROID_APP_PACKAGE", default="")
 ANDROID_CERT_FINGERPRINTS: list[str] = env_value(env.list, "ANDROID_CERT_FINGERPRINTS", default=[])
+# Where a request may ask Stripe's Connect onboarding to send the creator back
+# (`return_url`, `refresh_url`): `scheme://host` pairs, e.g. `tribe://payouts` for an app's
+# deep link. The site itself (SITE_URL) is always allowed.
+CONNECT_RETURN_URL_ORIGINS: list[str] = env_value(
+    env.list, "CONNECT_RETURN_URL_ORIGINS", default=[]
+)
 
 # Clicks: the same client on the same link counts once within this window.
 CLICK_UNIQUE_WINDOW_SECONDS = env_value(env.int, "CLICK_UNIQUE_WINDOW_SECONDS", default=3600)

@@ -19,7 +19,9 @@ from creators.api import MeAPIView
 from creators.api.serializers import RateField
 from creators.commissions import selectors
 from creators.commissions.accounts import OnboardingLink, payout_account_connect
+from creators.commissions.conf import connect_urls
 from creators.commissions.models import CommissionLine, Payout, PayoutAccount
+from creators.payout_return import return_url_check
 from shop.models import Brand
 
 
@@ -228,6 +230,34 @@ class PayoutAccountConnectSerializer(serializers.Serializer):
     onboarding = OnboardingLinkSerializer()
 
 
+class PayoutAccountConnectInput(serializers.Serializer):
+    return_url = serializers.CharField(
+        required=False,
+        max_length=2000,
+        help_text="Where the onboarding sends you back when done (an app's deep link, say); "
+        "its scheme and host must be allowed. Default: the site's own page.",
+    )
+    refresh_url = serializers.CharField(
+        required=False,
+        max_length=2000,
+        help_text="Where an expired onboarding link sends you, to ask for a new one; "
+        "allowed like return_url.",
+    )
+
+    def validate_return_url(self, value: str) -> str:
+        return return_url_check(value, field="return_url")
+
+    def validate_refresh_url(self, value: str) -> str:
+        return return_url_check(value, field="refresh_url")
+
+
+def _connect_urls(data: dict[str, str]) -> tuple[str, str] | None:
+    if not data:
+        return None
+    refresh_default, return_default = connect_urls()
+    return data.get("refresh_url", refresh_default), data.get("return_url", return_default)
+
+
 def _connect_body(account: PayoutAccount, link: OnboardingLink) -> dict[str, Any]:
     return PayoutAccountConnectSerializer({"account": account, "onboarding": link}).data
 
@@ -250,7 +280,7 @@ class MePayoutAccountView(MeAPIView):
         description="201 with a new account, 200 with the one you have; both with a fresh "
         "onboarding link (or, once onboarded, a link to update your details). The status "
         "follows Stripe's updates: payouts start once it is `ready`.",
-        request=None,
+        request=PayoutAccountConnectInput,
         responses={
             201: PayoutAccountConnectSerializer,
             200: PayoutAccountConnectSerializer,
@@ -263,7 +293,11 @@ class MePayoutAccountView(MeAPIView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        account, link, created = payout_account_connect(creator=self.creator())
+        data = PayoutAccountConnectInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        account, link, created = payout_account_connect(
+            creator=self.creator(), urls=_connect_urls(dict(data.validated_data))
+        )
         return Response(
             _connect_body(account, link),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

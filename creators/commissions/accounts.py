@@ -70,11 +70,14 @@ def _account_create(creator: Creator) -> PayoutAccount:
         return PayoutAccount.objects.get(creator=creator)
 
 
-def payout_account_connect(*, creator: Creator) -> tuple[PayoutAccount, OnboardingLink, bool]:
+def payout_account_connect(
+    *, creator: Creator, urls: tuple[str, str] | None = None
+) -> tuple[PayoutAccount, OnboardingLink, bool]:
     """The creator's Connect account (created on first call) and a fresh onboarding link.
 
-    Returns (account, link, created). Refused for a suspended creator and for creators paid
-    by bank transfer.
+    Returns (account, link, created). `urls` (refresh, return), already checked by the
+    caller, replace the default pages. Refused for a suspended creator and for creators
+    paid by bank transfer.
     """
     if creator.status != Creator.Status.ACTIVE:
         raise CreatorSuspended()
@@ -88,7 +91,7 @@ def payout_account_connect(*, creator: Creator) -> tuple[PayoutAccount, Onboardi
         account.stripe_account_id,
         key=f"tribe-payout-account-{account.pk}",
         details_submitted=account.details_submitted,
-        urls=conf.connect_urls(),
+        urls=urls or conf.connect_urls(),
     )
     return account, link, created
 
