@@ -41,7 +41,9 @@ seed: install var ## Apply migrations and seed the demo data (idempotent)
 
 run: install var ## Run everything: PostgreSQL + Redis (in var/), web, worker, beat, Stripe emulator
 	@echo "Ctrl-C stops everything started here."
+	@rm -rf var/prometheus && mkdir -p var/prometheus
 	PATH="$(CURDIR)/$(BIN):$$PATH" DJANGO_SETTINGS_MODULE=config.settings.local \
+	  PROMETHEUS_MULTIPROC_DIR="$(CURDIR)/var/prometheus" METRICS_TOKEN="$${METRICS_TOKEN:-local-metrics-token}" \
 	  STRIPE_API_BASE=http://127.0.0.1:$(STRIPE_EMULATOR_PORT) \
 	  STRIPE_JS_URL=http://127.0.0.1:$(STRIPE_EMULATOR_PORT)/js.stripe.com/v3/ \
 	  $(STACK) -- bash -c 'python manage.py migrate --noinput && python manage.py seed_demo \

@@ -12,3 +12,10 @@ class CommonConfig(AppConfig):
         # Before any URLconf is imported: routes use `<text:...>` for free-text segments.
         converters.register()
         probe.register()
+
+        from common import metrics
+        from common.observability import celery  # noqa: F401  (connects the log context)
+        from common.observability.metrics import scrape_collector_register
+
+        metrics.register()
+        scrape_collector_register()

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 
 from common.errors import api_error_response
+from common.observability import context
 from common.request_id import request_id_reset, request_id_set
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -27,10 +28,15 @@ class RequestIdMiddleware:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         request_id = incoming if _VALID.match(incoming) else uuid.uuid4().hex
         token = request_id_set(request_id)
+        # The log context of this request only: a thread serving the next one starts clean.
+        log_tokens = context.bind(
+            request=request, user_id=None, task_id=None, task_name=None, order_id=None
+        )
         request.request_id = request_id  # type: ignore[attr-defined]
         try:
             response = self.get_response(request)
         finally:
+            context.unbind(log_tokens)
             request_id_reset(token)
         response[REQUEST_ID_HEADER] = request_id
         return response

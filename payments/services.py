@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from common.errors import ApplicationError
+from common.observability.metrics import WEBHOOK_LAG
 from payments.models import StripeEvent
 
 logger = logging.getLogger(__name__)
@@ -116,6 +117,10 @@ def stripe_webhook_receive(*, payload: bytes, signature: str) -> StripeEvent:
             )
     except IntegrityError:
         event = StripeEvent.objects.get(event_id=data["id"])
+    else:
+        created = data.get("created")
+        if isinstance(created, int) and not isinstance(created, bool):
+            WEBHOOK_LAG.observe(max(0.0, time.time() - created))
     if event.processed_at is None:
         stripe_event_process(event_id=event.event_id)
         event.refresh_from_db()

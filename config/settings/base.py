@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django_filters",
     "import_export",
     "drf_spectacular",
+    "django_prometheus",
     "common",
     "accounts",
     "payments",
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "common.middleware.RequestIdMiddleware",
     "common.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -66,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -336,6 +339,8 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILI
 CELERY_TASK_TIME_LIMIT = 60 * 30
 CELERY_TASK_SOFT_TIME_LIMIT = 60 * 25
 CELERY_TASK_ALWAYS_EAGER = env_value(env.bool, "CELERY_TASK_ALWAYS_EAGER", default=False)
+# Every queue a task may be routed to: the workers consume them, `/metrics` reports their depth.
+BROKER_QUEUES = ["celery"]
 CELERY_BEAT_SCHEDULE: dict = {
     "common-idempotency-prune": {
         "task": "common.tasks.idempotency_prune",
@@ -416,24 +421,49 @@ SELLOUT_ALERT_THRESHOLD_MINUTES = env_value(env.int, "SELLOUT_ALERT_THRESHOLD_MI
 
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
 
-# --- Logging --------------------------------------------------------------
+# --- Logging ----------------------------------------------------------------
+# One JSON object per line (`json`, the default) or plain text for a terminal (`text`);
+# every line carries the request id and, where known, the user, task and order.
 LOG_LEVEL = env_value(env.str, "LOG_LEVEL", default="INFO")
+LOG_FORMAT = env_value(env.str, "LOG_FORMAT", default="json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("Environment variable LOG_FORMAT must be 'json' or 'text'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "common.request_id.RequestIdLogFilter"}},
+    "filters": {"context": {"()": "common.observability.logs.ContextFilter"}},
     "formatters": {
-        "default": {
-            "format": "%(asctime)s %(levelname)s %(name)s [request_id=%(request_id)s] %(message)s"
-        }
+        "json": {"()": "common.observability.logs.JsonFormatter"},
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [request_id=%(request_id)s "
+            "user=%(user_id)s task=%(task_id)s order=%(order_id)s] %(message)s"
+        },
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "default",
-            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Observability ------------------------------------------------------------
+# `/metrics` answers only a scraper sending `Authorization: Bearer <METRICS_TOKEN>`; with no
+# token configured the endpoint does not exist (404).
+METRICS_TOKEN = env_value(env.str, "METRICS_TOKEN", default="")
+SENTRY_DSN = env_value(env.str, "SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env_value(env.str, "SENTRY_ENVIRONMENT", default="")
+SENTRY_RELEASE = env_value(env.str, "SENTRY_RELEASE", default="")
+SENTRY_TRACES_SAMPLE_RATE = env_value(env.float, "SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+
+from common.observability.sentry import sentry_init  # noqa: E402
+
+sentry_init(
+    dsn=SENTRY_DSN,
+    environment=SENTRY_ENVIRONMENT,
+    release=SENTRY_RELEASE,
+    traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+)

@@ -28,6 +28,7 @@ from django.db import IntegrityError, close_old_connections, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from common.observability.metrics import CLICK_BUFFER_FLUSHES, CLICKS_FLUSHED
 from creators.attribution.buffer import Buffer
 from creators.models import AffiliateLink, Click, ClickDaily
 
@@ -168,6 +169,11 @@ def click_record(record: ClickRecord) -> None:
         _buffer.add(record)
 
 
+def clicks_pending_count() -> int:
+    """Clicks in Redis waiting for the flush (not those still in a process's buffer)."""
+    return int(cast(int, _redis().llen(_key("pending"))))
+
+
 def clicks_buffer_flush() -> int:
     """Push this process's buffered clicks to Redis now; returns how many went."""
     return _buffer.flush()
@@ -184,11 +190,13 @@ def _push(records: list[ClickRecord]) -> None:
         args += [record.encode(), "1" if record.is_bot else "0"]
     try:
         _record_script(client)(keys=keys, args=args)
+        CLICK_BUFFER_FLUSHES.labels("redis").inc()
         return
     except redis.RedisError as exc:
         if _degraded_since is None or time.monotonic() - _degraded_since > 60:
             logger.warning("Click queue degraded, writing clicks directly: %s", exc)
         _degraded_since = time.monotonic()
+    CLICK_BUFFER_FLUSHES.labels("direct").inc()
     for record in records:
         _record_directly(record)
 
@@ -290,6 +298,7 @@ def clicks_flush(*, batch_size: int = 5000, max_batches: int = 50) -> int:
         taken += len(items)
         if len(raw) < batch_size:
             break
+    CLICKS_FLUSHED.inc(taken)
     return taken
 
 

@@ -20,6 +20,8 @@ from common.db import in_transaction, prefetched
 from common.errors import ApplicationError, Conflict, UnprocessableEntity
 from common.idempotency import body_fingerprint
 from common.money import quantize
+from common.observability import context as log_context
+from common.observability.metrics import CHECKOUTS_STARTED, HOLDS
 from common.tasks_queue import enqueue_on_commit
 from creators.selectors.attribution import attribution_decide
 from orders.models import Cart, CartLine, Order, OrderLine, OrderShipping
@@ -55,6 +57,7 @@ def _hold_all(lines: list[OrderLine], expires_at: datetime) -> None:
             expires_at=expires_at,
             now=now,
         )
+        HOLDS.labels("refused" if held is None else "made").inc()
         if held is None:
             on_hand, reserved = (
                 Variant.objects.filter(pk=line.variant_id).values_list("on_hand", "reserved").get()
@@ -208,6 +211,9 @@ def _create_order(
         order_note(order=order, kind="created", data={"hold_until": expires_at.isoformat()})
         # Stock last: the hot variant rows stay locked only from here to the commit.
         _hold_all(order_lines, expires_at)
+        # Once per order created (a repeated key returned the existing order above); nothing
+        # after this point can roll the order back but the commit itself.
+        CHECKOUTS_STARTED.inc()
         # What prefetch_related("lines", "shipping_lines") would have read back.
         prefetched(order, "lines", order_lines)
         prefetched(order, "shipping_lines", shipping)
@@ -363,6 +369,7 @@ def checkout_start_or_replay(
         order = Order.objects.get(checkout_scope=scope, checkout_key=idempotency_key)
         created = False
     replayed = not created
+    log_context.order_bind(order.pk)
     if _is_another_request(order, cart=cart, email=email, fingerprint=request_fingerprint):
         raise UnprocessableEntity(
             "This Idempotency-Key was used for another checkout.", code="idempotency_key_reused"

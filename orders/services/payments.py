@@ -17,6 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.money import from_minor_units
+from common.observability import context as log_context
+from common.observability.metrics import CHECKOUTS_PAID
 from common.outbox import event_record
 from creators.services.attribution import attribution_review_payment
 from orders.events import ORDER_PAID, ORDER_UNFULFILLABLE
@@ -203,6 +205,7 @@ def order_mark_paid(
 ) -> None:
     """Mark the order paid once and sell its stock; a late payment without stock is refunded."""
     late_refund = False
+    log_context.order_bind(order_id)
     try:
         with transaction.atomic(durable=True):
             order = Order.objects.select_for_update().get(pk=order_id)
@@ -242,6 +245,7 @@ def order_mark_paid(
             )
             # The ledger (creators) and the emails react to this; it commits with the sale.
             event_record(name=ORDER_PAID, payload={"order_id": order_id})
+            transaction.on_commit(CHECKOUTS_PAID.inc)
     except _Unfulfillable as exc:
         late_refund = True
         shortages = exc.shortages
