@@ -9,6 +9,8 @@ STACK := $(BIN)/python -m devtools.stack exec
 WEB_PORT ?= 8000
 STRIPE_EMULATOR_PORT ?= 8420
 SITE_URL ?= http://127.0.0.1:$(WEB_PORT)
+# The Celery queues (config/settings/base.py BROKER_QUEUES) `make worker` consumes.
+QUEUES ?= celery,money,clicks,notifications
 export WEB_PORT STRIPE_EMULATOR_PORT SITE_URL
 
 .DEFAULT_GOAL := help
@@ -49,8 +51,8 @@ run: install var ## Run everything: PostgreSQL + Redis (in var/), web, worker, b
 	  $(STACK) -- bash -c 'python manage.py migrate --noinput && python manage.py seed_demo \
 	    && exec honcho -f Procfile.dev start'
 
-worker: install var ## Run a Celery worker against DATABASE_URL and REDIS_URL
-	$(BIN)/celery -A config worker --loglevel=INFO
+worker: install var ## Run a Celery worker on every queue (QUEUES=money for one) against DATABASE_URL and REDIS_URL
+	$(BIN)/celery -A config worker --loglevel=INFO -Q $(QUEUES)
 
 beat: install var ## Run Celery beat against DATABASE_URL and REDIS_URL
 	$(BIN)/celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule

@@ -13,7 +13,7 @@ class CommonConfig(AppConfig):
         converters.register()
         probe.register()
 
-        from common import metrics
+        from common import checks, metrics  # noqa: F401  (checks register themselves)
         from common.observability import celery  # noqa: F401  (connects the log context)
         from common.observability.metrics import scrape_collector_register
 

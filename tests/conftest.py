@@ -84,13 +84,16 @@ def celery_worker_process(
     from config.celery_app import app
 
     app.control.purge()
+    with app.connection_for_write() as conn:
+        for queue in settings.BROKER_QUEUES:
+            conn.default_channel.queue_purge(queue)  # type: ignore[attr-defined]
     (ROOT / "var").mkdir(exist_ok=True)
     log = open(ROOT / "var" / "test-worker.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "celery", "-A", "config", "worker",
             "--loglevel=INFO", "--concurrency=2", "--pool=prefork",
-            "-Q", "celery", "-n", f"test-worker-{os.getpid()}@%h",
+            "-Q", ",".join(settings.BROKER_QUEUES), "-n", f"test-worker-{os.getpid()}@%h",
         ],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip

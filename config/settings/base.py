@@ -330,17 +330,70 @@ WEBHOOK_RETRY_BASE_SECONDS = env_value(env.int, "WEBHOOK_RETRY_BASE_SECONDS", de
 WEBHOOK_RETRY_MAX_SECONDS = env_value(env.int, "WEBHOOK_RETRY_MAX_SECONDS", default=60 * 60)
 
 # --- Celery ---------------------------------------------------------------
+# Redis, or Redis behind Sentinel (`sentinel://...`, see config/celery_options.py).
 CELERY_BROKER_URL = env_value(env.str, "CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env_value(env.str, "CELERY_RESULT_BACKEND", default=REDIS_URL)
-# Longest task is capped at 30 minutes; unacked messages are redelivered only after this.
+CELERY_SENTINEL_MASTER_NAME = env_value(env.str, "CELERY_SENTINEL_MASTER_NAME", default="")
+CELERY_SENTINEL_PASSWORD = env_value(env.str, "CELERY_SENTINEL_PASSWORD", default="")
+# An unacked message is redelivered after this; it must stay above the longest countdown or
+# ETA any task is sent with, or a delayed message would run twice (checked at start-up).
 CELERY_VISIBILITY_TIMEOUT = env_value(env.int, "CELERY_VISIBILITY_TIMEOUT", default=60 * 60 * 2)
-CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
-CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+
+
+def celery_transport_options(broker_url: str, result_backend: str) -> tuple[dict, dict]:
+    """Transport options of the broker and the result backend (Sentinel needs a master name)."""
+    from config.celery_options import transport_options
+
+    def options(url: str, variable: str) -> dict:
+        return transport_options(
+            url=url,
+            variable=variable,
+            visibility_timeout=CELERY_VISIBILITY_TIMEOUT,
+            master_name=CELERY_SENTINEL_MASTER_NAME,
+            sentinel_password=CELERY_SENTINEL_PASSWORD,
+        )
+
+    return (
+        options(broker_url, "CELERY_BROKER_URL"),
+        options(result_backend, "CELERY_RESULT_BACKEND"),
+    )
+
+
+CELERY_BROKER_TRANSPORT_OPTIONS, CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = celery_transport_options(
+    CELERY_BROKER_URL, CELERY_RESULT_BACKEND
+)
 CELERY_TASK_TIME_LIMIT = 60 * 30
 CELERY_TASK_SOFT_TIME_LIMIT = 60 * 25
 CELERY_TASK_ALWAYS_EAGER = env_value(env.bool, "CELERY_TASK_ALWAYS_EAGER", default=False)
-# Every queue a task may be routed to: the workers consume them, `/metrics` reports their depth.
-BROKER_QUEUES = ["celery"]
+# Queues by kind of work, so a flood of click flushes or emails never delays money. Routes
+# match task names (first match wins); names of apps a refactor may introduce are listed
+# too. Unrouted tasks (feeds, scans, pruning) go to the default queue `celery`.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+QUEUE_MONEY = "money"
+QUEUE_CLICKS = "clicks"
+QUEUE_NOTIFICATIONS = "notifications"
+CELERY_TASK_ROUTES = {
+    # Money: payments, the outbox, commissions, payouts, settlements, stock holds.
+    "orders.tasks.payment_*": {"queue": QUEUE_MONEY},
+    "orders.tasks.order_auto_refund": {"queue": QUEUE_MONEY},
+    "orders.tasks.refunds_*": {"queue": QUEUE_MONEY},
+    "orders.tasks.reservations_*": {"queue": QUEUE_MONEY},
+    "common.tasks.outbox_*": {"queue": QUEUE_MONEY},
+    "creators.tasks.commission*": {"queue": QUEUE_MONEY},
+    "creators.tasks.payout*": {"queue": QUEUE_MONEY},
+    "creators.tasks.settlement*": {"queue": QUEUE_MONEY},
+    "commissions.tasks.*": {"queue": QUEUE_MONEY},
+    "payments.tasks.*": {"queue": QUEUE_MONEY},
+    # Clicks.
+    "creators.tasks.click*": {"queue": QUEUE_CLICKS},
+    # Email and notifications: shoppers' emails, waitlist and sell-out alerts, brands' webhooks.
+    "orders.tasks.notify_*": {"queue": QUEUE_NOTIFICATIONS},
+    "orders.tasks.waitlist_notification_send": {"queue": QUEUE_NOTIFICATIONS},
+    "orders.tasks.sellout_alert_notify": {"queue": QUEUE_NOTIFICATIONS},
+    "orders.tasks.webhook*": {"queue": QUEUE_NOTIFICATIONS},
+}
+# Every queue a task may be routed to: workers consume them, `/metrics` reports their depth.
+BROKER_QUEUES = [CELERY_TASK_DEFAULT_QUEUE, QUEUE_MONEY, QUEUE_CLICKS, QUEUE_NOTIFICATIONS]
 CELERY_BEAT_SCHEDULE: dict = {
     "common-idempotency-prune": {
         "task": "common.tasks.idempotency_prune",

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import env, env_value
+from config.settings.base import celery_transport_options, env, env_value
 
 DEBUG = False
 
@@ -37,7 +37,9 @@ CACHES = {
 }
 CELERY_BROKER_URL = env_value(env.str, "CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env_value(env.str, "CELERY_RESULT_BACKEND", default=REDIS_URL)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}  # noqa: F405
+CELERY_BROKER_TRANSPORT_OPTIONS, CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = celery_transport_options(
+    CELERY_BROKER_URL, CELERY_RESULT_BACKEND
+)
 
 DATABASES["default"]["CONN_MAX_AGE"] = env_value(env.int, "CONN_MAX_AGE", default=60)  # noqa: F405
 # A health check is one more round trip (SELECT 1) on every request that uses the database;

@@ -1,7 +1,7 @@
 """Tests: the real PostgreSQL and Redis at their local defaults (overridable by env)."""
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import env, env_value, psycopg_prepared
+from config.settings.base import celery_transport_options, env, env_value, psycopg_prepared
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-0123456789"
@@ -23,7 +23,9 @@ CACHES = {
 }
 CELERY_BROKER_URL = env_value(env.str, "CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env_value(env.str, "CELERY_RESULT_BACKEND", default=REDIS_URL)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}  # noqa: F405
+CELERY_BROKER_TRANSPORT_OPTIONS, CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = celery_transport_options(
+    CELERY_BROKER_URL, CELERY_RESULT_BACKEND
+)
 # Logic tests run tasks eagerly; the worker tests start a real worker process instead.
 CELERY_TASK_ALWAYS_EAGER = env_value(env.bool, "CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
