@@ -54,8 +54,8 @@ run: install var ## Run everything: PostgreSQL + Redis (in var/), web, worker, b
 worker: install var ## Run a Celery worker on every queue (QUEUES=money for one) against DATABASE_URL and REDIS_URL
 	$(BIN)/celery -A config worker --loglevel=INFO -Q $(QUEUES)
 
-beat: install var ## Run Celery beat against DATABASE_URL and REDIS_URL
-	$(BIN)/celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule
+beat: install var ## Run Celery beat (a standby while another beat holds the lock) against DATABASE_URL and REDIS_URL
+	$(BIN)/celery -A config beat --loglevel=INFO
 
 stripe-emulator: install ## Run the local Stripe emulator on 127.0.0.1:$(STRIPE_EMULATOR_PORT)
 	$(BIN)/python -m devtools.stripe_emulator --port $(STRIPE_EMULATOR_PORT)

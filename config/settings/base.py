@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "import_export",
     "drf_spectacular",
     "django_prometheus",
+    "django_celery_beat",
     "common",
     "accounts",
     "payments",
@@ -394,7 +395,19 @@ CELERY_TASK_ROUTES = {
 }
 # Every queue a task may be routed to: workers consume them, `/metrics` reports their depth.
 BROKER_QUEUES = [CELERY_TASK_DEFAULT_QUEUE, QUEUE_MONEY, QUEUE_CLICKS, QUEUE_NOTIFICATIONS]
-CELERY_BEAT_SCHEDULE: dict = {
+# Beat: schedules live in the database (django-celery-beat, editable in the admin) and one
+# beat at a time runs them, the others waiting on a PostgreSQL advisory lock (common/beat.py).
+# The entries below are created when missing and never changed afterwards.
+CELERY_BEAT_SCHEDULER = "common.beat:LockedDatabaseScheduler"
+CELERY_BEAT_SCHEDULE: dict = {}
+# A standby beat retries the lock this often; the active one checks its lock session this often.
+BEAT_LOCK_RETRY_SECONDS = env_value(env.float, "BEAT_LOCK_RETRY_SECONDS", default=1.0)
+BEAT_LOCK_CHECK_SECONDS = env_value(env.float, "BEAT_LOCK_CHECK_SECONDS", default=10.0)
+# Record each run as soon as it is sent, so a standby taking over never repeats it.
+CELERY_BEAT_SYNC_EVERY = 1
+# Create missing seed entries when a beat becomes active (`manage.py beat_seed` does it too).
+BEAT_SEED_ON_START = env_value(env.bool, "BEAT_SEED_ON_START", default=True)
+BEAT_SCHEDULE_SEED: dict = {
     "common-idempotency-prune": {
         "task": "common.tasks.idempotency_prune",
         "schedule": 60 * 60,
@@ -472,7 +485,6 @@ WAITLIST_API_RATE = env_value(env.str, "WAITLIST_API_RATE", default="20/min")
 SELLOUT_VELOCITY_WINDOW_MINUTES = env_value(env.int, "SELLOUT_VELOCITY_WINDOW_MINUTES", default=60)
 SELLOUT_ALERT_THRESHOLD_MINUTES = env_value(env.int, "SELLOUT_ALERT_THRESHOLD_MINUTES", default=60)
 
-CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
 
 # --- Logging ----------------------------------------------------------------
 # One JSON object per line (`json`, the default) or plain text for a terminal (`text`);
