@@ -370,6 +370,8 @@ CELERY_TASK_ALWAYS_EAGER = env_value(env.bool, "CELERY_TASK_ALWAYS_EAGER", defau
 # match task names (first match wins); names of apps a refactor may introduce are listed
 # too. Unrouted tasks (feeds, scans, pruning) go to the default queue `celery`.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Workers and beat log through LOGGING (JSON, with the task's id and order) like the web does.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 QUEUE_MONEY = "money"
 QUEUE_CLICKS = "clicks"
 QUEUE_NOTIFICATIONS = "notifications"
