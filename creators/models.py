@@ -242,13 +242,19 @@ class BrandCreator(Creator):
 
 
 class Click(models.Model):
-    """One tap on an affiliate link, as flushed from Redis (or written directly when degraded)."""
+    """One tap on an affiliate link, as flushed from Redis (or written directly when degraded).
+
+    The table is partitioned by day on `clicked_at` (migration 0008): its primary key is
+    (id, clicked_at) in the database, and a click id is unique together with its time, which
+    the click carries from the moment it is taken, so a flush retried after a crash inserts
+    the same pair and the conflict drops the duplicate.
+    """
 
     class Source(models.TextChoices):
         WEB = "web", "Web redirect"
         APP = "app", "App"
 
-    click_id = models.CharField(max_length=32, unique=True)
+    click_id = models.CharField(max_length=32)
     link = models.ForeignKey(AffiliateLink, on_delete=models.CASCADE, related_name="clicks")
     client_hash = models.CharField(max_length=64)
     ip_hash = models.CharField(max_length=64, blank=True)
@@ -261,6 +267,9 @@ class Click(models.Model):
     class Meta:
         ordering = ("-clicked_at", "-id")
         indexes = [models.Index(fields=["link", "clicked_at"], name="click_link_time")]
+        constraints = [
+            models.UniqueConstraint(fields=["click_id", "clicked_at"], name="click_unique_id_time")
+        ]
 
     def __str__(self) -> str:
         return self.click_id

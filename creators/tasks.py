@@ -20,6 +20,13 @@ def clicks_prune() -> int:
     return clicks.clicks_prune()
 
 
+@shared_task(name="creators.tasks.clicks_partitions_ensure")
+def clicks_partitions_ensure() -> int:
+    from creators.attribution.partitions import click_partitions_ensure
+
+    return len(click_partitions_ensure())
+
+
 # --- Commissions and payouts ------------------------------------------------------------
 # Each task takes ids and can run twice, or concurrently, with the same result: the ledger's
 # unique constraint, conditional status updates and the payout's lease see to that.

@@ -274,6 +274,12 @@ CONNECT_RETURN_URL_ORIGINS: list[str] = env_value(
 # Clicks: the same client on the same link counts once within this window.
 CLICK_UNIQUE_WINDOW_SECONDS = env_value(env.int, "CLICK_UNIQUE_WINDOW_SECONDS", default=3600)
 CLICK_RETENTION_DAYS = env_value(env.int, "CLICK_RETENTION_DAYS", default=90)
+# Raw clicks are partitioned by UTC day; beat keeps this many days' partitions ready ahead.
+CLICK_PARTITIONS_AHEAD_DAYS = env_value(env.int, "CLICK_PARTITIONS_AHEAD_DAYS", default=7)
+# Where flushed clicks are written (creators/attribution/sinks.py).
+CLICK_SINK = env_value(
+    env.str, "CLICK_SINK", default="creators.attribution.clicks.PostgresClickSink"
+)
 CLICK_HASH_SALT = env_value(env.str, "CLICK_HASH_SALT", default="")
 CLICK_KEY_PREFIX = env_value(env.str, "CLICK_KEY_PREFIX", default="tribe")
 CLICK_REDIS_TIMEOUT = 0.5
@@ -420,6 +426,10 @@ BEAT_SCHEDULE_SEED: dict = {
     },
     "creators-clicks-prune": {
         "task": "creators.tasks.clicks_prune",
+        "schedule": 60 * 60 * 6,
+    },
+    "creators-clicks-partitions-ensure": {
+        "task": "creators.tasks.clicks_partitions_ensure",
         "schedule": 60 * 60 * 6,
     },
     "orders-reservations-expire": {

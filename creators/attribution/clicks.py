@@ -277,6 +277,9 @@ def _recompute_daily(pairs: Iterable[tuple[int, date]]) -> None:
 def clicks_flush(*, batch_size: int = 5000, max_batches: int = 50) -> int:
     """Move pending clicks from Redis into PostgreSQL; returns how many were taken."""
     clicks_buffer_flush()  # this process's own taps first
+    from creators.attribution.sinks import click_sink
+
+    sink = click_sink()
     client = _redis()
     _requeue_stale(client)
     taken = 0
@@ -291,8 +294,7 @@ def clicks_flush(*, batch_size: int = 5000, max_batches: int = 50) -> int:
         if not raw:
             break
         items = [ClickRecord.decode(item) for item in raw]
-        with transaction.atomic():
-            _recompute_daily(_insert(items))
+        sink.write(items)
         client.delete(processing)
         client.zrem(_key("processing"), processing)
         taken += len(items)
@@ -326,15 +328,20 @@ def clicks_pending(*, link_ids: set[int], limit: int = 50_000) -> list[tuple[Cli
 
 
 def clicks_prune(*, older_than_days: int | None = None, batch_size: int = 10_000) -> int:
-    """Delete raw clicks past retention; the daily aggregates stay."""
+    """Remove raw clicks past retention by dropping their days' partitions; aggregates stay.
+
+    Retention is whole UTC days: a day goes once all of it is older than the retention.
+    """
+    from creators.attribution.partitions import click_partitions_drop
+
     days = older_than_days if older_than_days is not None else settings.CLICK_RETENTION_DAYS
-    cutoff = timezone.now() - timedelta(days=days)
-    deleted = 0
-    while True:
-        ids = list(
-            Click.objects.filter(clicked_at__lt=cutoff).values_list("pk", flat=True)[:batch_size]
-        )
-        if not ids:
-            return deleted
-        Click.objects.filter(pk__in=ids).delete()
-        deleted += len(ids)
+    before = (timezone.now() - timedelta(days=days)).astimezone(UTC).date()
+    return click_partitions_drop(before=before, batch_size=batch_size)
+
+
+class PostgresClickSink:
+    """Where flushed clicks go today: the partitioned raw table and the daily aggregates."""
+
+    def write(self, items: list[tuple[ClickRecord, bool]]) -> None:
+        with transaction.atomic():
+            _recompute_daily(_insert(items))
