@@ -80,6 +80,8 @@ def test_every_promised_scrape_time_gauge_is_registered():
         "tribe_stripe_webhooks_unprocessed",
         "tribe_stripe_webhook_backlog_age_seconds",
         "tribe_clicks_pending",
+        "tribe_outbox_undelivered",
+        "tribe_outbox_lag_seconds",
     } <= set(gauge_names())
 
 
