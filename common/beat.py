@@ -26,6 +26,7 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
@@ -48,9 +49,15 @@ def beat_schedule_seed() -> list[str]:
         ).first() or IntervalSchedule.objects.create(
             every=int(seconds), period=IntervalSchedule.SECONDS
         )
+        # `run_at_once`: due at the first tick instead of one interval after the seed.
+        last_run_at = (
+            timezone.now() - timedelta(seconds=seconds) if entry.get("run_at_once") else None
+        )
         try:
             with transaction.atomic():
-                PeriodicTask.objects.create(name=name, task=entry["task"], interval=interval)
+                PeriodicTask.objects.create(
+                    name=name, task=entry["task"], interval=interval, last_run_at=last_run_at
+                )
         except IntegrityError:
             continue  # another beat or a deploy seeded it meanwhile
         created.append(name)

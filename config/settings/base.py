@@ -431,6 +431,8 @@ BEAT_SCHEDULE_SEED: dict = {
     "creators-clicks-partitions-ensure": {
         "task": "creators.tasks.clicks_partitions_ensure",
         "schedule": 60 * 60 * 6,
+        # A new deployment gets today's partitions at once, not six hours later.
+        "run_at_once": True,
     },
     "orders-reservations-expire": {
         "task": "orders.tasks.reservations_expire",

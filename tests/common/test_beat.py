@@ -32,6 +32,21 @@ def test_the_seed_creates_every_entry_the_code_needs():
 
 
 @pytest.mark.django_db
+def test_an_entry_seeded_to_run_at_once_is_due_at_the_first_tick():
+    from django.utils import timezone
+
+    from config.celery_app import app
+
+    beat_schedule_seed()
+    ensure = PeriodicTask.objects.get(name="creators-clicks-partitions-ensure")
+    assert ensure.schedule.is_due(ensure.last_run_at).is_due
+    flush = PeriodicTask.objects.get(name="creators-clicks-flush")
+    assert flush.last_run_at is None  # first run one interval after the beat starts
+    assert app.conf.timezone == "UTC"
+    assert ensure.last_run_at < timezone.now()
+
+
+@pytest.mark.django_db
 def test_seeding_again_keeps_what_the_admin_changed():
     beat_schedule_seed()
     slower = IntervalSchedule.objects.create(every=600, period=IntervalSchedule.SECONDS)
