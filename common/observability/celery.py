@@ -7,7 +7,7 @@ import inspect
 from functools import cache
 from typing import Any
 
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_init
 
 from common.observability import context
 
@@ -56,3 +56,16 @@ def _unbind_task(sender: Any = None, task: Any = None, **_: Any) -> None:
         # Tokens made in another context (an eager task inside a request) restore nothing.
         with contextlib.suppress(ValueError):
             context.unbind(tokens)
+
+
+@worker_init.connect(weak=False)
+def _serve_worker_metrics(**_: Any) -> None:
+    """A worker node's own /metrics, when `CELERY_WORKER_METRICS_PORT` is set."""
+    from django.conf import settings
+
+    if settings.CELERY_WORKER_METRICS_PORT:
+        from common.observability.worker_exporter import metrics_serve
+
+        metrics_serve(
+            host=settings.CELERY_WORKER_METRICS_HOST, port=settings.CELERY_WORKER_METRICS_PORT
+        )

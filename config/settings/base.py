@@ -533,6 +533,9 @@ LOGGING = {
 # `/metrics` answers only a scraper sending `Authorization: Bearer <METRICS_TOKEN>`; with no
 # token configured the endpoint does not exist (404).
 METRICS_TOKEN = env_value(env.str, "METRICS_TOKEN", default="")
+# A worker node serves its own metrics on this port (0: off), behind the same token.
+CELERY_WORKER_METRICS_PORT = env_value(env.int, "CELERY_WORKER_METRICS_PORT", default=0)
+CELERY_WORKER_METRICS_HOST = env_value(env.str, "CELERY_WORKER_METRICS_HOST", default="0.0.0.0")  # noqa: S104
 SENTRY_DSN = env_value(env.str, "SENTRY_DSN", default="")
 SENTRY_ENVIRONMENT = env_value(env.str, "SENTRY_ENVIRONMENT", default="")
 SENTRY_RELEASE = env_value(env.str, "SENTRY_RELEASE", default="")

@@ -6,6 +6,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 import redis
@@ -69,7 +70,8 @@ class Cluster:
         return proc
 
     def master_named(self) -> int:
-        _host, port = redis.Redis(port=self.sentinel_port).sentinel_get_master_addr_by_name(MASTER)
+        address = redis.Redis(port=self.sentinel_port).sentinel_get_master_addr_by_name(MASTER)
+        _host, port = cast(tuple[str, int], address)
         return int(port)
 
     def replica_known(self) -> bool:
