@@ -97,7 +97,8 @@ class Beats:
         self.redis = redis.Redis.from_url(settings.CELERY_BROKER_URL)
         db = connection.settings_dict
         self.env = {
-            **os.environ,
+            # Set even to "", prometheus_client would write its files into the checkout.
+            **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
             "DATABASE_URL": (
                 f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}"
@@ -108,7 +109,6 @@ class Beats:
             # Only the probe entry: the seed would send real jobs to the real queues.
             "BEAT_SEED_ON_START": "0",
             "BEAT_LOCK_RETRY_SECONDS": "0.2",
-            "PROMETHEUS_MULTIPROC_DIR": "",
         }
 
     def start(self, name: str) -> subprocess.Popen:

@@ -34,6 +34,8 @@ class Cluster:
     """A Redis master, its replica and one Sentinel watching them, on free loopback ports."""
 
     def __init__(self, tmp_path: Path) -> None:
+        # A replica's full sync writes dump.rdb into its working directory: keep it in tmp.
+        self.cwd = tmp_path
         self.master_port, self.replica_port, self.sentinel_port = (
             _free_port(), _free_port(), _free_port()
         )  # fmt: skip
@@ -65,7 +67,9 @@ class Cluster:
     procs: list[subprocess.Popen]
 
     def _start(self, argv: list[str]) -> subprocess.Popen:
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            argv, cwd=self.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
         self.__dict__.setdefault("procs", []).append(proc)
         return proc
 
