@@ -202,3 +202,26 @@ def test_metrics_add_up_across_processes_in_multiprocess_mode(tmp_path):
     status, _, body = result.stdout.partition("\n")
     assert status == "200"
     assert "tribe_checkouts_paid_total 2.0" in body
+
+
+@pytest.mark.django_db
+def test_the_outbox_backlog_and_its_age_are_read_from_its_tables():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from common.outbox.models import OutboxDelivery, OutboxEvent
+
+    now = timezone.now()
+    event = OutboxEvent.objects.create(name="tests.metrics", created_at=now - timedelta(minutes=9))
+    for handler, age, done in (("a", 120, False), ("b", 10, False), ("c", 500, True)):
+        OutboxDelivery.objects.create(
+            event=event,
+            handler=handler,
+            next_attempt_at=now,
+            created_at=now - timedelta(seconds=age),
+            status="done" if done else "pending",
+            done_at=now if done else None,
+        )
+    assert sample("tribe_outbox_undelivered") == 2
+    assert 120 <= sample("tribe_outbox_lag_seconds") < 180
