@@ -23,17 +23,26 @@ def test_real_worker_runs_a_periodic_task_against_the_database(real_worker):
 
 def test_real_worker_logs_json_lines_naming_the_task(real_worker):
     import json
+    import time
 
     from tests.conftest import ROOT
 
+    def lines_of(task_id: str) -> list[dict]:
+        found = []
+        for raw in (ROOT / "var" / "test-worker.log").read_text().splitlines():
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue  # the worker's start-up banner is plain text
+            if line.get("task_id") == task_id:
+                found.append(line)
+        return found
+
     result = tasks.idempotency_prune.delay()
     assert result.get(timeout=60) == 0
-    lines = []
-    for raw in (ROOT / "var" / "test-worker.log").read_text().splitlines():
-        try:
-            lines.append(json.loads(raw))
-        except ValueError:
-            continue  # the worker's start-up banner is plain text
-    mine = [line for line in lines if line.get("task_id") == result.id]
+    # The result is stored before the pool process writes its "succeeded" line.
+    deadline = time.monotonic() + 20
+    while not (mine := lines_of(result.id)) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert mine, "no JSON log line carried the task's id"
     assert {line["task_name"] for line in mine} == {"common.tasks.idempotency_prune"}
