@@ -10,17 +10,16 @@ ClickHouse, with the daily aggregates still computed for the dashboards.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-if TYPE_CHECKING:
-    from creators.attribution.clicks import ClickRecord
-
 
 class ClickSink(Protocol):
-    def write(self, items: list[tuple[ClickRecord, bool]]) -> None:
+    # Items are (clicks.ClickRecord, is_unique); typed loosely so this module needs nothing
+    # from the one that calls it.
+    def write(self, items: list[tuple[Any, bool]]) -> None:
         """Store one batch of (click, is_unique) durably; idempotent for a repeated batch."""
 
 
