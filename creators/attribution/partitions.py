@@ -62,9 +62,11 @@ def _create(day: date) -> None:
             [start, end],
         )
         moved = cursor.rowcount
+        # DDL takes no bound parameters (server-side binding sends $1): the bounds are
+        # literals of our own UTC midnights.
         cursor.execute(
-            f"ALTER TABLE {PARENT} ATTACH PARTITION {name} FOR VALUES FROM (%s) TO (%s)",
-            [start, end],
+            f"ALTER TABLE {PARENT} ATTACH PARTITION {name} "
+            f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
         )
     logger.info("clicks: created partition %s (%d rows moved from the default)", name, moved)
 
