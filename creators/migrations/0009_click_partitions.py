@@ -77,7 +77,7 @@ CREATE INDEX creators_click_link_id_24d8ed63 ON creators_click (link_id);
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("creators", "0007_brand_payout_accounts_settlement_payouts"),
+        ("creators", "0008_collaboration_invite_sent_at"),
     ]
 
     operations = [
