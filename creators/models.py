@@ -244,7 +244,7 @@ class BrandCreator(Creator):
 class Click(models.Model):
     """One tap on an affiliate link, as flushed from Redis (or written directly when degraded).
 
-    The table is partitioned by day on `clicked_at` (migration 0008): its primary key is
+    The table is partitioned by day on `clicked_at` (migration 0009): its primary key is
     (id, clicked_at) in the database, and a click id is unique together with its time, which
     the click carries from the moment it is taken, so a flush retried after a crash inserts
     the same pair and the conflict drops the duplicate.
