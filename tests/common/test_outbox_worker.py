@@ -33,7 +33,13 @@ from payments.models import StripeEvent
 from tests.creators.factories import AffiliateLinkFactory, CreatorFactory
 from tests.creators.test_commissions_worker import active_task_pid, wait_until_gone
 from tests.factories import UserFactory
-from tests.orders.helpers import ADDRESS, cart_with, event_payload, pay, post_event
+from tests.orders.helpers import (
+    ADDRESS,
+    cart_with,
+    intent_succeeded_payload,
+    pay,
+    post_event,
+)
 from tests.orders.helpers import variant_in_stock as variant_in_stock_
 from tests.outbox_helpers import only_handlers
 
@@ -66,15 +72,7 @@ def credited_order() -> Order:
 
 
 def succeeded(order: Order) -> bytes:
-    return event_payload(
-        f"evt_paid_{order.pk}",
-        "payment_intent.succeeded",
-        {
-            "id": order.stripe_payment_intent_id,
-            "object": "payment_intent",
-            "metadata": {"order_id": str(order.pk)},
-        },
-    )
+    return intent_succeeded_payload(f"evt_paid_{order.pk}", order)
 
 
 def delivery_of(order: Order, handler: str) -> OutboxDelivery:

@@ -17,7 +17,7 @@ from creators.commissions.models import CommissionLine
 from orders.models import Cart, Order
 from orders.services.checkout import checkout_start
 from tests.creators.test_storefront_page import make_link, make_showcase
-from tests.orders.helpers import ADDRESS, event_payload, pay, post_event
+from tests.orders.helpers import ADDRESS, intent_succeeded_payload, pay, post_event
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_emulator")]
 
@@ -38,15 +38,7 @@ def paid(api_client, django_capture_on_commit_callbacks):
                 shipping_address=ADDRESS,
             )
         assert pay(order.stripe_payment_intent_id).status == "succeeded"
-        payload = event_payload(
-            f"evt_journey_{order.pk}",
-            "payment_intent.succeeded",
-            {
-                "id": order.stripe_payment_intent_id,
-                "object": "payment_intent",
-                "metadata": {"order_id": str(order.pk)},
-            },
-        )
+        payload = intent_succeeded_payload(f"evt_journey_{order.pk}", order)
         with django_capture_on_commit_callbacks(execute=True):
             assert post_event(api_client, payload).status_code == 200
         order.refresh_from_db()

@@ -14,7 +14,7 @@ from orders.models import Cart, Order
 from orders.services.checkout import checkout_start
 from tests.creators.test_credit_journeys import PHONE_UA, _add_on_page, _commissions
 from tests.creators.test_storefront_page import make_link, make_showcase
-from tests.orders.helpers import ADDRESS, event_payload, pay, post_event
+from tests.orders.helpers import ADDRESS, intent_succeeded_payload, pay, post_event
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -32,15 +32,7 @@ def pay_and_wait_for_commissions(cart: Cart, lines: int, timeout: float = 120) -
         shipping_address=ADDRESS,
     )
     assert pay(order.stripe_payment_intent_id).status == "succeeded"
-    payload = event_payload(
-        f"evt_journey_worker_{order.pk}",
-        "payment_intent.succeeded",
-        {
-            "id": order.stripe_payment_intent_id,
-            "object": "payment_intent",
-            "metadata": {"order_id": str(order.pk)},
-        },
-    )
+    payload = intent_succeeded_payload(f"evt_journey_worker_{order.pk}", order)
     assert post_event(APIClient(), payload).status_code == 200
     deadline = time.monotonic() + timeout
     recorded = CommissionLine.objects.filter(order_id=order.pk)

@@ -106,6 +106,19 @@ def event_payload(event_id: str, event_type: str, obj: dict[str, Any]) -> bytes:
     ).encode()
 
 
+def intent_succeeded_payload(event_id: str, order: Any) -> bytes:
+    """A `payment_intent.succeeded` event for `order`'s PaymentIntent, as Stripe sends it."""
+    return event_payload(
+        event_id,
+        "payment_intent.succeeded",
+        {
+            "id": order.stripe_payment_intent_id,
+            "object": "payment_intent",
+            "metadata": {"order_id": str(order.pk)},
+        },
+    )
+
+
 def post_event(client: APIClient, payload: bytes, signature: str | None = None):
     return client.post(
         "/api/v1/webhooks/stripe/",

@@ -20,7 +20,7 @@ from tests.creators.factories import AffiliateLinkFactory, CreatorFactory
 from tests.orders.helpers import (
     ADDRESS,
     cart_with,
-    event_payload,
+    intent_succeeded_payload,
     pay,
     post_event,
     stripe_test_client,
@@ -40,15 +40,7 @@ def paid(api_client, django_capture_on_commit_callbacks):
     def pay_with(order: Order, card: str) -> Order:
         intent = pay(order.stripe_payment_intent_id, card=card)
         assert intent.status == "succeeded"
-        payload = event_payload(
-            f"evt_paid_{order.pk}",
-            "payment_intent.succeeded",
-            {
-                "id": order.stripe_payment_intent_id,
-                "object": "payment_intent",
-                "metadata": {"order_id": str(order.pk)},
-            },
-        )
+        payload = intent_succeeded_payload(f"evt_paid_{order.pk}", order)
         with django_capture_on_commit_callbacks(execute=True):
             assert post_event(api_client, payload).status_code == 200
         order.refresh_from_db()
