@@ -13,7 +13,9 @@ class CommonConfig(AppConfig):
         converters.register()
         probe.register()
 
-        from common import checks, metrics  # noqa: F401  (checks register themselves)
+        # Imported for their side effects: checks register themselves, and common.replica
+        # connects the signal that starts each Celery task unpinned from the primary.
+        from common import checks, metrics, replica  # noqa: F401
         from common.observability import celery  # noqa: F401  (connects the log context)
         from common.observability.metrics import scrape_collector_register
 

@@ -11,6 +11,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from common.errors import error_body
+from common.replica import replica_configured, replica_status
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,10 @@ def readyz(request: HttpRequest) -> JsonResponse:
             retryable=True,
         )
         return JsonResponse(body, status=503)
-    return JsonResponse({"status": "ready", "checks": {**results, **_notes()}, "outbox": _outbox()})
+    body = {"status": "ready", "checks": {**results, **_notes()}, "outbox": _outbox()}
+    if replica_configured():
+        body["replica"] = replica_status()
+    return JsonResponse(body)
 
 
 def _outbox() -> dict[str, float | None]:

@@ -27,8 +27,8 @@ from collections.abc import Callable, Hashable
 from typing import Any, NamedTuple
 
 from django.core.exceptions import EmptyResultSet
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import QuerySet
+from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db.models import Model, QuerySet
 
 MAX_STATEMENTS = 1024
 
@@ -40,6 +40,7 @@ class Statement(NamedTuple):
     params: tuple[Any, ...]
     names: tuple[str, ...]
     converters: Converters
+    model: type[Model]  # whose rows: the database router picks the server per run
 
 
 # (key, steps) -> the compiled page query
@@ -90,7 +91,7 @@ class PageRows:
         build: Callable[[], QuerySet[Any, Any]],
         key: Hashable,
         *,
-        using: str = DEFAULT_DB_ALIAS,
+        using: str | None = None,
         steps: tuple[Step, ...] = (),
     ) -> None:
         self._build = build
@@ -124,11 +125,12 @@ class PageRows:
             names = tuple(query.selected)
         else:
             names = (*query.extra_select, *query.values_select, *query.annotation_select)
-        compiler = query.get_compiler(self._using)
+        # Both servers are the same PostgreSQL: the SQL compiled for one runs on the other.
+        compiler = query.get_compiler(self._using or DEFAULT_DB_ALIAS)
         try:
             sql, params = compiler.as_sql()
         except EmptyResultSet:  # a filter no row can match (`id__in=[]`): no query at all
-            return Statement("", (), names, ())
+            return Statement("", (), names, (), queryset.model)
         # The ORM's conversions of column values (JSON, an expression's type), kept with the
         # statement and applied as SQLCompiler.apply_converters does.
         columns = [selected[0] for selected in compiler.select[: compiler.col_count]]
@@ -136,7 +138,7 @@ class PageRows:
             (position, tuple(functions), expression)
             for position, (functions, expression) in compiler.get_converters(columns).items()
         )
-        return Statement(sql, tuple(params), names, converters)
+        return Statement(sql, tuple(params), names, converters, queryset.model)
 
     def _rows(self, steps: tuple[Step, ...]) -> list[dict[str, Any]]:
         key = (self._key, steps)
@@ -146,7 +148,8 @@ class PageRows:
             _remember(key, statement)
         if not statement.sql:
             return []
-        connection = connections[self._using]
+        # As the ORM would: the router may send the read to a replica (common.replica).
+        connection = connections[self._using or router.db_for_read(statement.model)]
         with connection.cursor() as cursor:
             cursor.execute(statement.sql, statement.params)
             rows = cursor.fetchall()

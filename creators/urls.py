@@ -1,5 +1,6 @@
 from django.urls import path, re_path
 
+from common.replica import replica_view
 from creators import views
 from creators.api.storefront import StorefrontView
 from creators.attribution.views import LinkClickView, link_redirect
@@ -8,10 +9,14 @@ urlpatterns = [
     path("", views.home_page, name="home"),
     path("r/<text:code>", link_redirect, name="link-redirect"),
     # Any case and a trailing slash match, so that they can be redirected to the canonical URL.
-    re_path(r"^@(?P<handle>[A-Za-z0-9_.]{1,30})/?$", views.storefront_page, name="storefront-page"),
+    re_path(
+        r"^@(?P<handle>[A-Za-z0-9_.]{1,30})/?$",
+        replica_view(views.storefront_page),
+        name="storefront-page",
+    ),
     re_path(
         r"^@(?P<handle>[A-Za-z0-9_.]{1,30})/p/(?P<product_id>[0-9]{1,18})/?$",
-        views.product_page,
+        replica_view(views.product_page),
         name="product-page",
     ),
     path(
@@ -29,6 +34,10 @@ urlpatterns = [
 # Mounted under /api/v1/ by config/urls.py.
 api_urlpatterns = [
     path("r/<text:code>", link_redirect, name="link-redirect"),
-    path("storefronts/<text:handle>/", StorefrontView.as_view(), name="storefront-json"),
+    path(
+        "storefronts/<text:handle>/",
+        replica_view(StorefrontView.as_view()),
+        name="storefront-json",
+    ),
     path("links/<text:code>/clicks/", LinkClickView.as_view(), name="link-click"),
 ]

@@ -19,8 +19,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import connections, router
 from django.db.models import F, Func, TextField
+
+from shop.models import Product
 
 # Between two variants' stock fragments: a control character, which JSON text never holds raw.
 SEPARATOR = "\x1e"
@@ -81,7 +83,8 @@ def entry(template: str | None, stock: str) -> str | None:
 
 
 def _rendered(ids: Sequence[int]) -> dict[int, str | None]:
-    with connection.cursor() as cursor:
+    # The server the page's own query read (a replica, when common.replica routes it there).
+    with connections[router.db_for_read(Product)].cursor() as cursor:
         cursor.execute(_BUILD_SQL, [list(ids)])
         return {product_id: entry(template, stock) for product_id, template, stock in cursor}
 

@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "common.middleware.RequestIdMiddleware",
     "common.middleware.ApiErrorMiddleware",
+    "common.replica.ReplicaPinMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -122,6 +123,31 @@ def psycopg_prepared(database: dict) -> dict:
 
 
 psycopg_prepared(DATABASES["default"])
+
+
+def replica_add(databases: dict) -> dict:
+    """Add the `replica` alias when DATABASE_REPLICA_URL is set: a streaming replica for the
+    reads that may lag a little (common/replica.py says which, and when they fall back to the
+    primary). Unset, every read goes to the primary. Connection settings follow the primary's.
+    """
+    url = env_value(env.str, "DATABASE_REPLICA_URL", default="")
+    if url:
+        replica = psycopg_prepared(env.db_url_config(url))
+        for name in ("ATOMIC_REQUESTS", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS"):
+            if name in databases["default"]:
+                replica[name] = databases["default"][name]
+        # A replica that does not answer is noticed in two seconds, not the driver's default.
+        replica["OPTIONS"].setdefault("connect_timeout", 2)
+        databases["replica"] = replica
+    return databases
+
+
+replica_add(DATABASES)
+# Which reads may go to the replica, read-your-writes, and the lag limit: common/replica.py.
+DATABASE_ROUTERS = ["common.replica.ReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = env_value(env.float, "REPLICA_MAX_LAG_SECONDS", default=5.0)
+REPLICA_LAG_CHECK_SECONDS = env_value(env.float, "REPLICA_LAG_CHECK_SECONDS", default=1.0)
+REPLICA_RETRY_SECONDS = env_value(env.float, "REPLICA_RETRY_SECONDS", default=5.0)
 
 REDIS_URL = env_value(env.str, "REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {

@@ -5,7 +5,7 @@ so it must be one that holds nothing else (the bench helpers refuse a name witho
 """
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import env, env_value, psycopg_prepared
+from config.settings.base import env, env_value, psycopg_prepared, replica_add
 
 DEBUG = False
 SECRET_KEY = "bench-only-secret-key-not-used-anywhere-else-0123456789abcdef"
@@ -25,6 +25,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = env_value(env.int, "CONN_MAX_AGE", defaul
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_value(
     env.bool, "CONN_HEALTH_CHECKS", default=False
 )
+replica_add(DATABASES)
 
 REDIS_URL = env_value(env.str, "REDIS_URL", default="redis://127.0.0.1:6379/11")
 CACHE_KEY_PREFIX = "tribe-bench"

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import celery_transport_options, env, env_value
+from config.settings.base import celery_transport_options, env, env_value, replica_add
 
 DEBUG = False
 
@@ -48,6 +48,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = env_value(env.int, "CONN_MAX_AGE", defaul
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_value(  # noqa: F405
     env.bool, "CONN_HEALTH_CHECKS", default=False
 )
+replica_add(DATABASES)  # noqa: F405  (again, to take the connection settings above)
 
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,7 +1,13 @@
 """Tests: the real PostgreSQL and Redis at their local defaults (overridable by env)."""
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import celery_transport_options, env, env_value, psycopg_prepared
+from config.settings.base import (
+    celery_transport_options,
+    env,
+    env_value,
+    psycopg_prepared,
+    replica_add,
+)
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-0123456789"
@@ -13,6 +19,7 @@ DATABASES = {
     )
 }
 psycopg_prepared(DATABASES["default"])
+replica_add(DATABASES)
 REDIS_URL = env_value(env.str, "REDIS_URL", default="redis://127.0.0.1:6379/15")
 CACHES = {
     "default": {

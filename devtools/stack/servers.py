@@ -171,6 +171,16 @@ def _as_user(user: pwd.struct_passwd | None) -> dict:
     return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
 
 
+def _postgres_ready(binaries: Path, port: int) -> bool:
+    if not _answers(port):
+        return False
+    result = subprocess.run(
+        [str(binaries / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    return result.returncode == 0
+
+
 def postgres_start(data: Path, port: int, *, database: str) -> tuple[Server, str]:
     """Start PostgreSQL on 127.0.0.1:`port` with its data in `data`; return it and its URL.
 
@@ -219,19 +229,58 @@ def postgres_start(data: Path, port: int, *, database: str) -> tuple[Server, str
             preexec_fn=lambda: _die_with_parent(signal.SIGINT), **_as_user(user),
         )  # fmt: skip
 
-    def ready() -> bool:
-        if not _answers(port):
-            return False
-        result = subprocess.run(
-            [str(binaries / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)],
-            capture_output=True, check=False,
-        )  # fmt: skip
-        return result.returncode == 0
-
-    server._wait_ready(ready, timeout=120)
+    server._wait_ready(lambda: _postgres_ready(binaries, port), timeout=120)
     url = f"postgres://postgres@127.0.0.1:{port}/{database}"
     _create_database(binaries, port, database)
     return server, url
+
+
+def postgres_replica_start(data: Path, port: int, *, primary_port: int) -> Server:
+    """Start a streaming replica of the PostgreSQL on 127.0.0.1:`primary_port`.
+
+    A new `data` directory is copied from the primary with `pg_basebackup --write-recovery-conf`
+    (the standby signal and the primary's address); one left by an earlier run resumes
+    streaming where it stopped. The primary needs no setup: initdb's defaults (wal_level
+    replica, ten WAL senders, trust for replication from 127.0.0.1) already allow it.
+    """
+    _check_port(
+        "PostgreSQL replica", port, "EMBEDDED_POSTGRES_REPLICA_PORT", "DATABASE_REPLICA_URL"
+    )
+    user = _run_as()
+    binaries = postgres_bin()
+    data.parent.mkdir(parents=True, exist_ok=True)
+    if not (data / "standby.signal").exists():
+        if data.exists():
+            shutil.rmtree(data)
+        data.mkdir(mode=0o700)
+        _own(data, user)
+        subprocess.run(
+            [
+                str(binaries / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary_port),
+                "-U", "postgres", "-D", str(data), "--write-recovery-conf",
+                "--wal-method=stream", "--checkpoint=fast",
+            ],
+            check=True, capture_output=True, text=True, **_as_user(user),
+        )  # fmt: skip
+    _own(data, user)
+    log = data.parent / "postgres-replica.log"
+    log.touch()
+    if user is not None:
+        os.chown(log, user.pw_uid, user.pw_gid)
+    server = Server("PostgreSQL replica", port, log, stop_signal=signal.SIGINT)
+    with open(log, "a") as out:
+        server.process = subprocess.Popen(
+            [
+                str(binaries / "postgres"), "-D", str(data), "-p", str(port),
+                "-h", "127.0.0.1", "-k", str(data), "-c", "max_connections=200",
+                "-c", "hot_standby=on", "-c", "hot_standby_feedback=on",
+            ],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=lambda: _die_with_parent(signal.SIGINT), **_as_user(user),
+        )  # fmt: skip
+
+    server._wait_ready(lambda: _postgres_ready(binaries, port), timeout=120)
+    return server
 
 
 def _create_database(binaries: Path, port: int, database: str) -> None:

@@ -1,11 +1,20 @@
 from django.urls import path
 
+from common.replica import replica_view
 from shop.api import brand, feeds, public
 
 public_urls = [
-    path("products/", public.product_list, name="product-list"),
-    path("products/<int:pk>/", public.ProductDetailView.as_view(), name="product-detail"),
-    path("brands/<slug:slug>/", public.BrandDetailView.as_view(), name="brand-detail"),
+    path("products/", replica_view(public.product_list), name="product-list"),
+    path(
+        "products/<int:pk>/",
+        replica_view(public.ProductDetailView.as_view()),
+        name="product-detail",
+    ),
+    path(
+        "brands/<slug:slug>/",
+        replica_view(public.BrandDetailView.as_view()),
+        name="brand-detail",
+    ),
 ]
 
 brand_urls = [

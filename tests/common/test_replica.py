@@ -1,0 +1,126 @@
+"""Reads on a real streaming replica: which go there, read-your-writes, and the fallbacks.
+
+A primary and its replica are started from the embedded PostgreSQL (devtools/stack) in a
+temporary directory; tests/common/replica_probe.py runs the service's code against them in a
+process of its own and reports what it saw.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import transaction
+
+from common import replica
+from devtools.stack.servers import postgres_replica_start, postgres_start
+from tests.devtools.test_stack import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+LAG_LIMIT = "1"
+
+
+@pytest.fixture(scope="module")
+def findings(tmp_path_factory):
+    data = tmp_path_factory.mktemp("replica")
+    primary_port, replica_port = free_port(), free_port()
+    primary, primary_url = postgres_start(data / "primary", primary_port, database="tribe")
+    try:
+        standby = postgres_replica_start(data / "replica", replica_port, primary_port=primary_port)
+        assert standby.process is not None
+        try:
+            env = {
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "config.settings.test",
+                "DATABASE_URL": primary_url,
+                "DATABASE_REPLICA_URL": f"postgres://postgres@127.0.0.1:{replica_port}/tribe",
+                "REPLICA_MAX_LAG_SECONDS": LAG_LIMIT,
+                "REPLICA_LAG_CHECK_SECONDS": "0",
+                "REPLICA_RETRY_SECONDS": "0",
+                "CATALOG_LIST_CACHE_SECONDS": "0",
+                "REPLICA_PID": str(standby.process.pid),
+            }
+            result = subprocess.run(
+                [sys.executable, "-m", "tests.common.replica_probe"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+        finally:
+            standby.stop()
+    finally:
+        primary.stop()
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_a_public_read_goes_to_the_caught_up_replica_only(findings):
+    seen = findings["caught_up"]
+    assert seen["status"] == 200
+    assert seen["titles"] == ["First"]
+    assert seen["replica"] > 0
+    assert seen["primary"] == 0
+
+
+def test_after_a_write_the_same_unit_of_work_reads_the_primary(findings):
+    seen = findings["read_after_write"]
+    assert seen["before_write_on_replica"] == 1
+    assert seen["after_write_on_replica"] == 0
+    assert seen["after_write_on_primary"] == 1
+
+
+def test_a_replica_past_the_lag_limit_is_passed_over_for_the_primary(findings):
+    seen = findings["lagging"]
+    assert seen["status"] == 200
+    assert seen["titles"] == ["First", "Second"]  # the row the paused replica lacks
+    assert seen["replica"] == 0
+    assert seen["primary"] > 0
+    assert findings["readyz_lagging"]["reads"] == "primary"
+    assert findings["readyz_lagging"]["lag_seconds"] > float(LAG_LIMIT)
+
+
+def test_a_replica_that_caught_up_again_serves_again(findings):
+    seen = findings["resumed"]
+    assert seen["titles"] == ["First", "Second"]
+    assert seen["replica"] > 0
+    assert seen["primary"] == 0
+
+
+def test_a_replica_that_is_down_costs_nothing_but_the_primary(findings):
+    seen = findings["replica_down"]
+    assert seen["status"] == 200
+    assert seen["titles"] == ["First", "Second"]
+    assert seen["replica"] == 0
+    assert findings["readyz_down"]["reads"] == "primary"
+    assert findings["readyz_down"]["status"].startswith("degraded")
+
+
+@pytest.mark.django_db
+def test_without_a_replica_every_read_goes_to_the_primary():
+    router = replica.ReplicaRouter()
+    with replica.unit_of_work(), replica.replica_reads():
+        assert router.db_for_read(object) is None
+
+
+@pytest.mark.django_db
+def test_only_the_primary_is_migrated():
+    router = replica.ReplicaRouter()
+    assert router.allow_migrate("default", "shop")
+    assert not router.allow_migrate(replica.REPLICA, "shop")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reads_inside_a_transaction_on_the_primary_stay_there(monkeypatch):
+    monkeypatch.setattr(replica, "replica_configured", lambda: True)
+    monkeypatch.setattr(replica, "replica_usable", lambda: True)
+    router = replica.ReplicaRouter()
+    with replica.unit_of_work(), replica.replica_reads():
+        assert router.db_for_read(object) == replica.REPLICA
+        with transaction.atomic():
+            assert router.db_for_read(object) is None
