@@ -8,6 +8,9 @@
 - Otherwise PostgreSQL (data in DATA/postgres, port `EMBEDDED_POSTGRES_PORT`, default 55432)
   and Redis (append-only file in DATA/redis, port `EMBEDDED_REDIS_PORT`, default 56379) start
   here, CMD runs with `DATABASE_URL` and `REDIS_URL` pointing at them, and they stop after it.
+- `--replica`: with the embedded PostgreSQL, a streaming replica of it too (data in
+  DATA/postgres-replica, port `EMBEDDED_POSTGRES_REPLICA_PORT`, default 55433), passed to CMD
+  as `DATABASE_REPLICA_URL`.
 
 CMD runs in a process group of its own: a Ctrl-C (or a SIGINT/SIGTERM to this process) is passed
 to it once, the servers stop only after it has exited, and if this process is killed outright
@@ -29,6 +32,7 @@ from devtools.stack.servers import (
     StackError,
     _answers,
     _die_with_parent,
+    postgres_replica_start,
     postgres_start,
     redis_start,
 )
@@ -62,6 +66,14 @@ def servers_for(args: argparse.Namespace, env: dict[str, str]) -> list[Server]:
             started.append(server)
             env["DATABASE_URL"] = url
             print(f"stack: PostgreSQL on {url} (data in {data / 'postgres'})", flush=True)
+            if args.replica and not env.get("DATABASE_REPLICA_URL"):
+                replica_port = _port("EMBEDDED_POSTGRES_REPLICA_PORT", 55433)
+                replica = postgres_replica_start(
+                    data / "postgres-replica", replica_port, primary_port=postgres_port
+                )
+                started.append(replica)
+                env["DATABASE_REPLICA_URL"] = url.replace(f":{postgres_port}/", f":{replica_port}/")
+                print(f"stack: PostgreSQL replica on {env['DATABASE_REPLICA_URL']}", flush=True)
         if not env.get("REDIS_URL") and not (args.prefer_system and _answers(6379)):
             server, url = redis_start(data / "redis", redis_port, persist=not args.ephemeral_redis)
             started.append(server)
@@ -112,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     run_parser.add_argument(
         "--ephemeral-redis", action="store_true", help="keep no append-only file"
+    )
+    run_parser.add_argument(
+        "--replica",
+        action="store_true",
+        help="with the embedded PostgreSQL, start a streaming replica of it too",
     )
     run_parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """Run by tests/common/test_replica.py in a process of its own, against a real primary and a
 real streaming replica (Django's test database machinery would mirror the replica onto the
 primary's connection, which proves nothing): `DATABASE_URL` is the primary,
-`DATABASE_REPLICA_URL` the replica, `REPLICA_PID` the replica server's process id.
+`DATABASE_REPLICA_URL` the replica, `REPLICA_PIDFILE` the replica server's pid file.
 
 Prints one JSON object of findings on its last line; the test asserts on them.
 """
@@ -126,7 +126,8 @@ def main() -> None:
 
     # The replica goes away: reads fall back to the primary, never an error.
     connections["replica"].close()
-    os.kill(int(os.environ["REPLICA_PID"]), signal.SIGINT)
+    with open(os.environ["REPLICA_PIDFILE"]) as pidfile:
+        os.kill(int(pidfile.readline()), signal.SIGINT)  # PostgreSQL's fast shutdown
     time.sleep(1.0)
     findings["replica_down"] = served(LIST)
     findings["readyz_down"] = Client().get("/readyz").json().get("replica")

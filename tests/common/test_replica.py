@@ -17,7 +17,6 @@ import pytest
 from django.db import transaction
 
 from common import replica
-from devtools.stack.servers import postgres_replica_start, postgres_start
 from tests.devtools.test_stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,36 +25,27 @@ LAG_LIMIT = "1"
 
 @pytest.fixture(scope="module")
 def findings(tmp_path_factory):
+    """Run the probe under `python -m devtools.stack exec --replica`: a primary and its
+    streaming replica from the embedded PostgreSQL, started for it and stopped after."""
     data = tmp_path_factory.mktemp("replica")
-    primary_port, replica_port = free_port(), free_port()
-    primary, primary_url = postgres_start(data / "primary", primary_port, database="tribe")
-    try:
-        standby = postgres_replica_start(data / "replica", replica_port, primary_port=primary_port)
-        assert standby.process is not None
-        try:
-            env = {
-                **os.environ,
-                "DJANGO_SETTINGS_MODULE": "config.settings.test",
-                "DATABASE_URL": primary_url,
-                "DATABASE_REPLICA_URL": f"postgres://postgres@127.0.0.1:{replica_port}/tribe",
-                "REPLICA_MAX_LAG_SECONDS": LAG_LIMIT,
-                "REPLICA_LAG_CHECK_SECONDS": "0",
-                "REPLICA_RETRY_SECONDS": "0",
-                "CATALOG_LIST_CACHE_SECONDS": "0",
-                "REPLICA_PID": str(standby.process.pid),
-            }
-            result = subprocess.run(
-                [sys.executable, "-m", "tests.common.replica_probe"],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-        finally:
-            standby.stop()
-    finally:
-        primary.stop()
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    env |= {
+        "EMBEDDED_POSTGRES_PORT": str(free_port()),
+        "EMBEDDED_POSTGRES_REPLICA_PORT": str(free_port()),
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "REPLICA_MAX_LAG_SECONDS": LAG_LIMIT,
+        "REPLICA_LAG_CHECK_SECONDS": "0",
+        "REPLICA_RETRY_SECONDS": "0",
+        "CATALOG_LIST_CACHE_SECONDS": "0",
+        "REPLICA_PIDFILE": str(data / "postgres-replica" / "postmaster.pid"),
+    }
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "devtools.stack", "exec", "--data", str(data), "--replica",
+            "--", sys.executable, "-m", "tests.common.replica_probe",
+        ],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
