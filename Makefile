@@ -14,7 +14,7 @@ QUEUES ?= celery,money,clicks,notifications
 export WEB_PORT STRIPE_EMULATOR_PORT SITE_URL
 
 .DEFAULT_GOAL := help
-.PHONY: help install run migrate seed worker beat stripe-emulator test lint typecheck \
+.PHONY: help install run cluster migrate seed worker beat stripe-emulator test lint typecheck \
         migrations-check pytest services fmt bench lock clean
 
 help: ## List the targets
@@ -62,6 +62,9 @@ stripe-emulator: install ## Run the local Stripe emulator on 127.0.0.1:$(STRIPE_
 
 services: install ## Start PostgreSQL and Redis in var/ from wheels, until Ctrl-C
 	$(STACK) -- bash -c 'echo "DATABASE_URL=$$DATABASE_URL REDIS_URL=$$REDIS_URL"; exec sleep infinity'
+
+cluster: install var ## Several nodes on one machine: PostgreSQL + replica, Redis + Sentinel, 2 web, 2 workers, 2 beats
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m devtools.cluster --port $(WEB_PORT)
 
 lint: install ## ruff lint and format check, and the import contracts (lint-imports)
 	$(BIN)/ruff check .
