@@ -68,30 +68,6 @@ def order_line_refunded_amount(*, order_line_id: int) -> Decimal:
     return order_lines_refunded_amounts(order_line_ids=[order_line_id])[order_line_id]
 
 
-# --- Commissions: a link's sales pace (viral rate lock) -----------------------------------
-
-
-def link_paid_orders_in_windows(
-    *, link_id: int, recent_start: datetime, baseline_start: datetime, end: datetime
-) -> tuple[int, int]:
-    """Distinct paid orders through a link: (in [recent_start, end), in [baseline_start,
-    recent_start)), by the orders' `paid_at`, refunded or not. One query."""
-    from orders.state import PAID_STATUSES
-
-    paid = Q(
-        attributed_link_id=link_id,
-        order__paid_at__isnull=False,
-        order__status__in=PAID_STATUSES,
-    )
-    counts = OrderLine.objects.filter(
-        paid, order__paid_at__gte=baseline_start, order__paid_at__lt=end
-    ).aggregate(
-        recent=Count("order_id", distinct=True, filter=Q(order__paid_at__gte=recent_start)),
-        baseline=Count("order_id", distinct=True, filter=Q(order__paid_at__lt=recent_start)),
-    )
-    return int(counts["recent"]), int(counts["baseline"])
-
-
 # --- Brand settlements: what a brand sold and refunded in a period -----------------------
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.db.models import (
+    Count,
     Prefetch,
     Q,
     QuerySet,
@@ -23,8 +25,10 @@ from accounts.models import User
 from common.db import prefetched
 from common.errors import NotFound
 from common.money import Money
+from creators.rates import Pace, pace_of, pace_windows
 from orders.models import Cart, CartLine, Order, OrderLine
 from orders.pricing import Totals, price_lines
+from orders.state import PAID_STATUSES
 from shop.models import Variant
 
 
@@ -160,3 +164,35 @@ def order_line_receipt_get(
         "commission_rate": None if line.commission_rate is None else str(line.commission_rate),
         "receipt": line.attribution,
     }
+
+
+# --- A link's sales pace (the viral rate lock) -------------------------------------------
+
+
+def link_paid_orders_in_windows(
+    *, link_id: int, recent_start: datetime, baseline_start: datetime, end: datetime
+) -> tuple[int, int]:
+    """Distinct paid orders through a link: (in [recent_start, end), in [baseline_start,
+    recent_start)), by the orders' `paid_at`, refunded or not. One query."""
+    paid = Q(
+        attributed_link_id=link_id,
+        order__paid_at__isnull=False,
+        order__status__in=PAID_STATUSES,
+    )
+    counts = OrderLine.objects.filter(
+        paid, order__paid_at__gte=baseline_start, order__paid_at__lt=end
+    ).aggregate(
+        recent=Count("order_id", distinct=True, filter=Q(order__paid_at__gte=recent_start)),
+        baseline=Count("order_id", distinct=True, filter=Q(order__paid_at__lt=recent_start)),
+    )
+    return int(counts["recent"]), int(counts["baseline"])
+
+
+def link_pace(*, link_id: int, at: datetime) -> Pace:
+    """How fast a link sells at `at`, against its own previous week (a `PaceReader` for
+    creators' attribution). One query."""
+    recent_start, baseline_start = pace_windows(at)
+    recent, baseline = link_paid_orders_in_windows(
+        link_id=link_id, recent_start=recent_start, baseline_start=baseline_start, end=at
+    )
+    return pace_of(orders_24h=recent, orders_previous_7d=baseline)

@@ -16,7 +16,6 @@ The modules, one idea each:
 - sending.py: sending a payout or a settlement payout once (lease, provider, result);
 - accounts.py: a creator's or a brand's Stripe Connect Express account and its onboarding link;
 - selectors.py: the creator's ledger, balances and payouts;
-- viral.py: the viral rate lock (a link selling far above its own pace keeps its rate);
 - settlements.py: brand statements per period and currency (sales - refunds - commissions - fee);
 - settlement_payouts.py: paying a settlement's amount due to the brand, never twice;
 - fraud.py: creators whose sales for a brand are refunded too often are flagged for it;

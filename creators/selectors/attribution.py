@@ -22,9 +22,8 @@ from django.utils import timezone
 
 from common.errors import ApplicationError, NotFound
 from creators.attribution.tokens import Claims, TokenRejected, token_read
-from creators.commissions.viral import link_pace, viral_rate
 from creators.models import AffiliateLink, Creator
-from creators.rates import RateDecision, best_rate, rate_for_sale
+from creators.rates import PaceReader, RateDecision, best_rate, rate_for_sale, viral_rate
 from creators.selectors.access import product_require_taggable
 from shop.models import Product
 
@@ -111,9 +110,13 @@ def attribution_decide(
     product: Product,
     buyer_user_id: int | None,
     buyer_email: str,
+    pace: PaceReader,
     at: datetime | None = None,
 ) -> Attribution:
-    """Decide the credit for one order line bought now."""
+    """Decide the credit for one order line bought now.
+
+    `pace` counts a link's recent paid orders for the viral rate lock: orders hands it in,
+    since creators never reads orders."""
     at = at or timezone.now()
     claims = _read(token, at)
     if isinstance(claims, Attribution):
@@ -122,7 +125,7 @@ def attribution_decide(
     if at - claims.issued_at > timedelta(days=window):
         return Attribution(credited=False, reason="outside_window", window_days=window)
     if claims.kind == "link":
-        return _decide_link(claims, product, buyer_user_id, buyer_email, at, window)
+        return _decide_link(claims, product, buyer_user_id, buyer_email, at, window, pace)
     return _decide_storefront(claims, product, buyer_user_id, buyer_email, at, window)
 
 
@@ -133,6 +136,7 @@ def _decide_link(
     buyer_email: str,
     at: datetime,
     window: int,
+    link_pace: PaceReader,
 ) -> Attribution:
     link = (
         AffiliateLink.objects.select_related("creator__user").filter(pk=claims.link_id).first()

@@ -26,6 +26,7 @@ from common.tasks_queue import enqueue_on_commit
 from creators.selectors.attribution import attribution_decide
 from orders.models import Cart, CartLine, Order, OrderLine, OrderShipping
 from orders.pricing import price_lines
+from orders.selectors import link_pace
 from orders.services.carts import OutOfStock, cart_check_size
 from orders.services.reservations import order_holds_release, reservation_hold
 from orders.state import order_note, order_transition
@@ -108,6 +109,7 @@ def _order_line(
         product=product,
         buyer_user_id=buyer_id,
         buyer_email=email,
+        pace=link_pace,
         at=at,
     )
     return OrderLine(

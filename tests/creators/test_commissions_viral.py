@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from creators.attribution.tokens import token_for_click
-from creators.commissions.viral import is_viral, link_pace, viral_rate
 from creators.models import AffiliateLink
-from creators.rates import RateDecision
+from creators.rates import RateDecision, is_viral, viral_rate
 from creators.selectors.attribution import attribution_decide
 from orders.models import Order
+from orders.selectors import link_pace
 from tests.creators.commissions_helpers import paid_order
 from tests.creators.factories import AffiliateLinkFactory, CreatorFactory
 from tests.shop.factories import BrandFactory, ProductFactory, VariantFactory
@@ -104,6 +104,7 @@ def _decide(link: AffiliateLink):
         product=link.product,
         buyer_user_id=None,
         buyer_email="fan@example.com",
+        pace=link_pace,
         at=timezone.now(),
     )
 
