@@ -76,7 +76,7 @@ GOAL_LINES_PER_S = 10_000
 def run_worker(
     order_ids: list[int], batch: int, expected: int, worker_pid: int, timeout: float
 ) -> dict[str, Any]:
-    from creators.models import CommissionLine
+    from commissions.models import CommissionLine
 
     # Warm-up: the child's imports and database connection.
     wait_tasks([enqueue_batch([])], timeout=60)
@@ -110,8 +110,8 @@ def run_worker(
 def run_baseline(order_ids: list[int], expected: int, worker_pid: int) -> dict[str, Any]:
     from django.db import connection, transaction
 
-    from creators.commissions import conf
-    from creators.commissions.recording import COMMISSION_FORMULA
+    from commissions import conf
+    from commissions.services.recording import COMMISSION_FORMULA
 
     sql = baseline_sql()
     params: dict[str, Any] = {
@@ -146,7 +146,7 @@ def profile_one_batch(order_ids: list[int]) -> str:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from creators.commissions.recording import commission_record_for_orders
+    from commissions.services.recording import commission_record_for_orders
 
     ledger_empty()
     profiler = cProfile.Profile()

@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         ledger = throughput(
             "orders.order_paid", [{"order_id": pk} for pk in order_ids], args.timeout
         )
-        from creators.commissions.models import CommissionLine
+        from commissions.models import CommissionLine
 
         ledger["lines"] = CommissionLine.objects.count()
         ledger["lines_per_s"] = ledger["lines"] / ledger["seconds"]

@@ -88,7 +88,8 @@ def seed(lines: int) -> list[int]:
     """Paid orders of LINES_PER_ORDER credited lines each; returns the order ids."""
     from django.contrib.auth import get_user_model
 
-    from creators.models import AffiliateLink, CommissionTerms, Creator
+    from commissions.models import CommissionTerms
+    from creators.models import AffiliateLink, Creator
     from orders.models import Order, OrderLine
     from shop.models import Brand, Product, Variant
 

@@ -143,7 +143,7 @@ def stop_worker(process: subprocess.Popen[bytes]) -> None:
 
 
 def enqueue_batch(order_ids: list[int]) -> Any:
-    from creators.tasks import commissions_record_batch
+    from commissions.tasks import commissions_record_batch
 
     return commissions_record_batch.apply_async(args=(order_ids,), queue=QUEUE)
 

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from common.errors import api_not_found
@@ -16,13 +17,27 @@ api_v1 = [
     path("", include("orders.api.urls")),
     path("creators/", include("creators.api.urls")),
     path("creators/", include("orders.api.creator_urls")),
+    path("creators/", include("commissions.api.urls")),
     path("", include(creator_public_urls)),
 ]
+
+# The ledger's admin pages moved with their models from creators to commissions; bookmarks of
+# the old addresses still land on the same page.
+MOVED_TO_COMMISSIONS = (
+    "commissionterms|commissionline|payoutaccount|brandpayoutaccount|payout|settlement"
+    "|settlementline|settlementpayout"
+)
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
+    re_path(
+        rf"^admin/creators/(?P<model>{MOVED_TO_COMMISSIONS})/(?P<rest>.*)$",
+        RedirectView.as_view(
+            url="/admin/commissions/%(model)s/%(rest)s", permanent=True, query_string=True
+        ),
+    ),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

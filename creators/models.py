@@ -338,16 +338,3 @@ class PaymentFingerprint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.creator_id} {self.source}"
-
-
-# The commission tables live in their own module; importing them here registers them.
-from creators.commissions.models import (  # noqa: E402, F401
-    BrandPayoutAccount,
-    CommissionLine,
-    CommissionTerms,
-    Payout,
-    PayoutAccount,
-    Settlement,
-    SettlementLine,
-    SettlementPayout,
-)

@@ -1,8 +1,8 @@
 """Reads of carts and orders, with their prefetching fixed in one place.
 
-What other apps read about sold lines lives beside this: `orders.sales_selectors` (creators'
-sales and commission stats) and `orders.ledger_selectors` (what commissions, settlements and
-the fraud check read).
+What the commission ledger reads about sold lines lives with it, in the commissions app
+(`commissions.selectors.order_lines` and `commissions.selectors.sales`). A link's sales pace
+(`link_pace`, the viral rate lock) is here: checkout decides a sale's rate with it.
 """
 
 from __future__ import annotations

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "shop",
     "creators",
     "orders",
+    "commissions",
 ]
 
 MIDDLEWARE = [
@@ -414,6 +415,7 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.refunds_*": {"queue": QUEUE_MONEY},
     "orders.tasks.reservations_*": {"queue": QUEUE_MONEY},
     "common.tasks.outbox_*": {"queue": QUEUE_MONEY},
+    # The commission tasks live in commissions/tasks.py under the names they were queued by.
     "creators.tasks.commission*": {"queue": QUEUE_MONEY},
     "creators.tasks.payout*": {"queue": QUEUE_MONEY},
     "creators.tasks.settlement*": {"queue": QUEUE_MONEY},

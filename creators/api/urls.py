@@ -1,6 +1,6 @@
 from django.urls import path
 
-from creators.api import collaborations, commissions, links, me, videos
+from creators.api import collaborations, links, me, videos
 
 urlpatterns = [
     path("me/", me.MeView.as_view(), name="creator-me"),
@@ -39,21 +39,5 @@ urlpatterns = [
         "me/collaborations/<int:pk>/decline/",
         collaborations.MeCollaborationDeclineView.as_view(),
         name="creator-collaboration-decline",
-    ),
-    path(
-        "me/commissions/",
-        commissions.MeCommissionListView.as_view(),
-        name="creator-commission-list",
-    ),
-    path(
-        "me/commissions/balances/",
-        commissions.MeCommissionBalanceView.as_view(),
-        name="creator-commission-balances",
-    ),
-    path("me/payouts/", commissions.MePayoutListView.as_view(), name="creator-payout-list"),
-    path(
-        "me/payout-account/",
-        commissions.MePayoutAccountView.as_view(),
-        name="creator-payout-account",
     ),
 ]

@@ -2,8 +2,7 @@
 
 from django.urls import path
 
-from common.replica import replica_view
-from orders.api import creator_alerts, creator_receipts, creator_stats
+from orders.api import creator_alerts, creator_receipts
 
 urlpatterns = [
     path(
@@ -11,7 +10,6 @@ urlpatterns = [
         creator_receipts.MeReceiptView.as_view(),
         name="creator-receipt",
     ),
-    path("me/stats/", replica_view(creator_stats.MeStatsView.as_view()), name="creator-stats"),
     path("me/alerts/", creator_alerts.MeAlertListView.as_view(), name="creator-alert-list"),
     path(
         "me/alerts/<int:pk>/",

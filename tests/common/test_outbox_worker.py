@@ -21,17 +21,17 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from commissions.models import CommissionLine
 from common.outbox import event_record
 from common.outbox import services as outbox
 from common.outbox.models import OutboxDelivery
 from common.tasks_queue import task_send
 from creators.attribution.tokens import token_for_click
-from creators.commissions.models import CommissionLine
 from orders.models import CartLine, Order
 from orders.services.checkout import checkout_start
 from payments.models import StripeEvent
+from tests.commissions.test_worker import active_task_pid, wait_until_gone
 from tests.creators.factories import AffiliateLinkFactory, CreatorFactory
-from tests.creators.test_commissions_worker import active_task_pid, wait_until_gone
 from tests.factories import UserFactory
 from tests.orders.helpers import (
     ADDRESS,

@@ -4,14 +4,13 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
+from commissions.models import CommissionTerms, PayoutAccount
 from creators.models import (
     AffiliateLink,
     Collaboration,
     Collection,
     CollectionItem,
-    CommissionTerms,
     Creator,
-    PayoutAccount,
     Storefront,
     Video,
     VideoProduct,

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from django.test import Client
 
-from creators.commissions.accounts import OnboardingLink
+from commissions.services.accounts import OnboardingLink
 from tests.conftest import client_for
 from tests.creators.factories import CreatorFactory
 
@@ -66,7 +66,7 @@ def test_a_return_url_off_the_allow_list_is_refused(api, settings, monkeypatch, 
     def no_stripe(**kwargs: object) -> tuple[object, OnboardingLink, bool]:
         raise AssertionError("Stripe must not be called for a refused URL")
 
-    monkeypatch.setattr("creators.api.commissions.payout_account_connect", no_stripe)
+    monkeypatch.setattr("commissions.api.ledger.payout_account_connect", no_stripe)
     response = api.post(ACCOUNT, {"return_url": url}, format="json")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "return_url_not_allowed"

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
+from commissions.models import CommissionLine
 from creators.attribution.tokens import token_for_click, token_for_storefront
-from creators.commissions.models import CommissionLine
 from creators.models import AttributionCounter, PaymentFingerprint
 from creators.services.attribution import attribution_counters_flush, payment_fingerprint_record
 from orders.models import CartLine, Order, OrderEvent, OrderLine

@@ -1,0 +1,78 @@
+"""The ledger's arithmetic, pure: what a line earns and what each refund takes back.
+
+Rounding is the house rule (half-up to the currency's precision, common.money). Reversals
+are cumulative: after refunds totalling R of a line whose base is B and commission C, the
+reversals add up to round(C x R / B), whatever the number and order of the refunds. So a
+full refund reverses exactly C, and the ledger always holds C - round(C x R / B).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Case, DecimalField, F, IntegerField, Value, When
+from django.db.models.functions import Coalesce, Round
+
+from commissions.errors import InvalidRate, NegativeAmount
+from common.money import THREE_DECIMAL_CURRENCIES, ZERO_DECIMAL_CURRENCIES, quantize
+
+HUNDRED = Decimal(100)
+
+
+def commission_amount(*, base: Decimal, rate: Decimal, currency: str) -> Decimal:
+    """base x rate / 100, rounded half-up in the currency."""
+    if base < 0:
+        raise NegativeAmount(fields={"base": ["Must not be negative."]})
+    if not 0 <= rate <= HUNDRED:
+        raise InvalidRate(fields={"rate": ["Between 0 and 100."]})
+    return quantize(base * rate / HUNDRED, currency)
+
+
+def commission_amount_sql(*, base: str, rate: str, currency: str = "currency") -> Round:
+    """`commission_amount` per row in SQL, for aggregates over lines not in the ledger yet:
+    the fields `base` x `rate` (null: 0) / 100, rounded half-up in the row's `currency`."""
+    # Round's stub types the precision as an int; PostgreSQL takes it per row.
+    places: Any = Case(
+        When(**{f"{currency}__in": sorted(ZERO_DECIMAL_CURRENCIES)}, then=Value(0)),
+        When(**{f"{currency}__in": sorted(THREE_DECIMAL_CURRENCIES)}, then=Value(3)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return Round(
+        F(base) * Coalesce(rate, Value(Decimal(0))) * Value(Decimal("0.01")),
+        places,
+        output_field=DecimalField(max_digits=20, decimal_places=3),
+    )
+
+
+def reversed_target(
+    *, commission: Decimal, base: Decimal, refunded: Decimal, currency: str
+) -> Decimal:
+    """What all reversals of a line add up to once `refunded` of its base was refunded."""
+    if refunded < 0:
+        raise NegativeAmount(fields={"refunded": ["Must not be negative."]})
+    if base <= 0 or commission == 0:
+        return Decimal(0)
+    if refunded >= base:
+        return commission
+    return quantize(commission * refunded / base, currency)
+
+
+def reversal_amount(
+    *,
+    commission: Decimal,
+    base: Decimal,
+    refunded: Decimal,
+    already_reversed: Decimal,
+    currency: str,
+) -> Decimal:
+    """The next reversal line's amount (zero or negative): the target minus what is reversed.
+
+    `already_reversed` is the positive total of earlier reversals. Never more than the
+    commission in all, and never a credit back: a late, smaller refund total reverses nothing.
+    """
+    if already_reversed < 0:
+        raise NegativeAmount(fields={"already_reversed": ["Must not be negative."]})
+    target = reversed_target(commission=commission, base=base, refunded=refunded, currency=currency)
+    return Decimal(0) - max(Decimal(0), min(target, commission) - already_reversed)

@@ -1,0 +1,44 @@
+"""What the ledger does when orders records a fact: outbox handlers, registered at start-up.
+
+Each runs inside the transaction that marks its delivery done (common.outbox), so a
+payment or a refund is written to the ledger exactly once however often it is delivered,
+and in whichever order: a refund handled before its payment reverses nothing, and the
+payment's recording then reconciles it.
+"""
+
+from __future__ import annotations
+
+from commissions.selectors.order_lines import order_line_refunded_amount
+from commissions.services.recording import commission_record_joined, commission_reverse_joined
+from common.outbox import handler_register
+from common.outbox.models import OutboxEvent
+from orders.events import ORDER_PAID, REFUND_SUCCEEDED
+
+
+def on_order_paid(event: OutboxEvent) -> int:
+    return commission_record_joined(order_ids=[int(event.payload["order_id"])])
+
+
+def on_refund_succeeded(event: OutboxEvent) -> int:
+    reversed_lines = 0
+    refund_id = str(event.payload["refund_id"])
+    for order_line_id in sorted(int(i) for i in event.payload.get("order_line_ids", [])):
+        line = commission_reverse_joined(
+            order_line_id=order_line_id,
+            refund_id=refund_id,
+            refunded_to_date=order_line_refunded_amount(order_line_id=order_line_id),
+        )
+        reversed_lines += line is not None
+    return reversed_lines
+
+
+def register() -> None:
+    """Register the handlers (CommissionsConfig.ready); their names are stored on deliveries."""
+    handler_register(
+        event=ORDER_PAID, name="creators.commission_record_for_order", fn=on_order_paid
+    )
+    handler_register(
+        event=REFUND_SUCCEEDED,
+        name="creators.commission_reverse_for_refund",
+        fn=on_refund_succeeded,
+    )

@@ -1,0 +1,8 @@
+"""Every non-trivial read of the commissions app.
+
+- ledger.py: a creator's ledger, balances and payouts;
+- order_lines.py: what the ledger, settlements and the fraud check read about paid order
+  lines and refunds (plain rows: the ledger keeps order ids as integers);
+- sales.py: a creator's sales and estimated commission, bucketed by day or product;
+- stats.py: a creator's stats (clicks, sales, commission) over a window, for the app.
+"""

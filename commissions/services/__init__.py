@@ -1,0 +1,14 @@
+"""Every write of the commissions app, one idea per module.
+
+- recording.py: a line per credited order line when an order is paid, reversals on refunds;
+- ledger_load.py: a batch of ledger lines written at once (COPY), skipping lines already
+  recorded;
+- approval.py: pending lines become approved after the hold, or void if fully refunded;
+- payouts.py: approved balances grouped into payouts, sent outside any transaction;
+- providers.py: the payout providers (Stripe Connect transfers, manual CSV for the bank);
+- sending.py: sending a payout or a settlement payout once (lease, provider, result);
+- accounts.py: a creator's or a brand's Stripe Connect Express account and its onboarding
+  link, kept in step with Stripe's `account.updated` events;
+- settlements.py: brand statements per period and currency (sales - refunds - commissions - fee);
+- settlement_payouts.py: paying a settlement's amount due to the brand, never twice.
+"""
