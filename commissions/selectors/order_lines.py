@@ -1,6 +1,6 @@
-"""What creators' commissions, brand settlements and the fraud check read about paid lines.
+"""What the ledger, brand settlements and the fraud check read about paid lines and refunds.
 
-creators never queries orders' tables itself: it reads them through these functions, which
+The rest of the commissions app reads orders' tables only through these functions, which
 return plain rows (ids, amounts, dates), so the ledger keeps order ids as integers.
 """
 
@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 
 from orders.models import OrderLine
 
-# --- Commissions: what creators.commissions reads about paid lines and refunds -----------
+# --- The ledger: the paid lines it records and their refunds ---------------------------
 
 
 def order_lines_commissionable(*, order_ids: Iterable[int]) -> list[dict[str, Any]]:
