@@ -47,9 +47,13 @@ def atk_inputs(atk: str) -> SafeString:
 
 def fill(shared: str, *, atk: str = "", cart: str = "") -> SafeString:
     """The shared HTML with this visitor's tokens in its slots (`shared` is trusted HTML)."""
-    query = escape(carry_query(atk=atk, cart=cart))
+    return fill_query(shared, query_html=escape(carry_query(atk=atk, cart=cart)), atk=atk)
+
+
+def fill_query(shared: str, *, query_html: str, atk: str = "") -> SafeString:
+    """`fill` with the query already rendered and escaped (`{% carry %}` in a template)."""
     return mark_safe(  # noqa: S308 - rendered by our own template; the tokens are escaped
-        shared.replace(QUERY_SLOT, query).replace(ATK_INPUTS_SLOT, atk_inputs(atk))
+        shared.replace(QUERY_SLOT, query_html).replace(ATK_INPUTS_SLOT, atk_inputs(atk))
     )
 
 

@@ -6,7 +6,10 @@ class CreatorsConfig(AppConfig):
 
     def ready(self) -> None:
         from common.health import readiness_note_register
-        from creators import metrics
+        from creators import (
+            metrics,
+            signals,  # noqa: F401 - connects the stored pages' receivers
+        )
         from creators.attribution.clicks import degraded_reason
         from creators.services import notifications
 

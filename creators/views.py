@@ -7,7 +7,6 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.decorators.http import require_safe
 
@@ -15,28 +14,21 @@ from common import visitor
 from common.errors import NotFound
 from common.request_id import current_request_id
 from creators.attribution.views import ATTRIBUTION_COOKIE
+from creators.pages.product import (
+    chosen_variant,
+    live_page,
+    live_parts,
+    product_page_html,
+    product_stored_get,
+)
+from creators.pages.storefront import storefront_html, storefront_stored_get
 from creators.selectors.landing import LandingToken, landing_token_get
-from creators.selectors.product_page import ProductPage, product_page_get, storefront_list
-from creators.selectors.storefront import StorefrontPage, storefront_page_get
+from creators.selectors.product_page import storefront_list
+from shop.selectors import stock_live_get
 
 # The app opens storefronts and affiliate links itself when it is installed.
 APP_LINK_PATHS = ("/@*", "/r/*")
 WELL_KNOWN_MAX_AGE = 60 * 60
-
-
-def _ink_on(hex_color: str) -> str:
-    """Black or white, whichever reads better on the theme colour (WCAG relative luminance)."""
-    channels = [int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-    return "#111111" if luminance > 0.179 else "#ffffff"
-
-
-def _description(page: StorefrontPage) -> str:
-    bio = " ".join(page.creator.bio.split())
-    if bio:
-        return bio if len(bio) <= 200 else bio[:199].rstrip() + "…"
-    return f"Shop the products {page.creator.display_name} shows in their videos, on Tribe."
 
 
 def _carry_token(response: HttpResponse, landing: LandingToken | None) -> HttpResponse:
@@ -91,47 +83,50 @@ def _product_id(raw: str) -> int | None:
 def storefront_page(request: HttpRequest, handle: str) -> HttpResponse:
     """The storefront, with the product a link was for shown first and open.
 
-    The shared part (header, videos, collections) is rendered without the visitor: their
-    tokens go into its slots afterwards (`common.visitor`); the linked product, the cart
-    link and the tokens are the per-visitor part.
+    Served from its stored shared part (`creators.pages`): per request, the stock of its
+    products (one query), the visitor's tokens, cart and the linked product.
     """
     canonical = handle.lower()
     redirect_to = _canonical_redirect(request, handle, f"/@{canonical}")
     if redirect_to is not None:
         return redirect_to
     try:
-        page = storefront_page_get(handle=canonical)
+        stored = storefront_stored_get(handle=canonical)
     except NotFound:
         return _not_found(request, f"We could not find a storefront at @{canonical}.")
-    landing = _landing(request, page.creator.pk)
+    assert stored.creator_id is not None
+    landing = _landing(request, stored.creator_id)
     product_id = _product_id(request.GET.get("product", ""))
     if product_id is None and landing is not None:
         product_id = landing.product_id
     featured = None
     if product_id is not None:
         try:
-            featured = product_page_get(
-                handle=canonical, product_id=product_id, creator=page.creator
+            featured = product_stored_get(
+                handle=canonical, product_id=product_id, creator_id=stored.creator_id
             )
         except NotFound:
             featured = None  # a stale or mistyped ?product= still shows the storefront
-    shared = render_to_string(
-        "creators/_storefront_shared.html",
-        {"page": page, "carry": visitor.QUERY_SLOT, "atk_inputs": visitor.ATK_INPUTS_SLOT},
+    product_ids = list(stored.product_ids)
+    if featured is not None and featured.fallback is not None:
+        product_ids.append(featured.fallback.id)
+    stock = stock_live_get(
+        product_ids=product_ids,
+        variant_product_ids=[featured.page.product.id] if featured and featured.page else [],
     )
-    context: dict[str, Any] = {
-        "page": page,
-        "ink": _ink_on(page.theme_color),
-        "description": _description(page),
-        "share_image": page.share_image_url,
-        "atk": landing.token if landing is not None else "",
+    atk = landing.token if landing is not None else ""
+    page = live_page(featured, stock) if featured is not None else None
+    live = live_parts(
+        request,
+        handle=canonical,
+        atk=atk,
         # For a product other than the link's: the creator's storefront credit.
-        "satk": landing.storefront_token if landing is not None else "",
-        "featured": featured,
-        "chosen": _first_open(featured),
-        "shared": shared,
-    }
-    response = render(request, "creators/storefront.html", context)
+        satk=landing.storefront_token if landing is not None else "",
+        page=page,
+        chosen=chosen_variant(page, None),
+    )
+    html = storefront_html(stored, stock=stock.products, live=live, atk=atk, featured=featured)
+    response = HttpResponse(html)
     return _carry_token(visitor.visitor_page(request, response), landing)
 
 
@@ -143,35 +138,28 @@ def product_page(request: HttpRequest, handle: str, product_id: str) -> HttpResp
     if redirect_to is not None:
         return redirect_to
     try:
-        page = product_page_get(handle=canonical, product_id=int(product_id))
+        stored = product_stored_get(handle=canonical, product_id=int(product_id))
     except NotFound:
         return _not_found(request, "We could not find that product on this storefront.")
-    landing = _landing(request, page.creator.pk)
-    context = {
-        "page": page,
-        "ink": _ink_on(page.theme_color),
-        "atk": landing.token if landing is not None else "",
+    assert stored.page is not None
+    landing = _landing(request, stored.creator_id)
+    fallback = stored.fallback
+    stock = stock_live_get(
+        product_ids=[fallback.id] if fallback is not None else [],
+        variant_product_ids=[stored.page.product.id],
+    )
+    html = product_page_html(
+        request,
+        stored,
+        stock=stock,
+        atk=landing.token if landing is not None else "",
         # For a product other than the link's: the creator's storefront credit.
-        "satk": landing.storefront_token if landing is not None else "",
-        "chosen": _chosen_variant(request, page),
-    }
-    response = render(request, "creators/product.html", context)
+        satk=landing.storefront_token if landing is not None else "",
+        variant_id=_product_id(request.GET.get("variant", "")),
+    )
     # Live stock: a stored copy would offer what has sold out since.
-    visitor.token_page(response)
+    response = visitor.token_page(HttpResponse(html))
     return _carry_token(response, landing)
-
-
-def _chosen_variant(request: HttpRequest, page: ProductPage) -> int | None:
-    wanted = _product_id(request.GET.get("variant", ""))
-    ids = {v.id for v in page.variants if not v.is_sold_out}
-    if wanted in ids:
-        return wanted
-    return _first_open(page)
-
-
-def _first_open(page: ProductPage | None) -> int | None:
-    variant = page.first_open_variant if page is not None else None
-    return variant.id if variant is not None else None
 
 
 @require_safe

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import (
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Greatest
 
 from accounts.models import User
 from common.errors import NotFound
@@ -68,6 +82,64 @@ def product_listing_queryset() -> QuerySet[Product]:
     PostgreSQL only: `shop.catalog_json` fills the one with the other.
     """
     return _product_listing_base().all()
+
+
+@dataclass(frozen=True, slots=True)
+class StockLevel:
+    """Units available (`max(0, on_hand - reserved)`, summed for a product) and the low-stock
+    threshold (a product's is the largest of its variants')."""
+
+    available: int
+    low_stock_threshold: int
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStock:
+    products: dict[int, StockLevel]
+    variants: dict[int, StockLevel]
+
+
+def stock_live_get(
+    *, product_ids: Iterable[int], variant_product_ids: Iterable[int] = ()
+) -> LiveStock:
+    """Stock as it is now, in one query: summed per product for `product_ids`, and per
+    variant for the variants of `variant_product_ids`. Pages whose shared part is stored
+    fill in their stock from this; a product with no variants is absent (sold out)."""
+    per_product = sorted(set(product_ids))
+    per_variant = sorted(set(variant_product_ids))
+    available = Greatest(F("on_hand") - F("reserved"), Value(0))
+    parts: list[QuerySet[Any, tuple[int, int, int, int]]] = []
+    if per_product:
+        parts.append(
+            Variant.objects.filter(product_id__in=per_product)
+            .order_by()
+            .values("product_id")
+            .annotate(
+                variant=Value(0, output_field=IntegerField()),
+                units=Sum(available),
+                threshold=Max("low_stock_threshold"),
+            )
+            .values_list("product_id", "variant", "units", "threshold")
+        )
+    if per_variant:
+        parts.append(
+            Variant.objects.filter(product_id__in=per_variant)
+            .order_by()
+            .annotate(units=available, threshold=F("low_stock_threshold"))
+            .values_list("product_id", "id", "units", "threshold")
+        )
+    products: dict[int, StockLevel] = {}
+    variants: dict[int, StockLevel] = {}
+    if not parts:
+        return LiveStock(products, variants)
+    rows = parts[0].union(parts[1], all=True) if len(parts) == 2 else parts[0]
+    for product_id, variant_id, units, threshold in rows:
+        level = StockLevel(int(units or 0), int(threshold or 0))
+        if variant_id:
+            variants[variant_id] = level
+        else:
+            products[product_id] = level
+    return LiveStock(products, variants)
 
 
 def product_public_queryset() -> QuerySet[Product]:

@@ -150,13 +150,14 @@ def _creator_get(handle: str) -> Creator:
     return creator
 
 
-def _fallback(creator: Creator, product: StorefrontProduct) -> StorefrontProduct | None:
-    """The newest active link's in-stock fallback for a sold-out product, or None."""
+def product_fallback_get(*, creator: Creator, product_id: int) -> StorefrontProduct | None:
+    """What the newest active link offers instead of the product, if it can be shown, whatever
+    its stock; None when there is none. Two queries."""
     fallback_id = (
         AffiliateLink.objects.filter(
-            creator=creator, product_id=product.id, is_active=True, fallback_product__isnull=False
+            creator=creator, product_id=product_id, is_active=True, fallback_product__isnull=False
         )
-        .exclude(fallback_product_id=product.id)
+        .exclude(fallback_product_id=product_id)
         .order_by("-created_at", "-id")
         .values_list("fallback_product_id", flat=True)
         .first()
@@ -164,10 +165,13 @@ def _fallback(creator: Creator, product: StorefrontProduct) -> StorefrontProduct
     if fallback_id is None:
         return None
     row = shop_selectors.product_public_queryset().filter(pk=fallback_id).first()
-    if row is None:
-        return None
-    view = product_view(row)
-    return None if view.is_sold_out else view
+    return None if row is None else product_view(row)
+
+
+def _fallback(creator: Creator, product: StorefrontProduct) -> StorefrontProduct | None:
+    """The newest active link's in-stock fallback for a sold-out product, or None."""
+    view = product_fallback_get(creator=creator, product_id=product.id)
+    return None if view is None or view.is_sold_out else view
 
 
 def product_page_get(

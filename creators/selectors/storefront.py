@@ -219,12 +219,25 @@ def _social_accounts(raw: Any) -> list[dict[str, str]]:
     return accounts
 
 
-def storefront_page_get(*, handle: str) -> StorefrontPage:
+def storefront_creator_id(*, handle: str) -> int | None:
+    """The id of the active creator with a storefront at `handle`, or None."""
+    return (
+        Creator.objects.filter(
+            handle=handle, status=Creator.Status.ACTIVE, storefront__isnull=False
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def storefront_page_get(*, handle: str, every_fallback: bool = False) -> StorefrontPage:
     """An active creator's storefront: videos newest first with their tagged products in order,
     collections with theirs, and stock. Nine queries, however many videos and products.
 
     Only publicly visible products (active, of an active brand) appear; a fallback is offered
-    for a sold-out product only when the fallback itself can be bought.
+    for a sold-out product only when the fallback itself can be bought. `every_fallback`
+    attaches each product's fallback whatever the stock, for a page whose stock is filled in
+    later (`creators.pages`).
     """
     creator = (
         Creator.objects.select_related("storefront")
@@ -269,10 +282,12 @@ def storefront_page_get(*, handle: str) -> StorefrontPage:
 
     def shown(product_id: int, video_id: int | None = None) -> StorefrontProduct | None:
         product = products.get(product_id)
-        if product is None or not product.is_sold_out:
+        if product is None or not (product.is_sold_out or every_fallback):
             return product
         fallback = products.get(fallbacks.for_product(product_id, video_id) or 0)
-        if fallback is None or fallback.is_sold_out or fallback.id == product.id:
+        if fallback is None or fallback.id == product.id:
+            return product
+        if fallback.is_sold_out and not every_fallback:
             return product
         return dataclasses.replace(product, fallback=fallback)
 

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 
 from common.errors import NotFound, ValidationFailed
 from creators.models import Creator, Video, VideoProduct
+from creators.pages.versions import pages_changed
 from creators.selectors.access import creator_require_active, product_require_taggable
 
 VIDEO_FIELDS = ("platform", "external_id", "url", "caption", "posted_at", "thumbnail_url")
@@ -95,4 +96,6 @@ def video_tags_set(
         )
     with transaction.atomic(durable=True):
         VideoProduct.objects.filter(video=video).delete()
-        return VideoProduct.objects.bulk_create(rows)
+        created = VideoProduct.objects.bulk_create(rows)
+        pages_changed(creator_ids=[video.creator_id])  # bulk_create sends no signal
+        return created

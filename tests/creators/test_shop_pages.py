@@ -13,14 +13,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from django.template.loader import render_to_string
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from common import visitor
 from creators.attribution.tokens import token_for_click, token_for_storefront
 from creators.models import AffiliateLink
-from creators.selectors.storefront import storefront_page_get
+from creators.pages.storefront import storefront_stored_get
 from orders.models import Cart
 from tests.creators.test_storefront_page import (
     make_creator,
@@ -35,8 +33,10 @@ from tests.shop.factories import BrandFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
 
-# Creator, product, its variants, its images, its moments in the creator's videos.
-PRODUCT_PAGE_QUERIES = 5
+# The first request builds the stored page (the creator's id, the creator, product, its
+# variants, its images, its moments in the creator's videos, the link offering a fallback)
+# and reads the live stock.
+PRODUCT_PAGE_QUERIES = 8
 
 
 def featured_id(response) -> int | None:
@@ -44,6 +44,18 @@ def featured_id(response) -> int | None:
         r'<section class="card featured" id="product-(\d+)"', response.content.decode()
     )
     return int(match.group(1)) if match else None
+
+
+def stored_text(stored) -> str:
+    """Everything a stored storefront holds: its pieces and every state of every card."""
+    texts = []
+    for piece in stored.pieces:
+        if isinstance(piece, str):
+            texts.append(piece)
+        else:
+            texts += [piece.in_stock, piece.sold_out, piece.sold_out_fallback_in_stock]
+            texts += [*piece.low, *piece.sold_out_fallback_low]
+    return "".join(texts)
 
 
 def hidden_inputs(response) -> dict[str, str]:
@@ -108,19 +120,19 @@ def test_the_shared_part_is_the_same_for_every_visitor_and_holds_no_token(client
     showcase = make_showcase()
     link = AffiliateLink.objects.get(creator=showcase.creator, product=showcase.spf)
     tokens = [token_for_click(click_id=f"c{i}", link_id=link.pk) for i in (1, 2)]
-    page = storefront_page_get(handle="maya.glows")
-    slots = {"page": page, "carry": visitor.QUERY_SLOT, "atk_inputs": visitor.ATK_INPUTS_SLOT}
 
-    shared = render_to_string("creators/_storefront_shared.html", slots)
     first = client.get("/@maya.glows", {"atk": tokens[0]}).content.decode()
+    stored = storefront_stored_get(handle="maya.glows")
     second = Client().get("/@maya.glows", {"atk": tokens[1]}).content.decode()
 
-    assert shared == render_to_string("creators/_storefront_shared.html", slots)
+    shared = stored_text(stored)
+    assert storefront_stored_get(handle="maya.glows") == stored
     assert 'name="atk"' not in shared
     assert "?atk=" not in shared
     assert "csrf" not in shared.lower()
-    assert visitor.fill(shared, atk=tokens[0]) in first
-    assert visitor.fill(shared, atk=tokens[1]) in second
+    assert not any(token in shared for token in tokens)
+    assert tokens[0] in first
+    assert tokens[1] in second
     assert tokens[1] not in first
     assert tokens[0] not in second
 
@@ -322,10 +334,15 @@ def test_product_page_queries_are_fixed_however_many_variants_images_and_videos(
         assert client.get(f"/@maya.glows/p/{small.pk}").status_code == 200
     with django_assert_max_num_queries(PRODUCT_PAGE_QUERIES):
         response = client.get(f"/@maya.glows/p/{big.pk}")
+    with CaptureQueriesContext(connection) as stored:
+        again = client.get(f"/@maya.glows/p/{big.pk}")
 
     assert response.status_code == 200
     assert text(response).count("TikTok video") == 10
     assert len(few.captured_queries) == PRODUCT_PAGE_QUERIES
+    # Served from the stored page: the variants' live stock only.
+    assert again.content == response.content
+    assert len(stored.captured_queries) == 1
 
 
 def test_hostile_query_values_are_ignored_never_a_500(client):

@@ -1,0 +1,224 @@
+"""`/@handle/p/<id>` from a stored shared part, and the live parts every stored page shares.
+
+Stored per product (`StoredProduct`): the page rendered without the visitor (slots for the
+visitor bar, the buy box and the tokens in its links), the storefront's "featured" section
+for the same product, and the page's data. Per request the variants' stock is read (one
+query, with the fallback product's), and the visitor bar, the carried query and the buy box
+are rendered from one small template.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils.html import format_html
+
+from common import visitor
+from common.errors import NotFound
+from creators.pages.versions import (
+    CATALOG_VERSION_KEY,
+    creator_version_key,
+    entry_seconds,
+    product_key,
+    versions_get,
+)
+from creators.selectors.product_page import ProductPage, product_fallback_get, product_page_get
+from creators.selectors.storefront import StockState, StorefrontProduct, storefront_creator_id
+from shop.selectors import LiveStock, StockLevel
+
+VISITOR_BAR_SLOT = "tribe-visitor-bar-slot"
+BUY_BOX_SLOT = "tribe-buy-box-slot"
+_SPLIT = "\x00live\x00"
+_NONE = StockLevel(0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredProduct:
+    catalog_version: str
+    creator_version: str
+    creator_id: int
+    page: ProductPage | None  # None: this storefront has no such product
+    fallback: StorefrontProduct | None  # what a link offers instead, whatever its stock
+    html: str
+    featured_html: str
+
+    def stale(self, versions: dict[str, str]) -> bool:
+        return (
+            versions.get(CATALOG_VERSION_KEY) != self.catalog_version
+            or versions.get(creator_version_key(self.creator_id)) != self.creator_version
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LiveParts:
+    visitor_bar: str
+    query_html: str
+    buy_box: str
+
+
+def stock_state(level: StockLevel) -> str:
+    if level.available <= 0:
+        return StockState.SOLD_OUT
+    if level.available <= level.low_stock_threshold:
+        return StockState.LOW_STOCK
+    return StockState.IN_STOCK
+
+
+def live_page(stored: StoredProduct, stock: LiveStock) -> ProductPage:
+    """The stored page with the stock `stock` read: variants, product state, fallback."""
+    page = stored.page
+    assert page is not None
+    variants = [
+        dataclasses.replace(v, available=stock.variants.get(v.id, _NONE).available)
+        for v in page.variants
+    ]
+    level = StockLevel(
+        sum(v.available for v in variants),
+        max((v.low_stock_threshold for v in variants), default=0),
+    )
+    state = stock_state(level)
+    fallback = None
+    if state == StockState.SOLD_OUT and stored.fallback is not None:
+        offered = stock.products.get(stored.fallback.id, _NONE)
+        if offered.available > 0:
+            fallback = dataclasses.replace(
+                stored.fallback, available=offered.available, stock_state=stock_state(offered)
+            )
+    product = dataclasses.replace(
+        page.product, available=level.available, stock_state=state, fallback=fallback
+    )
+    return dataclasses.replace(page, product=product, variants=variants)
+
+
+def live_parts(
+    request: HttpRequest,
+    *,
+    handle: str,
+    atk: str,
+    satk: str,
+    page: ProductPage | None,
+    chosen: int | None,
+) -> LiveParts:
+    """The visitor bar, the query carrying the visitor's tokens, and `page`'s buy box."""
+    html = render_to_string(
+        "creators/_live.html",
+        {
+            "handle": handle,
+            "atk": atk,
+            "satk": satk,
+            "page": page,
+            "chosen": chosen,
+            "split": _SPLIT,
+        },
+        request,
+    )
+    bar, query, box = html.split(_SPLIT)
+    return LiveParts(bar, query, box)
+
+
+def product_stored_get(
+    *, handle: str, product_id: int, creator_id: int | None = None
+) -> StoredProduct:
+    """The stored product page, built and stored when missing or stale; NotFound when the
+    storefront has no such product. Two cache round trips (one when `creator_id` is known)."""
+    key = product_key(handle, product_id)
+    keys = [key, CATALOG_VERSION_KEY]
+    if creator_id is not None:
+        keys.append(creator_version_key(creator_id))
+    found = cache.get_many(keys)
+    stored = found.get(key)
+    if isinstance(stored, StoredProduct):
+        version_key = creator_version_key(stored.creator_id)
+        if version_key not in found:
+            found.update(cache.get_many([version_key]))
+        if not stored.stale(found):
+            if stored.page is None:
+                raise NotFound("This storefront has no such product.", code="product_not_found")
+            return stored
+    return _build(handle, product_id)
+
+
+def _build(handle: str, product_id: int) -> StoredProduct:
+    catalog_version = versions_get([CATALOG_VERSION_KEY])[CATALOG_VERSION_KEY]
+    creator_id = storefront_creator_id(handle=handle)
+    if creator_id is None:  # not stored: a creator may take the handle at any time
+        raise NotFound("No such storefront.", code="storefront_not_found")
+    version_key = creator_version_key(creator_id)
+    creator_version = versions_get([version_key])[version_key]
+    try:
+        page = product_page_get(handle=handle, product_id=product_id)
+    except NotFound as exc:
+        if exc.code != "product_not_found":
+            raise
+        missing = StoredProduct(catalog_version, creator_version, creator_id, None, None, "", "")
+        cache.set(product_key(handle, product_id), missing, timeout=entry_seconds())
+        raise
+    page = dataclasses.replace(page, product=dataclasses.replace(page.product, fallback=None))
+    slots = {"visitor_bar": VISITOR_BAR_SLOT, "buy_box": BUY_BOX_SLOT, "carry": visitor.QUERY_SLOT}
+    stored = StoredProduct(
+        catalog_version=catalog_version,
+        creator_version=creator_version,
+        creator_id=creator_id,
+        page=page,
+        fallback=product_fallback_get(creator=page.creator, product_id=page.product.id),
+        html=render_to_string(
+            "creators/product.html", {"page": page, "ink": ink_on(page.theme_color), **slots}
+        ),
+        featured_html=render_to_string("creators/_featured.html", {"page": page, **slots}),
+    )
+    cache.set(product_key(handle, product_id), stored, timeout=entry_seconds())
+    return stored
+
+
+def product_page_html(
+    request: HttpRequest,
+    stored: StoredProduct,
+    *,
+    stock: LiveStock,
+    atk: str,
+    satk: str,
+    variant_id: int | None,
+) -> str:
+    page = live_page(stored, stock)
+    live = live_parts(
+        request,
+        handle=page.creator.handle,
+        atk=atk,
+        satk=satk,
+        page=page,
+        chosen=chosen_variant(page, variant_id),
+    )
+    html = stored.html.replace(VISITOR_BAR_SLOT, live.visitor_bar, 1)
+    html = html.replace(BUY_BOX_SLOT, live.buy_box, 1)
+    return visitor.fill_query(html, query_html=live.query_html, atk=atk)
+
+
+def featured_html(stored: StoredProduct, live: LiveParts) -> str:
+    """The storefront's section for the linked product, before the visitor's tokens."""
+    return stored.featured_html.replace(BUY_BOX_SLOT, live.buy_box, 1)
+
+
+def chosen_variant(page: ProductPage | None, wanted: int | None) -> int | None:
+    """The variant the buy box picks: `wanted` if it can be bought, else the first that can."""
+    if page is None:
+        return None
+    if wanted is not None and any(v.id == wanted and not v.is_sold_out for v in page.variants):
+        return wanted
+    variant = page.first_open_variant
+    return variant.id if variant is not None else None
+
+
+def main_attrs(atk: str) -> str:
+    return format_html(' data-atk="{}"', atk) if atk else ""
+
+
+def ink_on(hex_color: str) -> str:
+    """Black or white, whichever reads better on the theme colour (WCAG relative luminance)."""
+    channels = [int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return "#111111" if luminance > 0.179 else "#ffffff"

@@ -1,0 +1,268 @@
+"""`/@handle` from a stored shared part.
+
+Stored per storefront (`StoredStorefront`): the page rendered without the visitor, cut into
+pieces at its slots. Each product card is stored rendered in every stock state it can show
+(in stock, low with the count left out, sold out, and sold out beside its fallback in stock
+or low), so a request reads the stock of the page's products in one query and only picks
+and joins strings, however many products the page has.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any, cast
+
+from django.core.cache import cache
+from django.template.loader import render_to_string
+
+from common import visitor
+from common.errors import NotFound
+from creators.pages.product import (
+    VISITOR_BAR_SLOT,
+    LiveParts,
+    StoredProduct,
+    featured_html,
+    ink_on,
+    main_attrs,
+    stock_state,
+)
+from creators.pages.versions import (
+    CATALOG_VERSION_KEY,
+    creator_version_key,
+    entry_seconds,
+    storefront_key,
+    versions_get,
+)
+from creators.selectors.storefront import (
+    StockState,
+    StorefrontPage,
+    StorefrontProduct,
+    storefront_creator_id,
+    storefront_page_get,
+)
+from creators.templatetags.storefront_cards import CARD_SLOT_PATTERN
+from shop.selectors import StockLevel
+
+MAIN_SLOT = "tribe-main-attrs-slot"
+FEATURED_SLOT = "tribe-featured-slot"
+EMPTY_HTML = '<p class="muted">Nothing here yet.</p>'
+_COUNT = "\x00count\x00"  # where a low-stock card's count goes
+_SLOTS = {VISITOR_BAR_SLOT, MAIN_SLOT, FEATURED_SLOT}
+_SPLIT = re.compile(
+    f"{CARD_SLOT_PATTERN}|({re.escape(VISITOR_BAR_SLOT)}|{MAIN_SLOT}|{FEATURED_SLOT})"
+)
+_NONE = StockLevel(0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """One product card in each stock state (`low*` are split where the count goes)."""
+
+    product_id: int
+    fallback_id: int | None
+    in_stock: str
+    low: tuple[str, ...]
+    sold_out: str
+    sold_out_fallback_in_stock: str
+    sold_out_fallback_low: tuple[str, ...]
+
+    def html(self, stock: dict[int, StockLevel]) -> str:
+        level = stock.get(self.product_id, _NONE)
+        state = stock_state(level)
+        if state == StockState.IN_STOCK:
+            return self.in_stock
+        if state == StockState.LOW_STOCK:
+            return str(level.available).join(self.low)
+        offered = stock.get(self.fallback_id, _NONE) if self.fallback_id is not None else _NONE
+        offered_state = stock_state(offered)
+        if offered_state == StockState.IN_STOCK:
+            return self.sold_out_fallback_in_stock
+        if offered_state == StockState.LOW_STOCK:
+            return str(offered.available).join(self.sold_out_fallback_low)
+        return self.sold_out
+
+
+@dataclass(frozen=True, slots=True)
+class StoredStorefront:
+    catalog_version: str
+    creator_version: str
+    creator_id: int | None  # None: no storefront at this handle
+    handle: str
+    pieces: tuple[str | Card, ...]  # static HTML (slots are pieces of their own) and cards
+    product_ids: tuple[int, ...]  # whose stock the cards need: products and fallbacks
+    empty: bool  # no videos and no collections
+
+    def stale(self, versions: dict[str, Any]) -> bool:
+        if versions.get(CATALOG_VERSION_KEY) != self.catalog_version:
+            return True
+        if self.creator_id is None:
+            return False
+        return versions.get(creator_version_key(self.creator_id)) != self.creator_version
+
+
+def storefront_stored_get(*, handle: str) -> StoredStorefront:
+    """The stored storefront, built and stored when missing or stale; NotFound when there is
+    no storefront at `handle`. Two cache round trips when stored."""
+    key = storefront_key(handle)
+    found = cache.get_many([key, CATALOG_VERSION_KEY])
+    stored = found.get(key)
+    if isinstance(stored, StoredStorefront):
+        if stored.creator_id is not None:
+            found.update(cache.get_many([creator_version_key(stored.creator_id)]))
+        if not stored.stale(found):
+            if stored.creator_id is None:
+                raise NotFound("No such storefront.", code="storefront_not_found")
+            return stored
+    return _build(handle)
+
+
+def storefront_html(
+    stored: StoredStorefront,
+    *,
+    stock: dict[int, StockLevel],
+    live: LiveParts,
+    atk: str,
+    featured: StoredProduct | None,
+) -> str:
+    """The page for one visitor: cards in their live stock state, the visitor's parts."""
+    if featured is not None:
+        top = featured_html(featured, live)
+    else:
+        top = EMPTY_HTML if stored.empty else ""
+    slots = {VISITOR_BAR_SLOT: live.visitor_bar, MAIN_SLOT: main_attrs(atk), FEATURED_SLOT: top}
+    parts = [
+        (slots.get(piece, piece) if isinstance(piece, str) else piece.html(stock))
+        for piece in stored.pieces
+    ]
+    return visitor.fill_query("".join(parts), query_html=live.query_html, atk=atk)
+
+
+def _build(handle: str) -> StoredStorefront:
+    catalog_version = versions_get([CATALOG_VERSION_KEY])[CATALOG_VERSION_KEY]
+    creator_id = storefront_creator_id(handle=handle)
+    if creator_id is None:
+        # Stored too, so unknown handles cost no query; a creator taking the handle
+        # deletes this entry (`creators.signals`).
+        missing = StoredStorefront(catalog_version, "", None, handle, (), (), False)
+        cache.set(storefront_key(handle), missing, timeout=entry_seconds())
+        raise NotFound("No such storefront.", code="storefront_not_found")
+    version_key = creator_version_key(creator_id)
+    creator_version = versions_get([version_key])[version_key]
+    page = storefront_page_get(handle=handle, every_fallback=True)
+    stored = StoredStorefront(
+        catalog_version=catalog_version,
+        creator_version=creator_version,
+        creator_id=page.creator.pk,
+        handle=handle,
+        pieces=_pieces(page),
+        product_ids=tuple(sorted(_products(page))),
+        empty=not page.videos and not page.collections,
+    )
+    cache.set(storefront_key(handle), stored, timeout=entry_seconds())
+    return stored
+
+
+def _products(page: StorefrontPage) -> dict[int, StorefrontProduct]:
+    products: dict[int, StorefrontProduct] = {}
+    for video in page.videos:
+        for tag in video.products:
+            products[tag.product.id] = tag.product
+    for collection in page.collections:
+        for product in collection.products:
+            products[product.id] = product
+    for product in list(products.values()):
+        if product.fallback is not None:
+            products.setdefault(product.fallback.id, product.fallback)
+    return products
+
+
+def _pieces(page: StorefrontPage) -> tuple[str | Card, ...]:
+    shared = render_to_string("creators/_storefront_shared.html", {"page": page})
+    html = render_to_string(
+        "creators/storefront.html",
+        {
+            "page": page,
+            "ink": ink_on(page.theme_color),
+            "description": _description(page),
+            "share_image": page.share_image_url,
+            "visitor_bar": VISITOR_BAR_SLOT,
+            "main_attrs": MAIN_SLOT,
+            "featured": FEATURED_SLOT,
+            "shared": shared,
+        },
+    )
+    products = _products(page)
+    cards: dict[tuple[str, str, str], Card] = {}
+    pieces: list[str | Card] = []
+    parts = _SPLIT.split(html)
+    # re.split gives the text, then the pattern's four groups, then text, and so on.
+    for index in range(0, len(parts), 5):
+        if parts[index]:
+            pieces.append(parts[index])
+        if index + 1 >= len(parts):
+            break
+        product_id, fallback_id, appears_at, slot = parts[index + 1 : index + 5]
+        if slot:
+            pieces.append(slot)
+            continue
+        key = (product_id, fallback_id, appears_at)
+        if key not in cards:
+            cards[key] = _card(page, products, *key)
+        pieces.append(cards[key])
+    return tuple(pieces)
+
+
+def _card(
+    page: StorefrontPage,
+    products: dict[int, StorefrontProduct],
+    product_id: str,
+    fallback_id: str,
+    appears_at: str,
+) -> Card:
+    product = dataclasses.replace(products[int(product_id)], fallback=None)
+    offered = products[int(fallback_id)] if fallback_id else None
+    count = cast(int, _COUNT)  # rendered where the live count goes
+
+    def render(state: str, available: int, fallback: StorefrontProduct | None = None) -> str:
+        shown = dataclasses.replace(product, stock_state=state, available=available)
+        return render_to_string(
+            "creators/_product.html",
+            {
+                "product": dataclasses.replace(shown, fallback=fallback),
+                "appears_at": appears_at,
+                "handle": page.creator.handle,
+                "carry": visitor.QUERY_SLOT,
+                "atk_inputs": visitor.ATK_INPUTS_SLOT,
+            },
+        )
+
+    def offer(state: str, available: int) -> StorefrontProduct | None:
+        if offered is None:
+            return None
+        return dataclasses.replace(offered, stock_state=state, available=available, fallback=None)
+
+    sold = render(StockState.SOLD_OUT, 0)
+    return Card(
+        product_id=product.id,
+        fallback_id=offered.id if offered is not None else None,
+        in_stock=render(StockState.IN_STOCK, 0),
+        low=tuple(render(StockState.LOW_STOCK, count).split(_COUNT)),
+        sold_out=sold,
+        sold_out_fallback_in_stock=(
+            render(StockState.SOLD_OUT, 0, offer(StockState.IN_STOCK, 0)) if offered else sold
+        ),
+        sold_out_fallback_low=(
+            tuple(render(StockState.SOLD_OUT, 0, offer(StockState.LOW_STOCK, count)).split(_COUNT))
+            if offered
+            else (sold,)
+        ),
+    )
+
+
+def _description(page: StorefrontPage) -> str:
+    bio = " ".join(page.creator.bio.split())
+    if bio:
+        return bio if len(bio) <= 200 else bio[:199].rstrip() + "…"
+    return f"Shop the products {page.creator.display_name} shows in their videos, on Tribe."

@@ -1,0 +1,67 @@
+"""Stored page entries and the versions that retire them.
+
+An entry is stamped with the versions it was built under, read *before* the rows it was
+built from; a reader uses it only while both versions are unchanged. A writer bumps a
+version at once and again when its transaction commits: a page built in between from the
+old rows carries the first bump's stamp and is retired by the second. Versions are random
+tokens, not counters, so a version evicted from Redis and set again can never bring an old
+entry back to life.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+CATALOG_VERSION_KEY = "pages:v:catalog"
+
+
+def creator_version_key(creator_id: int) -> str:
+    return f"pages:v:creator:{creator_id}"
+
+
+def storefront_key(handle: str) -> str:
+    return f"pages:storefront:{handle}"
+
+
+def product_key(handle: str, product_id: int) -> str:
+    return f"pages:product:{handle}:{product_id}"
+
+
+def entry_seconds() -> int:
+    return int(getattr(settings, "STOREFRONT_PAGE_CACHE_SECONDS", 24 * 60 * 60))
+
+
+def _bump(keys: list[str], delete: list[str]) -> None:
+    cache.set_many({key: secrets.token_hex(8) for key in keys}, timeout=None)
+    if delete:
+        cache.delete_many(delete)
+
+
+def pages_changed(
+    *, catalog: bool = False, creator_ids: Iterable[int] = (), handles: Iterable[str] = ()
+) -> None:
+    """Retire stored pages: every page (`catalog`), a creator's pages, and the entry stored
+    for a handle (a "no such storefront" for a handle someone has just taken)."""
+    keys = [CATALOG_VERSION_KEY] if catalog else []
+    keys += [creator_version_key(pk) for pk in creator_ids]
+    delete = [storefront_key(h) for h in handles]
+    if not keys and not delete:
+        return
+    _bump(keys, delete)
+    transaction.on_commit(lambda: _bump(keys, delete))
+
+
+def versions_get(keys: list[str]) -> dict[str, str]:
+    """The current version of each key, setting a fresh one where Redis has none."""
+    found: dict[str, Any] = cache.get_many(keys)
+    for key in keys:
+        if key not in found:
+            cache.add(key, secrets.token_hex(8), timeout=None)
+            found[key] = cache.get(key, "")
+    return {key: str(found[key]) for key in keys}

@@ -1,0 +1,235 @@
+"""The storefront and product pages served from their stored shared part (`creators.pages`).
+
+Per request only the live parts are computed: the stock (one query), the visitor's tokens
+and cart, and the linked product. These tests pin the queries, prove that no visitor's
+token is ever stored or served to another visitor, and that the writers' changes show on
+the next request.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import F
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from creators.attribution.tokens import token_for_click, token_for_storefront
+from creators.models import AffiliateLink
+from creators.pages.product import product_stored_get
+from creators.pages.storefront import storefront_stored_get
+from creators.services.videos import video_tags_set
+from orders.models import Cart
+from shop.models import Product, Variant
+from tests.creators.test_shop_pages import stored_text
+from tests.creators.test_storefront_page import (
+    make_collection,
+    make_creator,
+    make_link,
+    make_product,
+    make_showcase,
+    make_video,
+    text,
+)
+from tests.shop.factories import BrandFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def make_storefront_of(handle: str, products: int) -> list[Product]:
+    creator = make_creator(handle)
+    brand = BrandFactory.create(currency="USD")
+    made = [
+        make_product(f"{handle} {i}", brand=brand, stock=[(9, 0), (2, 1)]) for i in range(products)
+    ]
+    make_video(creator, products=[(p, i) for i, p in enumerate(made[:5])])
+    make_collection(creator, "All of it", made)
+    make_link(creator, made[0], fallback=made[1])
+    return made
+
+
+def queries(client: Client, path: str, query: dict[str, str] | None = None) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(path, query or {}).status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_storefront_and_product_page_cost_one_query_with_10_or_200_products(client):
+    small = make_storefront_of("small.shop", 10)
+    big = make_storefront_of("big.shop", 200)
+    for path in (
+        "/@small.shop",
+        "/@big.shop",
+        f"/@small.shop/p/{small[3].pk}",
+        f"/@big.shop/p/{big[3].pk}",
+    ):
+        client.get(path)  # builds the stored page
+
+    assert queries(client, "/@small.shop") == 1
+    assert queries(client, "/@big.shop") == 1
+    assert queries(client, f"/@small.shop/p/{small[3].pk}") == 1
+    assert queries(client, f"/@big.shop/p/{big[3].pk}") == 1
+    assert client.get("/@big.shop").content.decode().count(f'data-product-id="{big[199].pk}"') == 1
+
+
+def test_a_fan_landing_from_a_link_with_a_cart_costs_the_same_with_10_or_200_products(client):
+    costs = []
+    for handle, products in (("small.shop", 10), ("big.shop", 200)):
+        made = make_storefront_of(handle, products)
+        link = AffiliateLink.objects.get(creator__handle=handle, product=made[0])
+        token = token_for_click(click_id=f"click-{handle}", link_id=link.pk)
+        cart = Cart.objects.create(currency="USD")
+        cart.lines.create(variant=made[2].variants.all()[0], quantity=1)
+        query = {"atk": token, "cart": cart.token}
+        client.get(f"/@{handle}", query)
+        # The stock (with the linked product's variants), the link, the cart's count.
+        costs.append(queries(client, f"/@{handle}", query))
+
+    assert costs == [3, 3]
+
+
+def test_two_visitors_never_get_each_others_tokens_from_the_stored_pages():
+    showcase = make_showcase()
+    link = AffiliateLink.objects.get(creator=showcase.creator, product=showcase.spf)
+    link_token = token_for_click(click_id="click-a", link_id=link.pk)
+    # An hour older than the click: not the storefront credit the link's page derives.
+    storefront_token = token_for_storefront(
+        creator_id=showcase.creator.pk, issued_at=timezone.now() - timedelta(hours=1)
+    )
+    carts = [Cart.objects.create(currency="USD") for _ in range(2)]
+    for cart in carts:
+        cart.lines.create(variant=showcase.serum.variants.get(), quantity=1)
+    visitors = [
+        (Client(), {"atk": link_token, "cart": carts[0].token}),
+        (Client(), {"atk": storefront_token, "cart": carts[1].token}),
+    ]
+    own = [{link_token, carts[0].token}, {storefront_token, carts[1].token}]
+    paths = [
+        "/@maya.glows",
+        f"/@maya.glows/p/{showcase.serum.pk}",
+        f"/@maya.glows/p/{showcase.spf.pk}",
+    ]
+
+    pages: list[list[str]] = [[], []]
+    for _ in range(2):  # the second round is served from what the first stored
+        for path in paths:
+            for index, (client, query) in enumerate(visitors):
+                pages[index].append(client.get(path, query).content.decode())
+
+    for index in (0, 1):
+        other = own[1 - index]
+        assert all(token not in page for page in pages[index] for token in other)
+        assert [carts[index].token in page for page in pages[index]] == [True] * 6
+    assert link_token in pages[0][0]
+    assert storefront_token in pages[1][0]
+    stored = [
+        stored_text(storefront_stored_get(handle="maya.glows")),
+        product_stored_get(handle="maya.glows", product_id=showcase.serum.pk).html,
+        product_stored_get(handle="maya.glows", product_id=showcase.spf.pk).featured_html,
+    ]
+    for html in stored:
+        for token in (link_token, storefront_token, carts[0].token, carts[1].token):
+            assert token not in html
+        assert "csrf" not in html.lower()
+
+
+def test_a_price_change_shows_on_the_next_request(client):
+    showcase = make_showcase()
+    client.get("/@maya.glows")
+    client.get(f"/@maya.glows/p/{showcase.serum.pk}")
+    variant = showcase.serum.variants.get()
+
+    variant.price = "31.50"
+    variant.save()
+
+    assert "31.50 USD" in text(client.get("/@maya.glows"))
+    assert "31.50 USD" in text(client.get(f"/@maya.glows/p/{showcase.serum.pk}"))
+    assert "24.00 USD" not in text(client.get(f"/@maya.glows/p/{showcase.serum.pk}"))
+
+
+def test_a_stock_change_shows_on_the_next_request_without_rebuilding_the_page(client):
+    showcase = make_showcase()
+    product_path = f"/@maya.glows/p/{showcase.serum.pk}"
+    client.get("/@maya.glows")
+    client.get(product_path)
+    assert "Only" not in text(client.get(product_path))
+
+    # Checkout's reserve: a conditional UPDATE, which sends no signal.
+    Variant.objects.filter(product=showcase.serum).update(reserved=F("on_hand") - 3)
+
+    assert queries(client, "/@maya.glows") == 1
+    assert "Only 3 left" in text(client.get(product_path))
+    serum = re.search(
+        rf'<div class="product[^"]*" data-product-id="{showcase.serum.pk}" '
+        r'data-stock-state="(\w+)"',
+        client.get("/@maya.glows").content.decode(),
+    )
+    assert serum is not None
+    assert serum.group(1) == "low_stock"
+
+    Variant.objects.filter(product=showcase.serum).update(reserved=F("on_hand"))
+
+    page = client.get(product_path)
+    assert "Sold out" in text(page)
+    assert "Add to cart" not in text(page)
+
+
+def test_a_sold_out_product_offers_its_fallback_only_while_the_fallback_has_stock(client):
+    showcase = make_showcase()  # spf is sold out; its link offers the serum
+    assert "Try this instead" in text(client.get(f"/@maya.glows/p/{showcase.spf.pk}"))
+
+    Variant.objects.filter(product=showcase.serum).update(reserved=F("on_hand"))
+
+    assert "Try this instead" not in text(client.get(f"/@maya.glows/p/{showcase.spf.pk}"))
+    assert "Try this instead" not in text(client.get("/@maya.glows"))
+
+
+def test_a_creators_new_video_and_tags_show_on_the_next_request(client):
+    showcase = make_showcase()
+    extra = make_product("Night cream", brand=showcase.serum.brand, stock=[(8, 0)])
+    client.get("/@maya.glows")
+    video = make_video(showcase.creator, caption="Evening routine", products=[])
+
+    assert "Evening routine" in text(client.get("/@maya.glows"))
+
+    video_tags_set(
+        creator=showcase.creator,
+        video_id=video.pk,
+        tags=[{"product_id": extra.pk, "appears_at_seconds": 3}],
+    )
+
+    assert "Night cream" in text(client.get("/@maya.glows"))
+    assert client.get(f"/@maya.glows/p/{extra.pk}").status_code == 200
+
+
+def test_a_product_taken_off_sale_leaves_the_stored_pages(client):
+    showcase = make_showcase()
+    client.get("/@maya.glows")
+    client.get(f"/@maya.glows/p/{showcase.lip_mask.pk}")
+
+    showcase.lip_mask.status = Product.Status.DRAFT
+    showcase.lip_mask.save()
+
+    assert "Overnight lip mask" not in text(client.get("/@maya.glows"))
+    assert client.get(f"/@maya.glows/p/{showcase.lip_mask.pk}").status_code == 404
+
+
+def test_an_unknown_handle_is_stored_until_a_creator_takes_it(client):
+    assert client.get("/@new.face").status_code == 404
+    assert queries_404(client, "/@new.face") == 0
+
+    make_creator("new.face", display_name="New Face")
+
+    response = client.get("/@new.face")
+    assert response.status_code == 200
+    assert "New Face" in text(response)
+
+
+def queries_404(client: Client, path: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(path).status_code == 404
+    return len(captured.captured_queries)
