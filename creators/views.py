@@ -125,7 +125,7 @@ def storefront_page(request: HttpRequest, handle: str) -> HttpResponse:
         page=page,
         chosen=chosen_variant(page, None),
     )
-    html = storefront_html(stored, stock=stock.products, live=live, atk=atk, featured=featured)
+    html = storefront_html(stored, scarce=stock.scarce, live=live, atk=atk, featured=featured)
     response = HttpResponse(html)
     return _carry_token(visitor.visitor_page(request, response), landing)
 

@@ -6,21 +6,17 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from django.db import connection
 from django.db.models import (
     Exists,
     F,
-    IntegerField,
-    Max,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Sum,
-    Value,
 )
-from django.db.models.functions import Greatest
 
 from accounts.models import User
 from common.errors import NotFound
@@ -95,51 +91,50 @@ class StockLevel:
 
 @dataclass(frozen=True, slots=True)
 class LiveStock:
-    products: dict[int, StockLevel]
+    # Products at or under their low-stock threshold, sold-out ones (no variant, or none
+    # with a unit) included; a product asked about and absent here has more than that.
+    scarce: dict[int, StockLevel]
     variants: dict[int, StockLevel]
+
+
+_STOCK_LIVE_SQL = """
+SELECT ids.id, 0, COALESCE(SUM(GREATEST(v.on_hand - v.reserved, 0)), 0),
+       COALESCE(MAX(v.low_stock_threshold), 0)
+FROM unnest(%s::bigint[]) AS ids(id) LEFT JOIN {variant} v ON v.product_id = ids.id
+GROUP BY ids.id
+HAVING COALESCE(SUM(GREATEST(v.on_hand - v.reserved, 0)), 0)
+       <= COALESCE(MAX(v.low_stock_threshold), 0)
+UNION ALL
+SELECT v.product_id, v.id, GREATEST(v.on_hand - v.reserved, 0), v.low_stock_threshold
+FROM {variant} v WHERE v.product_id = ANY(%s::bigint[])
+"""
 
 
 def stock_live_get(
     *, product_ids: Iterable[int], variant_product_ids: Iterable[int] = ()
 ) -> LiveStock:
-    """Stock as it is now, in one query: summed per product for `product_ids`, and per
-    variant for the variants of `variant_product_ids`. Pages whose shared part is stored
-    fill in their stock from this; a product with no variants is absent (sold out)."""
-    per_product = sorted(set(product_ids))
-    per_variant = sorted(set(variant_product_ids))
-    available = Greatest(F("on_hand") - F("reserved"), Value(0))
-    parts: list[QuerySet[Any, tuple[int, int, int, int]]] = []
-    if per_product:
-        parts.append(
-            Variant.objects.filter(product_id__in=per_product)
-            .order_by()
-            .values("product_id")
-            .annotate(
-                variant=Value(0, output_field=IntegerField()),
-                units=Sum(available),
-                threshold=Max("low_stock_threshold"),
-            )
-            .values_list("product_id", "variant", "units", "threshold")
-        )
-    if per_variant:
-        parts.append(
-            Variant.objects.filter(product_id__in=per_variant)
-            .order_by()
-            .annotate(units=available, threshold=F("low_stock_threshold"))
-            .values_list("product_id", "id", "units", "threshold")
-        )
-    products: dict[int, StockLevel] = {}
+    """Stock as it is now, in one statement, for pages whose shared part is stored: which of
+    `product_ids` are scarce (low or sold out, summed over their variants), and every
+    variant of `variant_product_ids`. Only the scarce products come back, so a page of
+    thousands of products in stock reads a handful of rows; the ids travel as two arrays,
+    not as thousands of placeholders the driver would split on every request."""
+    products = sorted(set(product_ids))
+    variant_products = sorted(set(variant_product_ids))
+    scarce: dict[int, StockLevel] = {}
     variants: dict[int, StockLevel] = {}
-    if not parts:
-        return LiveStock(products, variants)
-    rows = parts[0].union(parts[1], all=True) if len(parts) == 2 else parts[0]
+    if not products and not variant_products:
+        return LiveStock(scarce, variants)
+    sql = _STOCK_LIVE_SQL.format(variant=connection.ops.quote_name(Variant._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [products, variant_products])
+        rows = cursor.fetchall()
     for product_id, variant_id, units, threshold in rows:
-        level = StockLevel(int(units or 0), int(threshold or 0))
+        level = StockLevel(int(units), int(threshold))
         if variant_id:
             variants[variant_id] = level
         else:
-            products[product_id] = level
-    return LiveStock(products, variants)
+            scarce[product_id] = level
+    return LiveStock(scarce, variants)
 
 
 def product_public_queryset() -> QuerySet[Product]:

@@ -22,6 +22,7 @@ from common.errors import NotFound
 from creators.pages.versions import (
     CATALOG_VERSION_KEY,
     creator_version_key,
+    entries_get,
     entry_seconds,
     product_key,
     versions_get,
@@ -83,10 +84,12 @@ def live_page(stored: StoredProduct, stock: LiveStock) -> ProductPage:
     state = stock_state(level)
     fallback = None
     if state == StockState.SOLD_OUT and stored.fallback is not None:
-        offered = stock.products.get(stored.fallback.id, _NONE)
-        if offered.available > 0:
+        offered = stock.scarce.get(stored.fallback.id)  # absent: more than a few left
+        if offered is None or offered.available > 0:
             fallback = dataclasses.replace(
-                stored.fallback, available=offered.available, stock_state=stock_state(offered)
+                stored.fallback,
+                available=offered.available if offered else stored.fallback.available,
+                stock_state=stock_state(offered) if offered else StockState.IN_STOCK,
             )
     product = dataclasses.replace(
         page.product, available=level.available, stock_state=state, fallback=fallback
@@ -129,7 +132,7 @@ def product_stored_get(
     keys = [key, CATALOG_VERSION_KEY]
     if creator_id is not None:
         keys.append(creator_version_key(creator_id))
-    found = cache.get_many(keys)
+    found = entries_get(keys)
     stored = found.get(key)
     if isinstance(stored, StoredProduct):
         version_key = creator_version_key(stored.creator_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from django.core.cache import cache
 from django.template.loader import render_to_string
@@ -26,11 +26,12 @@ from creators.pages.product import (
     featured_html,
     ink_on,
     main_attrs,
-    stock_state,
 )
 from creators.pages.versions import (
     CATALOG_VERSION_KEY,
+    card_states_key,
     creator_version_key,
+    entries_get,
     entry_seconds,
     storefront_key,
     versions_get,
@@ -56,32 +57,42 @@ _SPLIT = re.compile(
 _NONE = StockLevel(0, 0)
 
 
-@dataclass(frozen=True, slots=True)
-class Card:
-    """One product card in each stock state (`low*` are split where the count goes)."""
+class Card(NamedTuple):
+    """A product card as it shows in stock; its other states are stored apart (`CardStates`)
+    and read only while its product is scarce. Named tuples: a stored storefront holds
+    hundreds, and tuples unpickle several times faster than dataclasses."""
 
+    key: str
     product_id: int
     fallback_id: int | None
     in_stock: str
+
+
+class CardStates(NamedTuple):
+    """A card low (split where the count goes), sold out, and sold out beside its fallback
+    in stock or low."""
+
     low: tuple[str, ...]
     sold_out: str
     sold_out_fallback_in_stock: str
     sold_out_fallback_low: tuple[str, ...]
 
-    def html(self, stock: dict[int, StockLevel]) -> str:
-        level = stock.get(self.product_id, _NONE)
-        state = stock_state(level)
-        if state == StockState.IN_STOCK:
-            return self.in_stock
-        if state == StockState.LOW_STOCK:
-            return str(level.available).join(self.low)
-        offered = stock.get(self.fallback_id, _NONE) if self.fallback_id is not None else _NONE
-        offered_state = stock_state(offered)
-        if offered_state == StockState.IN_STOCK:
-            return self.sold_out_fallback_in_stock
-        if offered_state == StockState.LOW_STOCK:
-            return str(offered.available).join(self.sold_out_fallback_low)
-        return self.sold_out
+
+def card_html(card: Card, scarce: dict[int, StockLevel], states: dict[str, CardStates]) -> str:
+    level = scarce.get(card.product_id)
+    if level is None:
+        return card.in_stock
+    other = states[card.key]
+    if level.available > 0:
+        return str(level.available).join(other.low)
+    if card.fallback_id is None:
+        return other.sold_out
+    offered = scarce.get(card.fallback_id)
+    if offered is None:
+        return other.sold_out_fallback_in_stock
+    if offered.available > 0:
+        return str(offered.available).join(other.sold_out_fallback_low)
+    return other.sold_out
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +104,17 @@ class StoredStorefront:
     pieces: tuple[str | Card, ...]  # static HTML (slots are pieces of their own) and cards
     product_ids: tuple[int, ...]  # whose stock the cards need: products and fallbacks
     empty: bool  # no videos and no collections
+
+    def states_key(self, card: Card) -> str:
+        return card_states_key(self.handle, self.catalog_version, self.creator_version, card.key)
+
+    def cards_needed(self, scarce: dict[int, StockLevel]) -> dict[str, Card]:
+        """The cards shown in a state other than in stock, by their states' cache key."""
+        return {
+            self.states_key(piece): piece
+            for piece in self.pieces
+            if not isinstance(piece, str) and piece.product_id in scarce
+        }
 
     def stale(self, versions: dict[str, Any]) -> bool:
         if versions.get(CATALOG_VERSION_KEY) != self.catalog_version:
@@ -106,7 +128,7 @@ def storefront_stored_get(*, handle: str) -> StoredStorefront:
     """The stored storefront, built and stored when missing or stale; NotFound when there is
     no storefront at `handle`. Two cache round trips when stored."""
     key = storefront_key(handle)
-    found = cache.get_many([key, CATALOG_VERSION_KEY])
+    found = entries_get([key, CATALOG_VERSION_KEY])
     stored = found.get(key)
     if isinstance(stored, StoredStorefront):
         if stored.creator_id is not None:
@@ -118,22 +140,39 @@ def storefront_stored_get(*, handle: str) -> StoredStorefront:
     return _build(handle)
 
 
+def card_states_get(
+    stored: StoredStorefront, scarce: dict[int, StockLevel]
+) -> dict[str, CardStates]:
+    """The other states of the cards whose products are scarce: one cache round trip, none
+    when every product is in stock. Missing states (evicted) rebuild the page's entries."""
+    needed = stored.cards_needed(scarce)
+    if not needed:
+        return {}
+    found = entries_get(list(needed))
+    if len(found) < len(needed):
+        assert stored.creator_id is not None
+        _build(stored.handle)
+        found = entries_get(list(needed))
+    return {needed[key].key: states for key, states in found.items()}
+
+
 def storefront_html(
     stored: StoredStorefront,
     *,
-    stock: dict[int, StockLevel],
+    scarce: dict[int, StockLevel],
     live: LiveParts,
     atk: str,
     featured: StoredProduct | None,
 ) -> str:
     """The page for one visitor: cards in their live stock state, the visitor's parts."""
+    states = card_states_get(stored, scarce)
     if featured is not None:
         top = featured_html(featured, live)
     else:
         top = EMPTY_HTML if stored.empty else ""
     slots = {VISITOR_BAR_SLOT: live.visitor_bar, MAIN_SLOT: main_attrs(atk), FEATURED_SLOT: top}
     parts = [
-        (slots.get(piece, piece) if isinstance(piece, str) else piece.html(stock))
+        (slots.get(piece, piece) if isinstance(piece, str) else card_html(piece, scarce, states))
         for piece in stored.pieces
     ]
     return visitor.fill_query("".join(parts), query_html=live.query_html, atk=atk)
@@ -151,14 +190,23 @@ def _build(handle: str) -> StoredStorefront:
     version_key = creator_version_key(creator_id)
     creator_version = versions_get([version_key])[version_key]
     page = storefront_page_get(handle=handle, every_fallback=True)
+    pieces, states = _pieces(page)
     stored = StoredStorefront(
         catalog_version=catalog_version,
         creator_version=creator_version,
         creator_id=page.creator.pk,
         handle=handle,
-        pieces=_pieces(page),
+        pieces=pieces,
         product_ids=tuple(sorted(_products(page))),
         empty=not page.videos and not page.collections,
+    )
+    # The states first: a reader that finds the page finds its cards' states.
+    cache.set_many(
+        {
+            card_states_key(handle, catalog_version, creator_version, key): value
+            for key, value in states.items()
+        },
+        timeout=entry_seconds(),
     )
     cache.set(storefront_key(handle), stored, timeout=entry_seconds())
     return stored
@@ -178,7 +226,7 @@ def _products(page: StorefrontPage) -> dict[int, StorefrontProduct]:
     return products
 
 
-def _pieces(page: StorefrontPage) -> tuple[str | Card, ...]:
+def _pieces(page: StorefrontPage) -> tuple[tuple[str | Card, ...], dict[str, CardStates]]:
     shared = render_to_string("creators/_storefront_shared.html", {"page": page})
     html = render_to_string(
         "creators/storefront.html",
@@ -194,7 +242,7 @@ def _pieces(page: StorefrontPage) -> tuple[str | Card, ...]:
         },
     )
     products = _products(page)
-    cards: dict[tuple[str, str, str], Card] = {}
+    cards: dict[str, tuple[Card, CardStates]] = {}
     pieces: list[str | Card] = []
     parts = _SPLIT.split(html)
     # re.split gives the text, then the pattern's four groups, then text, and so on.
@@ -207,20 +255,21 @@ def _pieces(page: StorefrontPage) -> tuple[str | Card, ...]:
         if slot:
             pieces.append(slot)
             continue
-        key = (product_id, fallback_id, appears_at)
+        key = f"{product_id}:{fallback_id}:{appears_at}"
         if key not in cards:
-            cards[key] = _card(page, products, *key)
-        pieces.append(cards[key])
-    return tuple(pieces)
+            cards[key] = _card(page, products, key, product_id, fallback_id, appears_at)
+        pieces.append(cards[key][0])
+    return tuple(pieces), {key: states for key, (_card_, states) in cards.items()}
 
 
 def _card(
     page: StorefrontPage,
     products: dict[int, StorefrontProduct],
+    key: str,
     product_id: str,
     fallback_id: str,
     appears_at: str,
-) -> Card:
+) -> tuple[Card, CardStates]:
     product = dataclasses.replace(products[int(product_id)], fallback=None)
     offered = products[int(fallback_id)] if fallback_id else None
     count = cast(int, _COUNT)  # rendered where the live count goes
@@ -244,10 +293,13 @@ def _card(
         return dataclasses.replace(offered, stock_state=state, available=available, fallback=None)
 
     sold = render(StockState.SOLD_OUT, 0)
-    return Card(
+    card = Card(
+        key=key,
         product_id=product.id,
         fallback_id=offered.id if offered is not None else None,
         in_stock=render(StockState.IN_STOCK, 0),
+    )
+    return card, CardStates(
         low=tuple(render(StockState.LOW_STOCK, count).split(_COUNT)),
         sold_out=sold,
         sold_out_fallback_in_stock=(

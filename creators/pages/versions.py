@@ -10,6 +10,7 @@ entry back to life.
 
 from __future__ import annotations
 
+import pickle
 import secrets
 from collections.abc import Iterable
 from typing import Any
@@ -19,6 +20,9 @@ from django.core.cache import cache
 from django.db import transaction
 
 CATALOG_VERSION_KEY = "pages:v:catalog"
+# In the entries' keys: bumped when what an entry holds changes shape, so a deploy never
+# reads what the code before it stored.
+FORMAT = 3
 
 
 def creator_version_key(creator_id: int) -> str:
@@ -26,11 +30,17 @@ def creator_version_key(creator_id: int) -> str:
 
 
 def storefront_key(handle: str) -> str:
-    return f"pages:storefront:{handle}"
+    return f"pages:{FORMAT}:storefront:{handle}"
+
+
+def card_states_key(handle: str, catalog_version: str, creator_version: str, card: str) -> str:
+    """A storefront card's other stock states: the versions are in the key, so a stale one
+    is never found (and expires)."""
+    return f"pages:{FORMAT}:card:{handle}:{catalog_version}:{creator_version}:{card}"
 
 
 def product_key(handle: str, product_id: int) -> str:
-    return f"pages:product:{handle}:{product_id}"
+    return f"pages:{FORMAT}:product:{handle}:{product_id}"
 
 
 def entry_seconds() -> int:
@@ -55,6 +65,14 @@ def pages_changed(
         return
     _bump(keys, delete)
     transaction.on_commit(lambda: _bump(keys, delete))
+
+
+def entries_get(keys: list[str]) -> dict[str, Any]:
+    """`cache.get_many`, where an entry that no longer unpickles is missing (and rebuilt)."""
+    try:
+        return cache.get_many(keys)
+    except (AttributeError, TypeError, ValueError, pickle.UnpicklingError):
+        return {}
 
 
 def versions_get(keys: list[str]) -> dict[str, str]:

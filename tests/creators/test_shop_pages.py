@@ -11,6 +11,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -52,9 +53,10 @@ def stored_text(stored) -> str:
     for piece in stored.pieces:
         if isinstance(piece, str):
             texts.append(piece)
-        else:
-            texts += [piece.in_stock, piece.sold_out, piece.sold_out_fallback_in_stock]
-            texts += [*piece.low, *piece.sold_out_fallback_low]
+            continue
+        states = cache.get(stored.states_key(piece))
+        texts += [piece.in_stock, states.sold_out, states.sold_out_fallback_in_stock]
+        texts += [*states.low, *states.sold_out_fallback_low]
     return "".join(texts)
 
 
