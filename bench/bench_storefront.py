@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         measured = measure(
             server,
             paths,
-            seconds=seconds * len(paths),
+            seconds=seconds,
             warmup=warmup,
             rounds=rounds,
             connections=args.connections,

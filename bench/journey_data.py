@@ -123,3 +123,66 @@ def link_for(*, creator_id: int, product_id: int, code: str) -> int:
         },
     )
     return link.pk
+
+
+def seed_journey(*, products: int = 20) -> dict[str, object]:
+    """The drop a viral journey buys: a storefront of `products` with the hot product first,
+    the hot SKU, and the creator's link to it. Returns the ids and the link's code."""
+    from creators.models import Collection, CollectionItem
+    from shop.models import Brand, Product, Variant
+
+    brand = Brand.objects.create(name="Journey Brand", slug="journey-brand")
+    creator = _creator(JOURNEY_HANDLE)
+    made = Product.objects.bulk_create(
+        Product(brand=brand, title=f"Drop {i}", slug=f"drop-{i}", status=Product.Status.ACTIVE)
+        for i in range(products)
+    )
+    Variant.objects.bulk_create(
+        Variant(
+            product=p,
+            sku=HOT_SKU if i == 0 else f"JOURNEY-{p.pk}",
+            price=Decimal("25.00"),
+            on_hand=1_000_000 if i == 0 else 50,
+        )
+        for i, p in enumerate(made)
+    )
+    collection = Collection.objects.create(
+        storefront=creator.storefront,  # type: ignore[attr-defined]
+        title="The drop",
+    )
+    CollectionItem.objects.bulk_create(
+        CollectionItem(collection=collection, product=p, position=i) for i, p in enumerate(made)
+    )
+    creator_id: int = creator.pk  # type: ignore[attr-defined]
+    link_for(creator_id=creator_id, product_id=made[0].pk, code="journeydrop")
+    return {"creator_id": creator_id, "product_id": made[0].pk, "code": "journeydrop"}
+
+
+def journey_seeded() -> dict[str, object] | None:
+    from creators.models import AffiliateLink
+
+    link = AffiliateLink.objects.filter(code="journeydrop").first()
+    if link is None:
+        return None
+    return {"creator_id": link.creator_id, "product_id": link.product_id, "code": link.code}
+
+
+def hot_stock_set(units: int) -> int:
+    """The hot SKU with `units` available over what is held now, through the stock service;
+    returns the units held before (a spike counts its holds above them)."""
+    from django.db import transaction
+
+    from shop.models import Variant
+    from shop.services.stock import stock_set
+
+    with transaction.atomic():
+        variant = Variant.objects.select_for_update().get(sku=HOT_SKU)
+        stock_set(variant_id=variant.pk, on_hand=variant.reserved + units, reason="correction")
+    return variant.reserved
+
+
+def hot_stock() -> tuple[int, int]:
+    from shop.models import Variant
+
+    row = Variant.objects.filter(sku=HOT_SKU).values_list("on_hand", "reserved").get()
+    return int(row[0]), int(row[1])

@@ -43,17 +43,21 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEO
 STRIPE_API_KEY = "sk_test_bench"
 STRIPE_PUBLISHABLE_KEY = "pk_test_bench"
 STRIPE_WEBHOOK_SECRET = "whsec_bench"
-STRIPE_API_BASE = "http://127.0.0.1:9"
+# The journey benchmark points checkout at its Stripe emulator (or a delaying proxy).
+STRIPE_API_BASE = env_value(env.str, "STRIPE_API_BASE", default="http://127.0.0.1:9")
 
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # Every load-generator request comes from one address: a real throttle would answer 429
-    # within a second, and a huge rate would make its per-client history list grow to
-    # tens of thousands of timestamps, re-pickled on each request. Neither is what we measure.
-    "DEFAULT_THROTTLE_CLASSES": [],
-    "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None, "auth": None},
 }
+if not env_value(env.bool, "BENCH_PRODUCTION_THROTTLES", default=False):
+    # Every wrk request comes from one address: a real throttle would answer 429 within a
+    # second, and a huge rate would make its per-client history list grow to tens of
+    # thousands of timestamps, re-pickled on each request. Neither is what we measure. The
+    # journey benchmark's fans come as distinct clients (NUM_PROXIES=1 and X-Forwarded-For)
+    # and keep production's throttles.
+    REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = []
+    REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"anon": None, "user": None, "auth": None}
 STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -21,6 +21,7 @@ from common import visitor
 from common.errors import NotFound
 from creators.pages.versions import (
     CATALOG_VERSION_KEY,
+    LocalEntries,
     creator_version_key,
     entries_get,
     entry_seconds,
@@ -129,6 +130,11 @@ def product_stored_get(
     """The stored product page, built and stored when missing or stale; NotFound when the
     storefront has no such product. Two cache round trips (one when `creator_id` is known)."""
     key = product_key(handle, product_id)
+    local = _LOCAL.get(key)
+    if isinstance(local, StoredProduct) and not local.stale(
+        entries_get([CATALOG_VERSION_KEY, creator_version_key(local.creator_id)])
+    ):
+        return _existing(local)
     keys = [key, CATALOG_VERSION_KEY]
     if creator_id is not None:
         keys.append(creator_version_key(creator_id))
@@ -137,12 +143,20 @@ def product_stored_get(
     if isinstance(stored, StoredProduct):
         version_key = creator_version_key(stored.creator_id)
         if version_key not in found:
-            found.update(cache.get_many([version_key]))
+            found.update(entries_get([version_key]))
         if not stored.stale(found):
-            if stored.page is None:
-                raise NotFound("This storefront has no such product.", code="product_not_found")
-            return stored
+            _LOCAL.put(key, stored)
+            return _existing(stored)
     return _build(handle, product_id)
+
+
+_LOCAL = LocalEntries(1024)
+
+
+def _existing(stored: StoredProduct) -> StoredProduct:
+    if stored.page is None:
+        raise NotFound("This storefront has no such product.", code="product_not_found")
+    return stored
 
 
 def _build(handle: str, product_id: int) -> StoredProduct:
@@ -174,6 +188,7 @@ def _build(handle: str, product_id: int) -> StoredProduct:
         featured_html=render_to_string("creators/_featured.html", {"page": page, **slots}),
     )
     cache.set(product_key(handle, product_id), stored, timeout=entry_seconds())
+    _LOCAL.put(product_key(handle, product_id), stored)
     return stored
 
 

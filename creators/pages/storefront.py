@@ -29,6 +29,7 @@ from creators.pages.product import (
 )
 from creators.pages.versions import (
     CATALOG_VERSION_KEY,
+    LocalEntries,
     card_states_key,
     creator_version_key,
     entries_get,
@@ -124,20 +125,36 @@ class StoredStorefront:
         return versions.get(creator_version_key(self.creator_id)) != self.creator_version
 
 
+_LOCAL = LocalEntries(64)
+_LOCAL_STATES = LocalEntries(4096)  # their keys hold the versions: never stale
+
+
 def storefront_stored_get(*, handle: str) -> StoredStorefront:
     """The stored storefront, built and stored when missing or stale; NotFound when there is
-    no storefront at `handle`. Two cache round trips when stored."""
+    no storefront at `handle`. One cache round trip (the versions) when this process holds
+    it already, else two."""
     key = storefront_key(handle)
+    local = _LOCAL.get(key)
+    if isinstance(local, StoredStorefront):
+        keys = [CATALOG_VERSION_KEY, creator_version_key(local.creator_id or 0)]
+        if not local.stale(entries_get(keys)):
+            return _existing(local)
     found = entries_get([key, CATALOG_VERSION_KEY])
     stored = found.get(key)
     if isinstance(stored, StoredStorefront):
         if stored.creator_id is not None:
-            found.update(cache.get_many([creator_version_key(stored.creator_id)]))
+            found.update(entries_get([creator_version_key(stored.creator_id)]))
         if not stored.stale(found):
-            if stored.creator_id is None:
-                raise NotFound("No such storefront.", code="storefront_not_found")
-            return stored
+            if stored.creator_id is not None:  # a "no such storefront" is deleted, not bumped
+                _LOCAL.put(key, stored)
+            return _existing(stored)
     return _build(handle)
+
+
+def _existing(stored: StoredStorefront) -> StoredStorefront:
+    if stored.creator_id is None:
+        raise NotFound("No such storefront.", code="storefront_not_found")
+    return stored
 
 
 def card_states_get(
@@ -148,12 +165,17 @@ def card_states_get(
     needed = stored.cards_needed(scarce)
     if not needed:
         return {}
-    found = entries_get(list(needed))
-    if len(found) < len(needed):
-        assert stored.creator_id is not None
-        _build(stored.handle)
-        found = entries_get(list(needed))
-    return {needed[key].key: states for key, states in found.items()}
+    found = {key: _LOCAL_STATES.get(key) for key in needed}
+    missing = [key for key, states in found.items() if states is None]
+    if missing:
+        fetched = entries_get(missing)
+        if len(fetched) < len(missing):
+            _build(stored.handle)
+            fetched = entries_get(missing)
+        for key, states in fetched.items():
+            _LOCAL_STATES.put(key, states)
+        found.update(fetched)
+    return {needed[key].key: states for key, states in found.items() if states is not None}
 
 
 def storefront_html(
@@ -209,6 +231,7 @@ def _build(handle: str) -> StoredStorefront:
         timeout=entry_seconds(),
     )
     cache.set(storefront_key(handle), stored, timeout=entry_seconds())
+    _LOCAL.put(storefront_key(handle), stored)
     return stored
 
 
