@@ -48,6 +48,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from bench.bench_redirect import MOBILE_UA
 from bench.common import (
     RESULTS_DIR,
     ROOT,
@@ -204,6 +205,7 @@ class Fan:
     def __init__(self, base: str, stripe: str, number: int, tally: Tally) -> None:
         self.base, self.stripe, self.tally = base, stripe, tally
         self.session = requests.Session()
+        self.session.headers["User-Agent"] = MOBILE_UA  # a bot's tap gets no token
         self.session.headers["X-Forwarded-For"] = (
             f"10.{number // 65536 % 256}.{number // 256 % 256}.{number % 256}"
         )
@@ -431,6 +433,7 @@ def spike(
     server: Server, stripe: str, code: str, *, fans: int, units: int, threads: int
 ) -> dict[str, Any]:
     held_before = hot_stock_set(units)
+    on_hand_before = held_before + units
     tally = Tally()
     serial = iter(range(fans))
     lock = threading.Lock()
@@ -452,7 +455,8 @@ def spike(
         thread.join()
     elapsed = time.monotonic() - started
     on_hand, reserved = hot_stock()
-    held = reserved - held_before
+    # Units gone: sold (on hand fell; a paid order's webhook sells its hold) or still held.
+    taken = (on_hand_before - on_hand) + (reserved - held_before)
     steps = tally.per_step()
     return {
         "fans": fans,
@@ -461,8 +465,8 @@ def spike(
         "outcomes": dict(tally.outcomes),
         "paid": tally.outcomes["paid"],
         "sold_out": tally.outcomes["sold_out"],
-        "units_held": held,
-        "oversold": max(0, reserved - on_hand),
+        "units_taken": taken,
+        "oversold": max(0, taken - units, reserved - on_hand),
         "5xx": sum(s["5xx"] for s in steps.values()),
         "429": {step: s["429"] for step, s in steps.items()},
         "steps": steps,
@@ -476,7 +480,7 @@ def statements_per_step(code: str) -> dict[str, int]:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    client = Client(SERVER_NAME="127.0.0.1")
+    client = Client(SERVER_NAME="127.0.0.1", HTTP_USER_AGENT=MOBILE_UA)
     counts = {}
     with CaptureQueriesContext(connection) as tap:
         landing = client.get(f"/r/{code}")["Location"]
@@ -660,7 +664,7 @@ def _report(data: dict[str, Any]) -> None:
         s = data["spike"]
         print(
             f"\nspike: {s['fans']} fans, {s['units']} units: paid {s['paid']}, sold out "
-            f"{s['sold_out']}, held {s['units_held']}, oversold {s['oversold']}, 5xx "
+            f"{s['sold_out']}, units taken {s['units_taken']}, oversold {s['oversold']}, 5xx "
             f"{s['5xx']}, 429 {s['429']}, exact {s['exact']}, outcomes {s['outcomes']}"
         )
         print_table(
