@@ -1,9 +1,10 @@
 """Writes that change what a stored storefront or product page shows retire it.
 
-Any catalog row (brand, product, variant, image) retires every stored page, as it does the
-catalog's list pages (`shop.signals`); stock moves through conditional UPDATEs that send no
-signal and is read live by the pages. A creator's own rows retire that creator's pages.
-Bulk writes send no signal: their services call `pages_changed` themselves.
+Any catalog change (a brand, product, variant or image saved, or products' status set in
+bulk) retires every stored page, as it retires the catalog's list pages (`shop.cache`).
+Stock moves through conditional UPDATEs that send no signal and is read live by the pages.
+A creator's own rows retire that creator's pages. Bulk writes send no model signal: their
+services call `pages_changed` themselves.
 """
 
 from __future__ import annotations
@@ -23,14 +24,11 @@ from creators.models import (
     VideoProduct,
 )
 from creators.pages.versions import pages_changed
-from shop.models import Brand, Product, ProductImage, Variant
+from shop.cache import catalog_change
 
 
-@receiver([post_save, post_delete], sender=Brand)
-@receiver([post_save, post_delete], sender=Product)
-@receiver([post_save, post_delete], sender=ProductImage)
-@receiver([post_save, post_delete], sender=Variant)
-def _catalog_row_changed(sender: type, **kwargs: Any) -> None:
+@receiver(catalog_change)
+def _catalog_changed(**kwargs: Any) -> None:
     pages_changed(catalog=True)
 
 

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.dispatch import Signal
 
 VERSION_KEY = "catalog:version"
 
@@ -44,9 +45,16 @@ def _bump() -> None:
     _version_memo[0] = 0.0  # this process sees its own change at once
 
 
+# Sent by `catalog_changed`, in the writer's transaction: pages stored by the apps above
+# (the storefront and product pages) retire themselves on it.
+catalog_change = Signal()
+
+
 def catalog_changed() -> None:
-    """Invalidate every cached list page once the current transaction commits."""
+    """Invalidate every cached list page once the current transaction commits, and tell
+    the pages stored elsewhere."""
     transaction.on_commit(_bump)
+    catalog_change.send(sender=None)
 
 
 def list_cache_key(path: str, params: dict[str, list[str]]) -> str:

@@ -24,7 +24,8 @@ from creators.pages.product import product_stored_get
 from creators.pages.storefront import storefront_stored_get
 from creators.services.videos import video_tags_set
 from orders.models import Cart
-from shop.models import Product, Variant
+from shop.models import BrandMember, Product, Variant
+from shop.services.catalog import product_set_status
 from tests.creators.test_shop_pages import stored_text
 from tests.creators.test_storefront_page import (
     make_collection,
@@ -35,6 +36,7 @@ from tests.creators.test_storefront_page import (
     make_video,
     text,
 )
+from tests.factories import UserFactory
 from tests.shop.factories import BrandFactory
 
 pytestmark = pytest.mark.django_db
@@ -216,6 +218,22 @@ def test_a_product_taken_off_sale_leaves_the_stored_pages(client):
 
     assert "Overnight lip mask" not in text(client.get("/@maya.glows"))
     assert client.get(f"/@maya.glows/p/{showcase.lip_mask.pk}").status_code == 404
+
+
+def test_products_archived_in_bulk_leave_the_stored_pages(client):
+    showcase = make_showcase()
+    owner = UserFactory.create()
+    BrandMember.objects.create(
+        user=owner, brand=showcase.lip_mask.brand, role=BrandMember.Role.OWNER
+    )
+    client.get("/@maya.glows")
+
+    # One UPDATE for all of them: no model signal, only the catalog's change.
+    product_set_status(
+        user=owner, product_ids=[showcase.lip_mask.pk], status=Product.Status.ARCHIVED
+    )
+
+    assert "Overnight lip mask" not in text(client.get("/@maya.glows"))
 
 
 def test_an_unknown_handle_is_stored_until_a_creator_takes_it(client):
