@@ -19,6 +19,7 @@ from django.utils.html import format_html
 
 from common import visitor
 from common.errors import NotFound
+from common.replica import primary_reads
 from creators.pages.versions import (
     CATALOG_VERSION_KEY,
     LocalEntries,
@@ -159,6 +160,9 @@ def _existing(stored: StoredProduct) -> StoredProduct:
     return stored
 
 
+# Stored for as long as its versions hold: built from the primary, never from a replica
+# that may not have the write that bumped them yet (common.replica).
+@primary_reads()
 def _build(handle: str, product_id: int) -> StoredProduct:
     catalog_version = versions_get([CATALOG_VERSION_KEY])[CATALOG_VERSION_KEY]
     creator_id = storefront_creator_id(handle=handle)

@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 
 from common import visitor
 from common.errors import NotFound
+from common.replica import primary_reads
 from creators.pages.product import (
     VISITOR_BAR_SLOT,
     LiveParts,
@@ -200,6 +201,9 @@ def storefront_html(
     return visitor.fill_query("".join(parts), query_html=live.query_html, atk=atk)
 
 
+# Stored for as long as its versions hold: built from the primary, never from a replica
+# that may not have the write that bumped them yet (common.replica).
+@primary_reads()
 def _build(handle: str) -> StoredStorefront:
     catalog_version = versions_get([CATALOG_VERSION_KEY])[CATALOG_VERSION_KEY]
     creator_id = storefront_creator_id(handle=handle)

@@ -114,3 +114,33 @@ def test_reads_inside_a_transaction_on_the_primary_stay_there(monkeypatch):
         assert router.db_for_read(object) == replica.REPLICA
         with transaction.atomic():
             assert router.db_for_read(object) is None
+
+
+@pytest.mark.parametrize("page", ["storefront", "product"])
+def test_stored_pages_are_built_from_the_primary(monkeypatch, page):
+    """A stored page lives as long as its versions: a lagging replica must not fill it."""
+    from common.errors import NotFound
+    from creators.pages import product, storefront
+
+    monkeypatch.setattr(replica, "replica_configured", lambda: True)
+    monkeypatch.setattr(replica, "replica_usable", lambda: True)
+    router = replica.ReplicaRouter()
+    decided: list[str | None] = []
+
+    def creator_id(**kwargs):
+        decided.append(router.db_for_read(object))
+        return None
+
+    module = storefront if page == "storefront" else product
+    monkeypatch.setattr(module, "storefront_creator_id", creator_id)
+
+    def build() -> object:
+        if page == "storefront":
+            return storefront._build("nobody")
+        return product._build("nobody", 1)
+
+    with replica.unit_of_work(), replica.replica_reads():
+        with pytest.raises(NotFound):
+            build()
+        assert router.db_for_read(object) == replica.REPLICA
+    assert decided == [None]
