@@ -18,6 +18,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from unfold.admin import ModelAdmin
 
 from commissions.models import CommissionLine, CommissionTerms, Payout, PayoutAccount
 from commissions.services import payouts as payout_services
@@ -29,7 +30,7 @@ from shop.admin.scoping import BrandScopedAdminMixin, is_unrestricted
 
 
 @admin.register(CommissionTerms)
-class CommissionTermsAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+class CommissionTermsAdmin(BrandScopedAdminMixin, ModelAdmin):
     brand_path = "brand"
     list_display = ("brand", "hold_days", "updated_at")
     list_select_related = ("brand",)
@@ -37,7 +38,7 @@ class CommissionTermsAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CommissionLine)
-class CommissionLineAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, admin.ModelAdmin):
+class CommissionLineAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ModelAdmin):
     """Commission liabilities: what the brand's sales earned creators, and what was paid."""
 
     brand_path = "brand"
@@ -128,7 +129,7 @@ ACCOUNT_STATE_FIELDS = (
 )
 
 
-class SuperuserOnlyAdmin(admin.ModelAdmin):
+class SuperuserOnlyAdmin(ModelAdmin):
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_unrestricted(request)
 

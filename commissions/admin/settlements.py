@@ -17,6 +17,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
+from unfold.admin import ModelAdmin, TabularInline
 
 from commissions.admin.ledger import (
     ACCOUNT_STATE_FIELDS,
@@ -32,7 +33,7 @@ from common.errors import ApplicationError
 from shop.admin.scoping import BrandScopedAdminMixin, BrandScopedInlineMixin, is_unrestricted
 
 
-class _ReadOnlyInline(ReadOnlyInlineMixin, BrandScopedInlineMixin, admin.TabularInline):
+class _ReadOnlyInline(ReadOnlyInlineMixin, BrandScopedInlineMixin, TabularInline):
     brand_path = "settlement__brand"
     extra = 0
     can_delete = False
@@ -74,7 +75,7 @@ class SettlementPayoutInline(_ReadOnlyInline):
 
 
 @admin.register(Settlement)
-class SettlementAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, admin.ModelAdmin):
+class SettlementAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ModelAdmin):
     """What Tribe owes the brand per period and currency, line by line; never edited."""
 
     brand_path = "brand"
@@ -132,7 +133,7 @@ class SettlementAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, admin.ModelAdmi
         # Exporting writes nothing, so viewers may export what they can view (get_queryset
         # already scopes the rows); the mixin narrows every other action to writable brands.
         if request.POST.get("action") == "export_csv":
-            return admin.ModelAdmin.response_action(self, request, queryset)
+            return ModelAdmin.response_action(self, request, queryset)
         return super().response_action(request, queryset)
 
     @admin.action(description="Export the selected settlements as CSV, line by line")

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.timesince import timesince
+from unfold.admin import ModelAdmin
 
 from common.admin_mixins import ReadOnlyAdminMixin
 from common.outbox.models import OutboxDelivery
@@ -18,7 +19,7 @@ from common.outbox.services import deliveries_retry_now
 
 
 @admin.register(OutboxDelivery)
-class UndeliveredAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class UndeliveredAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("id", "event_name", "handler", "age", "attempts", "error", "next_attempt_at")
     list_filter = ("handler",)
     search_fields = ("handler", "event__name", "last_error")

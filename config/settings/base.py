@@ -34,6 +34,12 @@ SITE_URL = env_value(env.str, "SITE_URL", default="http://127.0.0.1:8000").rstri
 DEMO_SEED_ALLOWED = False
 
 INSTALLED_APPS = [
+    # The admin theme (django-unfold) and its integrations come before the apps they restyle.
+    "unfold",
+    "unfold.contrib.filters",
+    "unfold.contrib.forms",
+    "unfold.contrib.inlines",
+    "unfold.contrib.import_export",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -47,6 +53,7 @@ INSTALLED_APPS = [
     "django_filters",
     "import_export",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_prometheus",
     "django_celery_beat",
     "common",
@@ -194,6 +201,24 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# --- Admin theme ------------------------------------------------------------
+# django-unfold: the sidebar groups pages by task (config/admin_navigation.py); every
+# asset is served from static files, nothing from a CDN.
+from config.admin_navigation import is_superuser, sidebar_navigation  # noqa: E402
+
+UNFOLD = {
+    "SITE_TITLE": "Tribe admin",
+    "SITE_HEADER": "Tribe",
+    "SITE_SYMBOL": "storefront",
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": False,
+    "SIDEBAR": {
+        "show_search": False,
+        "show_all_applications": is_superuser,
+        "navigation": sidebar_navigation(),
+    },
+}
+
 # --- Email ----------------------------------------------------------------
 EMAIL_BACKEND = env_value(
     env.str, "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
@@ -247,6 +272,10 @@ REST_FRAMEWORK = {
 }
 
 SPECTACULAR_SETTINGS = {
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "TITLE": "Tribe API",
     "DESCRIPTION": (
         "Community commerce: creators' storefronts and affiliate links, brands' catalogs, "

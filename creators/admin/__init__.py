@@ -20,6 +20,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin, TabularInline
 
 from accounts.models import User
 from common.admin_mixins import ReadOnlyAdminMixin
@@ -62,7 +63,7 @@ def _is_invite_autocomplete(request: HttpRequest) -> bool:
 
 
 @admin.register(Collaboration)
-class CollaborationAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+class CollaborationAdmin(BrandScopedAdminMixin, ModelAdmin):
     """Invite and revoke; an invitation is never edited, so an accepted rate never moves."""
 
     brand_path = "brand"
@@ -152,7 +153,7 @@ class CollaborationAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AffiliateLink)
-class AffiliateLinkAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, admin.ModelAdmin):
+class AffiliateLinkAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ModelAdmin):
     """Links to the brand's products; read-only for everyone, because links are the creator's."""
 
     brand_path = "product__brand"
@@ -181,7 +182,7 @@ class AffiliateLinkAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, admin.ModelA
 # --- Superusers: creators and videos ------------------------------------------------------
 
 
-class _SuperuserOnlyAdmin(admin.ModelAdmin):
+class _SuperuserOnlyAdmin(ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -232,7 +233,7 @@ class CreatorAdmin(_SuperuserOnlyAdmin):
         return super().has_view_permission(request, obj)
 
 
-class VideoProductInline(admin.TabularInline):
+class VideoProductInline(TabularInline):
     model = VideoProduct
     autocomplete_fields = ("product",)
     fields = ("product", "appears_at_seconds", "position")

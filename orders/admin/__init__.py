@@ -24,6 +24,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from import_export.admin import ExportMixin
 from import_export.formats import base_formats
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.import_export.forms import SelectableFieldsExportForm
 
 from common.admin_mixins import ReadOnlyAdminMixin
 from orders.admin.forms import ShipForm, ship_view
@@ -61,7 +63,7 @@ def _sum_of(queryset: QuerySet[Any], field: str) -> Subquery:
     )
 
 
-class ShipmentInline(BrandScopedInlineMixin, admin.TabularInline):
+class ShipmentInline(BrandScopedInlineMixin, TabularInline):
     """The brand's shipments of this order, read-only here (add them with "Ship")."""
 
     model = Shipment
@@ -90,7 +92,7 @@ class ShipmentInline(BrandScopedInlineMixin, admin.TabularInline):
 
 
 @admin.register(Fulfilment)
-class OrderDeskAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ExportMixin, admin.ModelAdmin):
+class OrderDeskAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ExportMixin, ModelAdmin):
     # Read-only: shipments go through "Ship", refunds through "Refund".
     brand_path = "brand"
     list_display = (
@@ -135,6 +137,7 @@ class OrderDeskAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ExportMixin, adm
     inlines = (ShipmentInline,)
     resource_classes = [OrderDeskResource]
     export_formats = [base_formats.CSV]
+    export_form_class = SelectableFieldsExportForm
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Fulfilment]:
         mine = {"order_id": OuterRef("order_id"), "brand_id": OuterRef("brand_id")}
@@ -310,7 +313,7 @@ class OrderDeskAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ExportMixin, adm
 # --- superusers only ---------------------------------------------------------------
 
 
-class _SuperuserOnly(ReadOnlyAdminMixin, admin.ModelAdmin):
+class _SuperuserOnly(ReadOnlyAdminMixin, ModelAdmin):
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_unrestricted(request)
 
@@ -318,14 +321,14 @@ class _SuperuserOnly(ReadOnlyAdminMixin, admin.ModelAdmin):
         return is_unrestricted(request)
 
 
-class OrderEventInline(admin.TabularInline):
+class OrderEventInline(TabularInline):
     model = OrderEvent
     fields = ("created_at", "kind", "from_status", "to_status", "data")
     readonly_fields = fields
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request: HttpRequest, obj: Any) -> bool:  # type: ignore[override]
+    def has_add_permission(self, request: HttpRequest, obj: Any) -> bool:
         return False
 
 

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from import_export.admin import ImportMixin
 from import_export.formats import base_formats
+from unfold.admin import ModelAdmin
 
 from common.errors import ApplicationError
 from orders.admin.resources import TrackingImportResource
@@ -21,7 +22,7 @@ from shop.admin.scoping import (
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(BrandScopedAdminMixin, BrandCsvImportMixin, ImportMixin, admin.ModelAdmin):
+class ShipmentAdmin(BrandScopedAdminMixin, BrandCsvImportMixin, ImportMixin, ModelAdmin):
     """Every shipment of the brand; tracking numbers can be imported from a CSV file."""
 
     brand_path = "brand"

@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from unfold.admin import ModelAdmin
 
 from common.errors import ApplicationError
 from orders.models import BrandWebhookEndpoint, WebhookDelivery
@@ -49,7 +50,7 @@ class EndpointForm(forms.ModelForm):
 
 
 @admin.register(BrandWebhookEndpoint)
-class WebhookEndpointAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+class WebhookEndpointAdmin(BrandScopedAdminMixin, ModelAdmin):
     brand_path = "brand"
     form = EndpointForm
     list_display = ("url", "brand", "is_active", "event_list", "created_at")
@@ -67,7 +68,7 @@ class WebhookEndpointAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+class WebhookDeliveryAdmin(BrandScopedAdminMixin, ModelAdmin):
     """The delivery log: read-only, with a replay button and action."""
 
     brand_path = "brand"
@@ -129,7 +130,7 @@ class WebhookDeliveryAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
     def replay_view(self, request: HttpRequest, delivery_id: int) -> HttpResponse:
         delivery = self.get_queryset(request).filter(pk=delivery_id).first()
         if delivery is None or not self.has_change_permission(request, delivery):
-            return self._get_obj_does_not_exist_redirect(request, self.opts, str(delivery_id))  # type: ignore[attr-defined]
+            return self._get_obj_does_not_exist_redirect(request, self.opts, str(delivery_id))
         if request.method == "POST":
             webhook_delivery_replay(delivery_id=delivery.pk, brand_ids=self._writable_ids(request))
             self.message_user(request, "The event will be sent again.", messages.SUCCESS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from unfold.admin import ModelAdmin
 
 from common.admin_mixins import ReadOnlyAdminMixin
 from orders.models.alerts import SellOutAlert
@@ -10,7 +11,7 @@ from shop.admin.scoping import BrandScopedAdminMixin
 
 
 @admin.register(SellOutAlert)
-class SellOutAlertAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, admin.ModelAdmin):
+class SellOutAlertAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ModelAdmin):
     brand_path = "brand"
     list_display = (
         "variant",

@@ -19,6 +19,8 @@ from django.db.models.functions import Greatest
 from django.http import HttpRequest
 from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.import_export.forms import SelectableFieldsExportForm
 
 from common.admin_mixins import ReadOnlyAdminMixin
 from common.errors import ApplicationError
@@ -48,7 +50,7 @@ from shop.services.catalog import product_set_status
 # --- Brand ------------------------------------------------------------------------
 
 
-class BrandMemberInline(BrandScopedInlineMixin, admin.TabularInline):
+class BrandMemberInline(BrandScopedInlineMixin, TabularInline):
     """Owners manage their brand's members; managers and viewers see them read-only."""
 
     model = BrandMember
@@ -68,7 +70,7 @@ class BrandMemberInline(BrandScopedInlineMixin, admin.TabularInline):
 
 
 @admin.register(Brand)
-class BrandAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+class BrandAdmin(BrandScopedAdminMixin, ModelAdmin):
     brand_path = "pk"
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ("name", "slug", "currency", "default_commission_rate", "products", "is_active")
@@ -109,7 +111,7 @@ class BrandAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
 # --- Product ----------------------------------------------------------------------
 
 
-class VariantInline(BrandScopedInlineMixin, admin.TabularInline):
+class VariantInline(BrandScopedInlineMixin, TabularInline):
     model = Variant
     brand_path = "product__brand"
     form = VariantAdminForm
@@ -134,7 +136,7 @@ class VariantInline(BrandScopedInlineMixin, admin.TabularInline):
         return obj.available if obj.pk else "-"
 
 
-class ProductImageInline(BrandScopedInlineMixin, admin.TabularInline):
+class ProductImageInline(BrandScopedInlineMixin, TabularInline):
     model = ProductImage
     brand_path = "product__brand"
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
@@ -143,7 +145,7 @@ class ProductImageInline(BrandScopedInlineMixin, admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(BrandScopedAdminMixin, BrandCsvImportMixin, ImportExportMixin, admin.ModelAdmin):
+class ProductAdmin(BrandScopedAdminMixin, BrandCsvImportMixin, ImportExportMixin, ModelAdmin):
     brand_path = "brand"
     form = ProductAdminForm
     list_display = (
@@ -178,6 +180,7 @@ class ProductAdmin(BrandScopedAdminMixin, BrandCsvImportMixin, ImportExportMixin
     import_formats = [base_formats.CSV]
     export_formats = [base_formats.CSV]
     import_template_name = "admin/shop/product/import.html"
+    export_form_class = SelectableFieldsExportForm
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
         variants = Variant.objects.filter(product_id=OuterRef("pk"))
@@ -263,7 +266,7 @@ class ProductAdmin(BrandScopedAdminMixin, BrandCsvImportMixin, ImportExportMixin
 
 
 @admin.register(Variant)
-class VariantAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+class VariantAdmin(BrandScopedAdminMixin, ModelAdmin):
     brand_path = "product__brand"
     form = VariantAdminForm
     list_display = (
@@ -323,7 +326,7 @@ class VariantAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, admin.ModelAdmin):
+class StockMovementAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ModelAdmin):
     """The stock ledger: read-only for everyone, superusers included."""
 
     brand_path = "variant__product__brand"

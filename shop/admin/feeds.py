@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from unfold.admin import ModelAdmin
 
 from common.admin_mixins import ReadOnlyAdminMixin
 from common.errors import ApplicationError
@@ -114,7 +115,7 @@ class FeedUploadForm(forms.Form):
 
 
 @admin.register(InventoryFeed)
-class InventoryFeedAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+class InventoryFeedAdmin(BrandScopedAdminMixin, ModelAdmin):
     brand_path = "brand"
     form = InventoryFeedForm
     list_display = ("name", "brand", "format", "url", "interval_minutes", "is_active", "last_run")
@@ -219,7 +220,7 @@ class InventoryFeedAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(StockSyncRun)
-class StockSyncRunAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, admin.ModelAdmin):
+class StockSyncRunAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ModelAdmin):
     """Runs are a record: read-only, except confirming one held by the zero guard."""
 
     brand_path = "feed__brand"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from unfold.contrib.import_export.forms import ImportForm
 
 from shop.admin.scoping import WRITE_ROLES, brand_ids_for_request, is_unrestricted
 
@@ -29,6 +30,8 @@ else:
 
 class BrandCsvImportMixin(_ImportBase):
     """Put before django-import-export's ImportMixin (or ImportExportMixin) in the bases."""
+
+    import_form_class = ImportForm  # the admin theme's widgets
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         return is_unrestricted(request) or bool(brand_ids_for_request(request, WRITE_ROLES))
