@@ -13,10 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, QuerySet, Sum
 from django.db.models.functions import Greatest
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html
 from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 from unfold.admin import ModelAdmin, TabularInline
@@ -43,6 +46,7 @@ from shop.admin.scoping import (
     BrandScopedInlineMixin,
     is_unrestricted,
 )
+from shop.admin.variant_matrix import variant_matrix_view
 from shop.models import Brand, BrandMember, Product, ProductImage, StockMovement, Variant
 from shop.selectors import low_stock_filter
 from shop.services.catalog import product_set_status
@@ -173,9 +177,11 @@ class ProductAdmin(BrandScopedAdminMixin, BrandCsvImportMixin, ImportExportMixin
         "tags",
         "description",
         "commission_rate",
+        "variant_matrix",
     )
+    readonly_fields = ("variant_matrix",)
     inlines = (VariantInline, ProductImageInline)
-    actions = ("activate", "archive")
+    actions = ("activate", "archive", "add_variant_matrix")
     resource_classes = [ProductVariantResource]
     import_formats = [base_formats.CSV]
     export_formats = [base_formats.CSV]
@@ -223,6 +229,29 @@ class ProductAdmin(BrandScopedAdminMixin, BrandCsvImportMixin, ImportExportMixin
     def stock_level(self, obj: Any) -> str:
         return stock_level_label(available=obj.any_available, low=obj.any_low)
 
+    @admin.display(description="Variants by size and colour")
+    def variant_matrix(self, obj: Product) -> str:
+        if obj.pk is None:
+            return "Save the product first, then add its sizes and colours in one go."
+        url = reverse("admin:shop_product_variant_matrix", args=[obj.pk])
+        return format_html('<a class="button" href="{}">Add variants by size and colour…</a>', url)
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(self.variant_matrix_view)
+        return [
+            path("<int:product_id>/variant-matrix/", view, name="shop_product_variant_matrix"),
+            *super().get_urls(),
+        ]
+
+    def variant_matrix_view(self, request: HttpRequest, product_id: int) -> HttpResponse:
+        """Create variants for every size and colour given, through the matrix service."""
+        product = self.get_queryset(request).filter(pk=product_id).first()
+        if product is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, str(product_id))
+        if not self.has_change_permission(request, product):
+            raise PermissionDenied
+        return variant_matrix_view(self, request, product)
+
     # --- saving: variants through the stock service ---------------------------
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not Variant:
@@ -244,6 +273,18 @@ class ProductAdmin(BrandScopedAdminMixin, BrandCsvImportMixin, ImportExportMixin
     @admin.action(description="Archive selected products", permissions=["change"])
     def archive(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
         self._set_status(request, queryset, Product.Status.ARCHIVED)
+
+    @admin.action(description="Add variants by size and colour", permissions=["change"])
+    def add_variant_matrix(
+        self, request: HttpRequest, queryset: QuerySet[Product]
+    ) -> HttpResponse | None:
+        ids = list(queryset.values_list("pk", flat=True)[:2])
+        if len(ids) != 1:
+            self.message_user(
+                request, "Select one product to add its sizes and colours.", messages.WARNING
+            )
+            return None
+        return HttpResponseRedirect(reverse("admin:shop_product_variant_matrix", args=ids))
 
     def _set_status(self, request: HttpRequest, queryset: QuerySet[Product], status: str) -> None:
         ids = list(queryset.values_list("pk", flat=True))

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 
 from accounts.models import User
 from common.errors import ValidationFailed
+from shop.admin.fields import OPTION_PAIRS, OptionsField, TagsField
 from shop.models import MAX_ON_HAND, BrandMember, Product, StockMovement, Variant
 from shop.selectors import in_stock_filter, low_stock_filter
 from shop.services.catalog import validate_price
@@ -60,6 +61,8 @@ def variant_save_from_admin(*, request: HttpRequest, form: ModelForm) -> Variant
 
 
 class ProductAdminForm(forms.ModelForm):
+    tags = TagsField()
+
     class Meta:
         model = Product
         fields = (
@@ -101,6 +104,7 @@ class VariantAdminForm(forms.ModelForm):
         show_hidden_initial=True,
         help_text="Units the brand can ship; each change is recorded as a stock movement.",
     )
+    options = OptionsField()
 
     class Meta:
         model = Variant
@@ -120,6 +124,10 @@ class VariantAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk and "sku" in self.fields:
             self.fields["sku"].disabled = True  # a SKU never changes; create a new variant
+        stored = len(self.instance.options or {})
+        if stored > OPTION_PAIRS and "options" in self.fields:
+            # One pair more than stored, so no option set through the API is cut off here.
+            self.fields["options"] = OptionsField(pairs=stored + 1)
 
     def _product(self) -> Product | None:
         product = self.cleaned_data.get("product")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db import transaction
@@ -66,6 +68,13 @@ def form_data(response) -> dict[str, object]:
             if field.disabled:
                 continue
             value = form[name].value()
+            widget: Any = field.widget
+            names = getattr(widget, "widgets_names", None)
+            if names is not None:  # a MultiWidget, e.g. options as name/value pairs
+                parts: list[Any] = value if isinstance(value, list) else widget.decompress(value)
+                for suffix, part in zip(names, parts, strict=True):
+                    data[form.add_prefix(name) + suffix] = "" if part is None else part
+                continue
             data[form.add_prefix(name)] = "" if value is None else value
             if field.show_hidden_initial:
                 data[form.add_initial_prefix(name)] = "" if value is None else value
@@ -209,7 +218,7 @@ def add_product_data(brand: Brand, **extra: object) -> dict[str, object]:
         "slug": "new-tee",
         "status": "draft",
         "category": "",
-        "tags": "[]",
+        "tags": "",
         "description": "",
         "commission_rate": "",
     }
@@ -240,7 +249,6 @@ def test_variant_product_choice_rejects_other_brand_products(client_a, catalog):
             "product": other.pk,
             "sku": "SNEAKY-1",
             "title": "",
-            "options": "{}",
             "price": "5.00",
             "compare_at_price": "",
             "on_hand": 1,

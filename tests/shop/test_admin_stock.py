@@ -165,7 +165,8 @@ def test_new_variant_in_the_product_inline_starts_with_an_initial_movement(
         {
             "variants-1-sku": "TEE-L",
             "variants-1-title": "Large",
-            "variants-1-options": '{"size": "L"}',
+            "variants-1-options_name_0": "size",
+            "variants-1-options_value_0": "L",
             "variants-1-price": "21.00",
             "variants-1-compare_at_price": "",
             "variants-1-on_hand": 6,
@@ -177,6 +178,7 @@ def test_new_variant_in_the_product_inline_starts_with_an_initial_movement(
     response = staff_client.post(product_url(variant.product), data)
     assert response.status_code == 302
     created = Variant.objects.get(sku="TEE-L")
+    assert created.options == {"size": "L"}
     movement = StockMovement.objects.get(variant=created)
     assert (movement.reason, movement.actor_id, movement.delta) == ("initial", manager.user_id, 6)
     assert created.on_hand == 6 == ledger_sum(created)
@@ -203,7 +205,6 @@ def test_adding_a_product_with_a_variant_pins_the_brand_and_records_initial_stoc
             "slug": "hoodie",
             "variants-TOTAL_FORMS": 1,
             "variants-0-sku": "HOOD-M",
-            "variants-0-options": "{}",
             "variants-0-price": "49.00",
             "variants-0-on_hand": 8,
             "initial-variants-0-on_hand": 0,
