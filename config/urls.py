@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
@@ -45,6 +47,9 @@ urlpatterns = [
     re_path(r"^api/", api_not_found),
     path("", include("creators.urls")),
     path("", include("orders.urls")),
+    # Uploaded files, served by Django only under DEBUG (`make run`); production serves
+    # them from the storage (a web server or an object store).
+    *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
 ]
 
 handler400 = "common.errors.handler400"

@@ -196,6 +196,10 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Uploaded files (product images) go through the default storage: the file system under
+# MEDIA_ROOT here; production may name an object store (django-storages) in STORAGES.
+MEDIA_URL = env_value(env.str, "MEDIA_URL", default="/media/")
+MEDIA_ROOT = env_value(env.path, "MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -218,6 +222,13 @@ UNFOLD = {
         "navigation": sidebar_navigation(),
     },
 }
+
+# --- Product images -----------------------------------------------------------
+# An upload larger than this, or with more pixels (a decompression bomb), is refused.
+PRODUCT_IMAGE_MAX_BYTES = env_value(env.int, "PRODUCT_IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
+PRODUCT_IMAGE_MAX_PIXELS = env_value(env.int, "PRODUCT_IMAGE_MAX_PIXELS", default=40_000_000)
+# Widths of the resized copies made of each upload (never wider than the original).
+PRODUCT_IMAGE_WIDTHS = (200, 600, 1200)
 
 # --- Email ----------------------------------------------------------------
 EMAIL_BACKEND = env_value(

@@ -39,6 +39,7 @@ from shop.admin.forms import (
     stock_level_label,
     variant_save_from_admin,
 )
+from shop.admin.images import ProductImageAdminForm, image_formset_save, image_preview
 from shop.admin.import_export import BrandCsvImportMixin
 from shop.admin.resources import ProductVariantResource
 from shop.admin.scoping import (
@@ -143,9 +144,14 @@ class VariantInline(BrandScopedInlineMixin, TabularInline):
 class ProductImageInline(BrandScopedInlineMixin, TabularInline):
     model = ProductImage
     brand_path = "product__brand"
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    fields = ("url", "width", "height", "alt", "position")
+    form = ProductImageAdminForm
+    fields = ("preview", "upload", "url", "width", "height", "alt", "position")
+    readonly_fields = ("preview",)
     extra = 0
+
+    @admin.display(description="Preview")
+    def preview(self, obj: ProductImage) -> str:
+        return image_preview(obj)
 
 
 @admin.register(Product)
@@ -254,6 +260,9 @@ class ProductAdmin(BrandScopedAdminMixin, BrandCsvImportMixin, ImportExportMixin
 
     # --- saving: variants through the stock service ---------------------------
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is ProductImage:
+            image_formset_save(formset)
+            return
         if formset.model is not Variant:
             super().save_formset(request, form, formset, change)
             return

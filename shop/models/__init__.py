@@ -186,8 +186,19 @@ class Product(models.Model):
 
 
 class ProductImage(models.Model):
+    """An image given by URL (with its size), or uploaded and stored through the storage API.
+
+    An uploaded image keeps its original in `file` and a resized copy per width in
+    `renditions` ({"200": "<storage name>"}); `url`, `width` and `height` then describe the
+    original, so every reader of images works the same for both kinds.
+    """
+
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
     url = models.URLField(max_length=1000)
+    file = models.FileField(max_length=300, blank=True, help_text="The uploaded original.")
+    renditions = models.JSONField(
+        default=dict, blank=True, help_text="Resized copies of an upload: width -> storage name."
+    )
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     alt = models.CharField(max_length=255, blank=True)
