@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import formats, timezone
 
 
 class ReadOnlyAdminMixin:
@@ -33,3 +35,22 @@ class ReadOnlyInlineMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+def titled_filter(title: str, base: type[Any] | None = None) -> type[Any]:
+    """A field list filter shown under `title`, for two filters whose fields share a name."""
+    from django.contrib.admin import ChoicesFieldListFilter
+
+    class TitledFilter(base or ChoicesFieldListFilter):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.title = title
+
+    return TitledFilter
+
+
+def local_datetime(value: datetime | None) -> str:
+    """A moment as people read it in the admin: local time, to the minute."""
+    if value is None:
+        return "-"
+    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")

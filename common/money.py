@@ -7,9 +7,14 @@ always add up to the whole.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+
+from babel import Locale
+from babel.numbers import NumberPattern, get_currency_symbol
 
 ROUNDING = ROUND_HALF_UP
 
@@ -145,3 +150,34 @@ class Money:
     def as_dict(self) -> dict[str, str]:
         """Serialize as the API's money object: a decimal string and a currency."""
         return {"amount": format(self.amount, "f"), "currency": self.currency}
+
+
+@lru_cache(maxsize=64)
+def _money_pattern(locale: str, exponent: int) -> tuple[Locale, NumberPattern]:
+    parsed = Locale.parse(locale)
+    pattern = copy.copy(parsed.currency_formats["standard"])
+    pattern.frac_prec = (exponent, exponent)
+    return parsed, pattern
+
+
+def _display_locale() -> str:
+    from django.conf import settings
+    from django.utils import translation
+
+    return translation.to_locale(translation.get_language() or settings.LANGUAGE_CODE)
+
+
+def format_money(amount: Decimal | int | str, currency: str, *, locale: str | None = None) -> str:
+    """An amount as people read it: the currency's symbol and its own decimals ("$16.00",
+    "¥1,600", "KWD 1.500"), grouped and placed by the locale (CLDR data through Babel)."""
+    code = normalize_currency(currency)
+    exponent = currency_exponent(code)
+    parsed, pattern = _money_pattern(locale or _display_locale(), exponent)
+    text = pattern.apply(quantize(amount, code), parsed, currency=code, currency_digits=False)
+    symbol = get_currency_symbol(code, parsed)
+    # CLDR's currency spacing, which Babel leaves out: a letter symbol never touches a digit.
+    at = text.find(symbol)
+    after = at + len(symbol)
+    if symbol[-1:].isalpha() and at >= 0 and after < len(text) and text[after].isdigit():
+        text = f"{text[:after]}\u00a0{text[after:]}"
+    return text

@@ -27,7 +27,8 @@ from import_export.formats import base_formats
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import SelectableFieldsExportForm
 
-from common.admin_mixins import ReadOnlyAdminMixin
+from common.admin_mixins import ReadOnlyAdminMixin, local_datetime, titled_filter
+from common.money import format_money
 from orders.admin.forms import ShipForm, ship_view
 from orders.admin.refunds import RefundForm, refund_view
 from orders.admin.resources import OrderDeskResource
@@ -108,8 +109,9 @@ class OrderDeskAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ExportMixin, Mod
     )
     list_select_related = ("order", "brand")
     list_filter = (
-        "status",
-        "order__status",
+        # Both fields are called "status": the brand's shipping and the order's payment.
+        ("status", titled_filter("shipping status")),
+        ("order__status", titled_filter("order status")),
         "brand",
         ("order__created_at", admin.DateFieldListFilter),
     )
@@ -172,6 +174,24 @@ class OrderDeskAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ExportMixin, Mod
     def has_export_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
 
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        fulfilment = self.get_object(request, object_id)
+        if fulfilment is not None:
+            # "Order #12", with the brand and the moment it was placed under it.
+            extra_context = {
+                "title": str(fulfilment),
+                "subtitle": f"{fulfilment.brand.name} · ordered "
+                f"{local_datetime(fulfilment.order.created_at)}",
+                **(extra_context or {}),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def get_export_resource_kwargs(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         return {"user": request.user}
 
@@ -209,12 +229,12 @@ class OrderDeskAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ExportMixin, Mod
 
     # --- columns ------------------------------------------------------------------
     @admin.display(description="Order", ordering="order_id")
-    def order_number(self, obj: Fulfilment) -> int:
-        return obj.order_id
+    def order_number(self, obj: Fulfilment) -> str:
+        return f"#{obj.order_id}"
 
     @admin.display(description="Ordered", ordering="order__created_at")
-    def ordered_at(self, obj: Fulfilment) -> Any:
-        return obj.order.created_at
+    def ordered_at(self, obj: Fulfilment) -> str:
+        return local_datetime(obj.order.created_at)
 
     @admin.display(description="Order status", ordering="order__status")
     def order_status(self, obj: Fulfilment) -> str:
@@ -229,7 +249,7 @@ class OrderDeskAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ExportMixin, Mod
         return obj.order.email
 
     def _money(self, obj: Fulfilment, amount: Any) -> str:
-        return f"{amount or 0:.2f} {obj.order.currency}"
+        return format_money(amount or 0, obj.order.currency)
 
     @admin.display(description="Items", ordering="items_total")
     def items(self, obj: Any) -> str:
@@ -263,7 +283,7 @@ class OrderDeskAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ExportMixin, Mod
                     line.sku,
                     line.title,
                     line.quantity,
-                    line.line_total,
+                    format_money(line.line_total, line.currency),
                     line.shipped_quantity,
                     line.refunded_quantity,
                 )
@@ -288,7 +308,7 @@ class OrderDeskAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ExportMixin, Mod
                     p.refund.get_status_display(),
                     p.refund.get_source_display(),
                     p.order_line.sku if p.order_line else "shipping",
-                    p.amount,
+                    format_money(p.amount, p.refund.currency),
                 )
                 for p in parts.select_related("refund", "order_line").order_by("pk")
             ),
@@ -339,13 +359,20 @@ class OrderAdmin(_SuperuserOnly):
         "created_at",
         "status",
         "email",
-        "grand_total",
-        "refunded_total",
-        "currency",
+        "total",
+        "refunded",
     )
     list_filter = ("status", ("created_at", admin.DateFieldListFilter))
     search_fields = ("=id", "email", "stripe_payment_intent_id")
     inlines = (OrderEventInline,)
+
+    @admin.display(description="Total", ordering="grand_total")
+    def total(self, obj: Order) -> str:
+        return format_money(obj.grand_total, obj.currency)
+
+    @admin.display(description="Refunded", ordering="refunded_total")
+    def refunded(self, obj: Order) -> str:
+        return format_money(obj.refunded_total, obj.currency)
 
 
 @admin.register(Refund)
@@ -354,8 +381,7 @@ class RefundAdmin(_SuperuserOnly):
         "id",
         "order_id",
         "brand",
-        "amount",
-        "currency",
+        "refund_amount",
         "status",
         "source",
         "stripe_refund_id",
@@ -363,6 +389,10 @@ class RefundAdmin(_SuperuserOnly):
     )
     list_filter = ("status", "source")
     search_fields = ("=order__id", "stripe_refund_id")
+
+    @admin.display(description="Amount", ordering="amount")
+    def refund_amount(self, obj: Refund) -> str:
+        return format_money(obj.amount, obj.currency)
 
 
 @admin.register(Notification)

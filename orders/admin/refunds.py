@@ -6,6 +6,7 @@ the service reserves, calls Stripe and records the answer in its own short trans
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +17,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from common.errors import ApplicationError
+from common.money import format_money
 from orders.models import Fulfilment, OrderLine, OrderShipping, Refund
 from orders.services.refunds import RefundLineRequest, refund_create
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
@@ -32,14 +36,19 @@ class RefundForm(forms.Form):
     )
 
     def __init__(
-        self, *args: Any, lines: list[OrderLine], shipping_left: Decimal, **kwargs: Any
+        self,
+        *args: Any,
+        lines: list[OrderLine],
+        shipping_left: Decimal,
+        currency: str,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.lines = lines
         if shipping_left <= 0:
             del self.fields["shipping"]
         else:
-            self.fields["shipping"].help_text = f"{shipping_left:.2f} left"
+            self.fields["shipping"].help_text = f"{format_money(shipping_left, currency)} left"
         for line in lines:
             left = line.line_total - line.refunded_amount
             units = line.quantity - line.refunded_quantity
@@ -57,8 +66,8 @@ class RefundForm(forms.Form):
                 decimal_places=3,
                 required=False,
                 help_text=(
-                    f"{left:.2f} {line.currency} left to refund; empty: the units' share "
-                    "of what was paid"
+                    f"{format_money(left, line.currency)} left to refund; empty: the units' "
+                    "share of what was paid"
                 ),
             )
 
@@ -93,7 +102,9 @@ def refund_view(
     ).first()
     shipping_left = charged.amount - charged.refunded_amount if charged else Decimal(0)
     data = request.POST if request.method == "POST" else None
-    form = RefundForm(data, lines=lines, shipping_left=shipping_left)
+    form = RefundForm(
+        data, lines=lines, shipping_left=shipping_left, currency=fulfilment.order.currency
+    )
     error_code = ""
     if request.method == "POST" and form.is_valid():
         try:
@@ -108,12 +119,14 @@ def refund_view(
                 brand_slug=fulfilment.brand.slug,
             )
         except ApplicationError as exc:
+            # The person sees the message; the code is for the logs and the support desk.
             error_code = exc.code
-            form.add_error(None, f"{exc.message} ({exc.code})")
+            logger.info("admin refund of order %s refused: %s", fulfilment.order_id, exc.code)
+            form.add_error(None, exc.message)
         else:
             model_admin.message_user(
                 request,
-                f"Refunded {refund.amount:.2f} {refund.currency} (refund {refund.pk}).",
+                f"Refunded {format_money(refund.amount, refund.currency)} (refund {refund.pk}).",
                 messages.SUCCESS,
             )
             return HttpResponseRedirect(

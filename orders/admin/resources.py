@@ -9,6 +9,7 @@ the preview is a real run that is rolled back and nothing is saved until confirm
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,9 @@ from orders.services.fulfilment import ShipLine, shipment_record
 
 def _text(attribute: str | None, column: str) -> fields.Field:
     return fields.Field(attribute=attribute, column_name=column, widget=widgets.CharWidget())
+
+
+logger = logging.getLogger(__name__)
 
 
 class OrderDeskResource(resources.ModelResource):
@@ -223,7 +227,8 @@ class TrackingImportResource(resources.ModelResource):
                     brand_slug=plan.brand,
                 )
             except ApplicationError as exc:
-                raise ValidationError({NON_FIELD_ERRORS: [f"{exc.message} ({exc.code})"]}) from None
+                logger.info("tracking import row refused: %s", exc.code)
+                raise ValidationError({NON_FIELD_ERRORS: [exc.message]}) from None
         for model_field in Shipment._meta.concrete_fields:
             setattr(instance, model_field.attname, getattr(shipment, model_field.attname))
         instance._state.adding = False

@@ -134,7 +134,7 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"order {self.pk}"
+        return f"Order #{self.pk}"
 
 
 class OrderLine(models.Model):

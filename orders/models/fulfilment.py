@@ -39,7 +39,7 @@ class Fulfilment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"order {self.order_id} / {self.brand_id}"
+        return f"Order #{self.order_id}"
 
 
 class Shipment(models.Model):

@@ -27,6 +27,7 @@ from unfold.contrib.import_export.forms import SelectableFieldsExportForm
 
 from common.admin_mixins import ReadOnlyAdminMixin
 from common.errors import ApplicationError
+from common.money import format_money
 from shop.admin.forms import (
     AVAILABLE,
     BrandMemberForm,
@@ -136,6 +137,10 @@ class VariantInline(BrandScopedInlineMixin, TabularInline):
     readonly_fields = ("reserved", "available")
     extra = 0
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Variant]:
+        # Each row shows its prices in the brand's currency.
+        return super().get_queryset(request).select_related("product__brand")
+
     @admin.display(description="Available")
     def available(self, obj: Variant) -> int | str:
         return obj.available if obj.pk else "-"
@@ -215,13 +220,13 @@ class ProductAdmin(BrandScopedAdminMixin, BrandCsvImportMixin, ImportExportMixin
     def variant_count(self, obj: Any) -> int:
         return obj.variant_count
 
-    @admin.display(description="Price")
+    @admin.display(description="Price", ordering="min_price")
     def price_range(self, obj: Any) -> str:
         if obj.min_price is None:
             return "-"
-        low, high = (f"{p.normalize():f}" for p in (obj.min_price, obj.max_price))
-        unit = obj.brand.currency
-        return f"{low} {unit}" if low == high else f"{low} to {high} {unit}"
+        currency = obj.brand.currency
+        low, high = (format_money(p, currency) for p in (obj.min_price, obj.max_price))
+        return low if low == high else f"{low} to {high}"
 
     @admin.display(description="On hand", ordering="on_hand_total")
     def on_hand_total(self, obj: Any) -> int:
@@ -323,7 +328,7 @@ class VariantAdmin(BrandScopedAdminMixin, ModelAdmin):
         "sku",
         "product",
         "brand",
-        "price",
+        "price_display",
         "on_hand",
         "reserved",
         "available",
@@ -359,6 +364,10 @@ class VariantAdmin(BrandScopedAdminMixin, ModelAdmin):
     @admin.display(description="Available")
     def available(self, obj: Variant) -> int:
         return obj.available
+
+    @admin.display(description="Price", ordering="price")
+    def price_display(self, obj: Variant) -> str:
+        return format_money(obj.price, obj.product.brand.currency)
 
     @admin.display(description="Stock")
     def stock_level(self, obj: Variant) -> str:

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 
 from accounts.models import User
 from common.errors import ValidationFailed
+from common.money import quantize
 from shop.admin.fields import OPTION_PAIRS, OptionsField, TagsField
 from shop.models import MAX_ON_HAND, BrandMember, Product, StockMovement, Variant
 from shop.selectors import in_stock_filter, low_stock_filter
@@ -124,10 +125,21 @@ class VariantAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk and "sku" in self.fields:
             self.fields["sku"].disabled = True  # a SKU never changes; create a new variant
+        self._show_prices_in_currency()
         stored = len(self.instance.options or {})
         if stored > OPTION_PAIRS and "options" in self.fields:
             # One pair more than stored, so no option set through the API is cut off here.
             self.fields["options"] = OptionsField(pairs=stored + 1)
+
+    def _show_prices_in_currency(self) -> None:
+        """Prices are stored with three decimals; show them with the currency's own."""
+        if not self.instance.pk:
+            return
+        currency = self.instance.product.brand.currency
+        for name in ("price", "compare_at_price"):
+            value = self.initial.get(name)
+            if value is not None:
+                self.initial[name] = quantize(value, currency)
 
     def _product(self) -> Product | None:
         product = self.cleaned_data.get("product")

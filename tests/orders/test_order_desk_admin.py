@@ -274,11 +274,16 @@ def test_a_viewer_may_not_refund_from_the_desk(client):
     nothing_refunded(t)
 
 
-def test_refunding_more_than_was_paid_from_the_desk_is_refused_with_its_code(client):
+def test_refunding_more_than_was_paid_from_the_desk_is_refused_in_words_code_in_the_log(
+    client, caplog
+):
     t = two_brand_order(qty_a=2, price_a="20.00")
     login(client, t.owner_a)
-    response = client.post(refund_url(t, t.brand_a), {f"amount_{t.line_a.pk}": "40.01"})
+    with caplog.at_level("INFO", logger="orders.admin.refunds"):
+        response = client.post(refund_url(t, t.brand_a), {f"amount_{t.line_a.pk}": "40.01"})
     assert response.status_code == 409
     assert response.context["error_code"] == "refund_exceeds_paid"
-    assert "refund_exceeds_paid" in response.content.decode()
+    assert response.context["form"].non_field_errors() == ["That is more than is left to refund."]
+    assert "refund_exceeds_paid" not in response.content.decode()
+    assert "refund_exceeds_paid" in caplog.text
     nothing_refunded(t)
