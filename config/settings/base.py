@@ -210,6 +210,9 @@ STORAGES = {
 # asset is served from static files, nothing from a CDN.
 from config.admin_navigation import is_superuser, sidebar_navigation  # noqa: E402
 
+# unfold's sign-in page posts no `next` field, so a sign-in started at /admin/login/ would
+# land on Django's default /accounts/profile/; the admin is the only page that signs in.
+LOGIN_REDIRECT_URL = "admin:index"
 UNFOLD = {
     "SITE_TITLE": "Tribe admin",
     "SITE_HEADER": "Tribe",

@@ -22,7 +22,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
-from unfold.admin import ModelAdmin, TabularInline
+from unfold.admin import ModelAdmin, StackedInline, TabularInline
 from unfold.contrib.import_export.forms import SelectableFieldsExportForm
 
 from common.admin_mixins import ReadOnlyAdminMixin
@@ -129,12 +129,16 @@ class VariantInline(BrandScopedInlineMixin, TabularInline):
         "price",
         "compare_at_price",
         "on_hand",
-        "reserved",
         "available",
-        "low_stock_threshold",
         "position",
     )
-    readonly_fields = ("reserved", "available")
+    readonly_fields = ("available",)
+    # Rows are dragged into order; the position column itself is hidden. Reserved units
+    # and the low-stock threshold are on the variant's own page (the row's link), so the
+    # table fits a 1280 px screen.
+    ordering_field = "position"
+    hide_ordering_field = True
+    show_change_link = True
     extra = 0
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Variant]:
@@ -146,12 +150,14 @@ class VariantInline(BrandScopedInlineMixin, TabularInline):
         return obj.available if obj.pk else "-"
 
 
-class ProductImageInline(BrandScopedInlineMixin, TabularInline):
+class ProductImageInline(BrandScopedInlineMixin, StackedInline):
     model = ProductImage
     brand_path = "product__brand"
     form = ProductImageAdminForm
-    fields = ("preview", "upload", "url", "width", "height", "alt", "position")
+    fields = ("preview", "upload", "url", ("width", "height"), "alt", "position")
     readonly_fields = ("preview",)
+    ordering_field = "position"
+    hide_ordering_field = True
     extra = 0
 
     @admin.display(description="Preview")
@@ -245,7 +251,11 @@ class ProductAdmin(BrandScopedAdminMixin, BrandCsvImportMixin, ImportExportMixin
         if obj.pk is None:
             return "Save the product first, then add its sizes and colours in one go."
         url = reverse("admin:shop_product_variant_matrix", args=[obj.pk])
-        return format_html('<a class="button" href="{}">Add variants by size and colour…</a>', url)
+        return format_html(
+            '<a class="button font-medium text-primary-600" href="{}">'
+            "Add variants by size and colour…</a>",
+            url,
+        )
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view(self.variant_matrix_view)

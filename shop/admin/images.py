@@ -7,6 +7,11 @@ from typing import Any
 from django import forms
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from unfold.widgets import (
+    UnfoldAdminFileFieldWidget,
+    UnfoldAdminIntegerFieldWidget,
+    UnfoldAdminURLInputWidget,
+)
 
 from common.errors import ValidationFailed
 from shop.models import ProductImage
@@ -27,16 +32,20 @@ class ProductImageAdminForm(forms.ModelForm):
     upload = forms.FileField(
         required=False,
         label="Upload",
-        widget=forms.ClearableFileInput(
+        widget=UnfoldAdminFileFieldWidget(
             attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}
         ),
         help_text="JPEG, PNG, WebP or GIF; resized copies are made for you.",
     )
     url = forms.URLField(
-        required=False, max_length=1000, assume_scheme="https", label="or image URL"
+        required=False,
+        max_length=1000,
+        assume_scheme="https",
+        label="or image URL",
+        widget=UnfoldAdminURLInputWidget(),
     )
-    width = forms.IntegerField(required=False, min_value=1)
-    height = forms.IntegerField(required=False, min_value=1)
+    width = forms.IntegerField(required=False, min_value=1, widget=UnfoldAdminIntegerFieldWidget())
+    height = forms.IntegerField(required=False, min_value=1, widget=UnfoldAdminIntegerFieldWidget())
 
     class Meta:
         model = ProductImage
