@@ -116,3 +116,19 @@ def test_admin_pages_are_drawn_by_the_theme(client: Client):
 
     assert "/static/unfold/" in page
     assert "nav-sidebar-apps" in page
+
+
+def test_admin_pages_load_their_scripts_styles_and_fonts_from_our_static_files(client: Client):
+    import re
+    from urllib.parse import urlsplit
+
+    member = BrandMemberFactory.create(brand=BrandFactory.create(), role=BrandMember.Role.OWNER)
+    client.force_login(member.user)
+    assets: list[str] = []
+    for path in ("/admin/", "/admin/shop/product/", "/admin/shop/product/add/", "/admin/login/"):
+        html = client.get(path).content.decode()
+        assets += re.findall(r"<script[^>]*\ssrc=\"([^\"]+)\"", html)
+        assets += re.findall(r"<link[^>]*\shref=\"([^\"]+)\"", html)
+
+    assert any("/static/unfold/" in url for url in assets)
+    assert [url for url in assets if urlsplit(url).netloc] == []
