@@ -13,6 +13,7 @@ from django.contrib import admin
 from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin, TabularInline
 
 from commissions import fraud
 from commissions.selectors.order_lines import creator_refund_count_subqueries
@@ -31,7 +32,7 @@ def brand_scope(request: HttpRequest) -> frozenset[int] | None:
 # --- Creators working with a brand ------------------------------------------------------
 
 
-class _BrandReadOnlyInline(ReadOnlyInlineMixin, admin.TabularInline):
+class _BrandReadOnlyInline(ReadOnlyInlineMixin, TabularInline):
     """Rows of the user's brands only, and never editable from a creator's page."""
 
     brand_lookup: ClassVar[str]
@@ -85,7 +86,7 @@ class RefundFlagFilter(admin.SimpleListFilter):
 
 
 @admin.register(BrandCreator)
-class BrandCreatorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class BrandCreatorAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Creators with an invitation from, or a link to a product of, one of the user's brands.
 
     Counts and statuses only ever read the user's brands' rows: sales are the paid orders

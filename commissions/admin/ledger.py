@@ -10,6 +10,7 @@ record what the bank did.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
@@ -27,6 +28,8 @@ from common.admin_mixins import ReadOnlyAdminMixin
 from common.errors import ApplicationError
 from common.money import quantize
 from shop.admin.scoping import BrandScopedAdminMixin, is_unrestricted
+
+logger = logging.getLogger(__name__)
 
 
 @admin.register(CommissionTerms)
@@ -177,9 +180,10 @@ class PayoutAccountAdmin(SuperuserOnlyAdmin):
                 payout_services.payout_create_for_creator(creator_id=creator_id, currency=currency)
                 made += 1
             except ApplicationError as exc:
+                logger.info("payout refused for creator %s: %s", creator_id, exc.code)
                 self.message_user(
                     request,
-                    f"Creator {creator_id}, {currency}: refused ({exc.code}): {exc.message}",
+                    f"Creator {creator_id}, {currency}: refused: {exc.message}",
                     messages.WARNING,
                 )
         self.message_user(request, f"{made} payout(s) created and sent.", messages.SUCCESS)

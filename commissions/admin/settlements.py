@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from typing import Any
 
 from django.contrib import admin, messages
@@ -31,6 +32,8 @@ from commissions.services.settlements import settlement_lines_csv_rows
 from common.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInlineMixin
 from common.errors import ApplicationError
 from shop.admin.scoping import BrandScopedAdminMixin, BrandScopedInlineMixin, is_unrestricted
+
+logger = logging.getLogger(__name__)
 
 
 class _ReadOnlyInline(ReadOnlyInlineMixin, BrandScopedInlineMixin, TabularInline):
@@ -154,9 +157,10 @@ class SettlementAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ModelAdmin):
             try:
                 payout = services.settlement_payout_create(settlement_id=settlement_id)
             except ApplicationError as exc:
+                logger.info("settlement %s payment refused: %s", settlement_id, exc.code)
                 self.message_user(
                     request,
-                    f"Settlement {settlement_id}: refused ({exc.code}): {exc.message}",
+                    f"Settlement {settlement_id}: refused: {exc.message}",
                     messages.WARNING,
                 )
                 continue
@@ -191,9 +195,8 @@ class BrandPayoutAccountAdmin(SuperuserOnlyAdmin):
             try:
                 connected, link = accounts.brand_payout_account_connect(brand=account.brand)
             except ApplicationError as exc:
-                self.message_user(
-                    request, f"{account.brand}: {exc.message} ({exc.code})", messages.WARNING
-                )
+                logger.info("connect refused for brand %s: %s", account.brand_id, exc.code)
+                self.message_user(request, f"{account.brand}: {exc.message}", messages.WARNING)
                 continue
             self.message_user(
                 request,

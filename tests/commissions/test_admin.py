@@ -124,7 +124,7 @@ def test_payouts_and_accounts_are_invisible_to_brand_members(client, brands):
 
 
 def test_the_pay_out_action_creates_payouts_and_reports_refusals(
-    client, brands, django_capture_on_commit_callbacks
+    client, brands, django_capture_on_commit_callbacks, caplog
 ):
     ready = PayoutAccountFactory.create(provider="manual", stripe_account_id=None)
     low = PayoutAccountFactory.create(provider="manual", stripe_account_id=None)
@@ -142,7 +142,11 @@ def test_the_pay_out_action_creates_payouts_and_reports_refusals(
         )
 
     messages = [str(m) for m in response.context["messages"]]
-    assert any("payout_below_minimum" in m for m in messages)
+    # The refusal in words for the person; its code only in the log.
+    refused = [m for m in messages if f"Creator {low.creator_id}" in m]
+    assert len(refused) == 1 and "refused" in refused[0]
+    assert not any("payout_below_minimum" in m for m in messages)
+    assert "payout_below_minimum" in caplog.text
     payout = Payout.objects.get()
     assert (payout.creator_id, payout.status) == (ready.creator_id, "processing")
 
