@@ -144,7 +144,8 @@ def test_the_pay_out_action_creates_payouts_and_reports_refusals(
     messages = [str(m) for m in response.context["messages"]]
     # The refusal in words for the person; its code only in the log.
     refused = [m for m in messages if f"Creator {low.creator_id}" in m]
-    assert len(refused) == 1 and "refused" in refused[0]
+    assert len(refused) == 1
+    assert "refused" in refused[0]
     assert not any("payout_below_minimum" in m for m in messages)
     assert "payout_below_minimum" in caplog.text
     payout = Payout.objects.get()
