@@ -6,7 +6,7 @@ import logging
 
 import pytest
 from django.http import Http404
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import include, path
 from rest_framework.views import APIView
 
@@ -49,6 +49,14 @@ def debug(request):
 def test_unknown_api_route_is_json_404(client, debug):
     assert_envelope(client.get("/api/v1/no-such-route/"), 404, "not_found")
     assert_envelope(client.post("/api/v2/anything", {}), 404, "not_found")
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_unsafe_method_on_unknown_api_route_is_json_404_despite_csrf(debug, method):
+    client = Client(enforce_csrf_checks=True)
+    client.cookies["sessionid"] = "not-a-session"
+    response = getattr(client, method)("/api/v1/carts/null,null/merge/")
+    assert_envelope(response, 404, "not_found")
 
 
 def test_http404_from_a_plain_view_under_api_is_json(client, debug):
