@@ -16,6 +16,7 @@ from commissions.models import CommissionLine, Payout, PayoutAccount
 from commissions.selectors import ledger as selectors
 from commissions.services.accounts import OnboardingLink, payout_account_connect
 from common.errors import NotFound
+from common.filters import StrictFilterSet
 from common.idempotency import idempotent
 from common.pagination import IdCursorPagination
 from common.serializers import ErrorSchema, MoneyField
@@ -25,7 +26,7 @@ from creators.payout_return import return_url_check
 from shop.models import Brand
 
 
-class CommissionLineFilter(django_filters.FilterSet):
+class CommissionLineFilter(StrictFilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=CommissionLine.Status.choices, help_text="Repeat to ask for several."
     )

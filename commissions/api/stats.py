@@ -188,7 +188,9 @@ class MeStatsView(MeAPIView):
     )
     def get(self, request: Request) -> Response:
         creator = self.creator()
-        query = StatsQuery(data=request.query_params)
+        # A plain dict, not the QueryDict: DRF reads a QueryDict as an HTML form, where a blank
+        # value means "not sent", so `?interval=` would quietly become the default.
+        query = StatsQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         params = query.validated_data
         window = selectors.stats_window(

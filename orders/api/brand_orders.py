@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
+from common.filters import StrictFilterSet
 from common.idempotency import HEADER as IDEMPOTENCY_HEADER
 from common.idempotency import idempotent
 from common.serializers import ErrorSchema, StrictCharField
@@ -45,7 +46,7 @@ IDEMPOTENCY_PARAM = OpenApiParameter(
 )
 
 
-class BrandOrderFilter(django_filters.FilterSet):
+class BrandOrderFilter(StrictFilterSet):
     status = django_filters.ChoiceFilter(choices=Order.Status.choices)
     fulfilment_status = django_filters.ChoiceFilter(
         choices=Fulfilment.Status.choices,

@@ -16,6 +16,7 @@ from accounts.models import User
 from accounts.selectors import authenticated_user
 from common.db import MAX_INTEGER, MAX_SMALLINT
 from common.errors import NotFound
+from common.filters import StrictFilterSet
 from common.idempotency import idempotent
 from common.serializers import ErrorSchema, StrictCharField, StrictSlugField
 from shop import selectors
@@ -98,7 +99,7 @@ class StockChangeInput(serializers.Serializer):
         return attrs
 
 
-class BrandProductFilter(django_filters.FilterSet):
+class BrandProductFilter(StrictFilterSet):
     brand = django_filters.CharFilter(field_name="brand__slug")
     status = django_filters.ChoiceFilter(choices=Product.Status.choices)
 

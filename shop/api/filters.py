@@ -14,10 +14,11 @@ from rest_framework.filters import BaseFilterBackend
 from rest_framework.request import Request
 
 from common.errors import ValidationFailed
+from common.filters import StrictFilterSet
 from shop.models import Product
 
 
-class ProductFilter(django_filters.FilterSet):
+class ProductFilter(StrictFilterSet):
     brand = django_filters.CharFilter(field_name="brand__slug", help_text="Brand slug.")
     category = django_filters.CharFilter(field_name="category")
     price_min = django_filters.NumberFilter(field_name="min_price", lookup_expr="gte")

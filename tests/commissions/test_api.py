@@ -146,6 +146,13 @@ def test_a_bad_filter_is_400_invalid(api):
     assert set(response.json()["error"]["fields"]) == {"status", "earned_from"}
 
 
+def test_a_blank_date_filter_is_400_not_the_unfiltered_ledger(api):
+    response = api.get(LEDGER, {"earned_to": ""})
+
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"earned_to"}
+
+
 def test_the_ledger_pages_with_a_cursor_and_a_fixed_number_of_queries(
     creator, api, django_assert_max_num_queries
 ):

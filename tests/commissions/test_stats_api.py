@@ -446,6 +446,10 @@ def test_signed_out_is_401(api_client):
         ({"group_by": "brand"}, "group_by"),
         ({"from": "yesterday"}, "from"),
         ({"to": "2025-13-45"}, "to"),
+        # Blank is a bad value, not "use the default".
+        ({"interval": ""}, "interval"),
+        ({"group_by": ""}, "group_by"),
+        ({"from": ""}, "from"),
     ],
 )
 def test_bad_values_are_400_with_field_errors(creator_client, params, field):

@@ -121,6 +121,14 @@ def test_a_nul_byte_in_the_brand_filter_is_400_not_a_database_error():
     assert "brand" in response.json()["error"]["fields"]
 
 
+@pytest.mark.parametrize("query", ["created_before=", "status=", "fulfilment_status="])
+def test_a_blank_brand_list_filter_is_400_not_the_unfiltered_list(query):
+    client = client_for(member(BrandFactory.create()))
+    response = client.get(f"{BRAND_LIST}?{query}")
+    assert response.status_code == 400
+    assert query.rstrip("=") in response.json()["error"]["fields"]
+
+
 def test_brand_list_query_count_does_not_grow_with_orders(django_assert_max_num_queries):
     brand_a = BrandFactory.create()
     brand_b = BrandFactory.create()

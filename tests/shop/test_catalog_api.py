@@ -119,6 +119,13 @@ def test_filters_brand_category_price_and_stock(api_client):
     assert ids(api_client.get(LIST, {"in_stock": "false"})) == [cheap.pk]
 
 
+@pytest.mark.parametrize("value", ["null", "", "1"])
+def test_in_stock_that_is_not_true_or_false_is_400_not_the_unfiltered_list(api_client, value):
+    response = api_client.get(LIST, {"in_stock": value})
+    assert response.status_code == 400
+    assert "in_stock" in response.json()["error"]["fields"]
+
+
 def test_text_search_matches_title_and_brand(api_client):
     brand = BrandFactory.create(name="Glow Labs")
     serum = ProductFactory.create(brand=brand, title="Vitamin C serum")
