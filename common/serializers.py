@@ -28,6 +28,16 @@ class StrictSlugField(StrictStringMixin, serializers.SlugField):
     """A request's slug field: a string, never a number turned into one."""
 
 
+@extend_schema_field({"type": "string", "anyOf": [{"format": "uri"}, {"maxLength": 0}]})
+class URLOrEmptyField(serializers.CharField):
+    """A stored URL sent as "" when there is none: v1 has always sent "", so the schema says
+    "a URI or empty" rather than the bare URI format drf-spectacular gives a URLField."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+
 class MoneySchema(serializers.Serializer):
     amount = serializers.DecimalField(
         max_digits=14, decimal_places=3, coerce_to_string=True, help_text="Decimal string."

@@ -8,6 +8,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.serializers import URLOrEmptyField
 from creators.models import (
     AffiliateLink,
     Collaboration,
@@ -71,6 +72,7 @@ class MeSocialAccountSerializer(serializers.Serializer):
 
 
 class MeCreatorSerializer(serializers.ModelSerializer):
+    avatar_url = URLOrEmptyField(help_text="Empty when the creator has none.")
     social_accounts = MeSocialAccountSerializer(many=True, read_only=True)
     storefront = MeStorefrontSerializer(read_only=True)
 
@@ -119,6 +121,7 @@ class MeVideoTagSerializer(serializers.ModelSerializer):
 
 
 class MeVideoSerializer(serializers.ModelSerializer):
+    thumbnail_url = URLOrEmptyField(help_text="Empty when there is none.")
     tags = MeVideoTagSerializer(many=True, read_only=True)
 
     class Meta:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from django.core.management import call_command
 from drf_spectacular.generators import SchemaGenerator
@@ -68,3 +69,17 @@ def test_a_whole_page_size_is_served_capped(api_client, settings, asked, served)
     response = api_client.get("/api/v1/products/", {"page_size": asked})
     assert response.status_code == 200
     assert len(response.json()["results"]) == served
+
+
+@pytest.mark.parametrize(
+    ("component", "field"), [("MeCreator", "avatar_url"), ("MeVideo", "thumbnail_url")]
+)
+def test_a_url_sent_empty_when_there_is_none_is_documented_as_a_uri_or_empty(
+    schema, component, field
+):
+    documented = schema["components"]["schemas"][component]["properties"][field]
+    validator = jsonschema_rs.Draft4Validator(documented, validate_formats=True)
+    assert validator.is_valid("")
+    assert validator.is_valid("https://cdn.example.com/a.jpg")
+    assert not validator.is_valid("not a url")
+    assert documented["readOnly"] is True
