@@ -49,7 +49,7 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", WSGIHandler()).exclude(
 EXCLUDED_CHECKS = [st_checks.positive_data_acceptance, st_checks.max_response_time]
 
 FUZZ = settings(
-    max_examples=20,
+    max_examples=10,
     derandomize=True,
     deadline=None,
     database=None,
