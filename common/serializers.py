@@ -12,11 +12,17 @@ from common.money import Money
 
 
 class StrictStringMixin:
-    """Refuse a JSON number or boolean where the schema says string (DRF would coerce it)."""
+    """Refuse a JSON number or boolean where the schema says string (DRF would coerce it),
+    and a string longer than the schema's maxLength before whitespace is trimmed from it."""
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")  # type: ignore[attr-defined]
+        # DRF checks the length after trimming, and Python's strip() also drops control
+        # characters such as \x1c, so an over-long value with them at the ends got through.
+        max_length = getattr(self, "max_length", None)
+        if max_length is not None and len(data) > max_length:
+            self.fail("max_length", max_length=max_length, length=len(data))  # type: ignore[attr-defined]
         return super().to_internal_value(data)  # type: ignore[misc]
 
 

@@ -90,6 +90,18 @@ def test_bad_video_input_is_400_with_field_errors(creator_client, body, field):
     assert not Video.objects.exists()
 
 
+@pytest.mark.parametrize("padding", [" ", "\x1c"])
+def test_a_caption_over_the_limit_is_400_even_when_trimming_would_fit_it(
+    creator_client, video, padding
+):
+    caption = padding + "x" * 2200
+    response = creator_client.patch(video_url(video.pk), {"caption": caption}, format="json")
+    assert response.status_code == 400
+    assert "caption" in response.json()["error"]["fields"]
+    video.refresh_from_db()
+    assert video.caption != caption.strip()
+
+
 def test_creator_reads_updates_and_deletes_a_video(creator_client, video):
     assert creator_client.get(video_url(video.pk)).json()["id"] == video.pk
     response = creator_client.patch(video_url(video.pk), {"caption": "Edited"}, format="json")
