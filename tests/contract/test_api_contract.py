@@ -12,7 +12,7 @@ Checks: every built-in one except
 - positive_data_acceptance: it wants a 2xx for any request the schema allows, but the
   schema cannot say "a reset token we issued", "a password strong enough" or "a cart with
   stock left"; refusing those with a documented 4xx and an error code is correct.
-- max_response_time: timing on a shared 2-core machine is noise, not a contract.
+- max_response_time: timing on a busy CI runner is noise, not a contract.
 So the run fails on a 5xx, an undocumented status, content type or header, a body that
 does not match its schema, schema-invalid input that is accepted, a missing required
 header that is accepted, an undocumented method that is not 405, a resource that is still
@@ -23,7 +23,7 @@ signed with the webhook secret, so fuzzing it only ever reaches the signature ch
 signed but malformed events are covered in tests/orders/test_webhooks.py.
 
 Budget: a fixed seed (derandomize) and a fixed number of examples per operation, so a run
-sends the same requests every time and takes a few minutes on a 2-core machine.
+sends the same requests every time and stays within a few minutes of CI time.
 """
 
 from __future__ import annotations
