@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
 from django.db.models import (
+    Count,
     Exists,
     F,
     OuterRef,
@@ -227,3 +228,34 @@ def variant_sales_since(*, since: datetime) -> list[VariantSales]:
         for row in rows
         if row["sold"] > 0
     ]
+
+
+@dataclass(frozen=True)
+class StockAlerts:
+    """Active products' variants sold out or at their low-stock threshold, worst first."""
+
+    sold_out: int
+    low: int
+    variants: list[Variant]
+
+
+def variant_stock_alerts(*, brand_ids: Collection[int] | None, limit: int = 10) -> StockAlerts:
+    """Counts of sold-out and low variants of the brands' active products (None: every
+    brand), and the `limit` with the fewest units available, product and brand loaded.
+    Two queries."""
+    if brand_ids is not None and not brand_ids:
+        return StockAlerts(sold_out=0, low=0, variants=[])
+    alerting = Variant.objects.filter(product__status=Product.Status.ACTIVE).filter(
+        ~in_stock_filter() | low_stock_filter()
+    )
+    if brand_ids is not None:
+        alerting = alerting.filter(product__brand_id__in=list(brand_ids))
+    counts = alerting.aggregate(
+        sold_out=Count("pk", filter=~in_stock_filter()), low=Count("pk", filter=low_stock_filter())
+    )
+    worst = (
+        alerting.select_related("product__brand")
+        .annotate(units_left=F("on_hand") - F("reserved"))
+        .order_by("units_left", "product__title", "pk")[:limit]
+    )
+    return StockAlerts(sold_out=counts["sold_out"], low=counts["low"], variants=list(worst))

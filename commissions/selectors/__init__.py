@@ -1,5 +1,7 @@
 """Every non-trivial read of the commissions app.
 
+- brands.py: a brand's commission owed, settlements awaiting payment, and its top
+  creators, videos and links by revenue (the admin's dashboard);
 - ledger.py: a creator's ledger, balances and payouts;
 - order_lines.py: what the ledger, settlements and the fraud check read about paid order
   lines and refunds (plain rows: the ledger keeps order ids as integers);
