@@ -3,7 +3,8 @@
 - ledger.py: brand commission terms and liabilities (brand-scoped); payout accounts and
   payouts (superusers);
 - settlements.py: what Tribe owes each brand, and paying it; brand payout accounts;
-- creators.py: "creators working with us", with their sales and refund rate.
+- creators.py: "creators working with us", with their sales and refund rate;
+- dashboard.py: the admin's home for brand staff (unfold's DASHBOARD_CALLBACK).
 """
 
 from commissions.admin import creators, ledger, settlements  # noqa: F401  (registers them)

@@ -219,6 +219,8 @@ UNFOLD = {
     "SITE_SYMBOL": "storefront",
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
+    # The admin's home: a brand's figures (commissions/admin/dashboard.py).
+    "DASHBOARD_CALLBACK": "commissions.admin.dashboard.dashboard_callback",
     "SIDEBAR": {
         "show_search": False,
         "show_all_applications": is_superuser,

@@ -101,7 +101,7 @@ def brand_pages(t: TwoBrands) -> list[str]:
     client = Client()
     client.force_login(t.owner_a)
     home = client.get("/admin/")
-    urls: list[str] = []
+    urls: list[str] = ["/admin/"]  # the dashboard
     for group in home.context["sidebar_navigation"]:
         for item in group["items"]:
             if not item["has_permission"]:
@@ -167,6 +167,7 @@ def test_screenshots_of_the_product_form_and_order_desk(browser, live_server, st
     product = t.brand_a.products.order_by("-pk")[0]
     fulfilment = Fulfilment.objects.get(order=t.order, brand=t.brand_a)
     pages = {
+        "dashboard": "/admin/",
         "product-form": f"/admin/shop/product/{product.pk}/change/",
         "order-desk": "/admin/orders/fulfilment/",
         "order": f"/admin/orders/fulfilment/{fulfilment.pk}/change/",
