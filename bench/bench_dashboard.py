@@ -1,11 +1,12 @@
 """The admin dashboard's selectors over 100,000 orders, against one raw SQL aggregate.
 
-    python -m bench.bench_dashboard [--smoke] [--reuse-db] [--orders N] [--rounds N]
+    python -m bench.bench_dashboard [--smoke] [--reuse-db] [--orders N] [--days N] [--rounds N]
 
-Seeds 100,000 paid orders (`--smoke`: 10,000) of one line each over 60 days, for 4 brands
+Seeds 100,000 paid orders (`--smoke`: 10,000) of one line each over 60 days (`--days`), for 4 brands
 (the first has 55% of them), 50 creators with a video link to each of 40 products, a
-fulfilment per order (a third waiting to ship), a commission line per credited order and a
-refund for one order in 20 (own database `tribe_bench_dashboard`). No server: in this
+fulfilment per order (a third of the last 3 days' waiting to ship, the rest shipped), a
+commission line per credited order (in hold for 30 days, then approved, paid after 45) and
+a refund for one order in 20 (own database `tribe_bench_dashboard`). No server: in this
 process, in turns, it times
 
 - `raw`: one hand-written SQL aggregate, the least the dashboard must read: the brand's
@@ -46,8 +47,11 @@ DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tribe_bench_dashboard"
 BRANDS = 4
 CREATORS = 50
 PRODUCTS = 40
-DAYS = 60
+DAYS = 60  # of history; the dashboard's window is 30
 BATCH = 5_000
+
+HOLD = timedelta(days=30)
+PAID_AFTER = timedelta(days=45)
 
 RAW_SQL = """
 SELECT l.currency, (o.paid_at AT TIME ZONE 'UTC')::date AS day,
@@ -58,13 +62,22 @@ SELECT l.currency, (o.paid_at AT TIME ZONE 'UTC')::date AS day,
 """
 
 
-def seed(orders: int) -> None:
+def commission_status(age: timedelta) -> str:
+    """A commission line's status at this age: in hold, then payable, then paid out."""
+    from commissions.models import CommissionLine
+
+    if age < HOLD:
+        return CommissionLine.Status.PENDING
+    return CommissionLine.Status.APPROVED if age < PAID_AFTER else CommissionLine.Status.PAID
+
+
+def seed(orders: int, days: int = DAYS) -> None:
     """Brands, catalog, creators and links, then the orders and all that hangs off them."""
     from django.db import connection
     from django.utils import timezone
 
     from accounts.models import User
-    from commissions.models import CommissionLine
+    from commissions.models import CommissionLine, Payout
     from creators.models import AffiliateLink, Creator, Video
     from orders.models import Fulfilment, Order, OrderLine, Refund, RefundLine
     from shop.models import Brand, Product, Variant
@@ -108,6 +121,20 @@ def seed(orders: int) -> None:
         for p in products
     )
     link_of = {(link.creator_id, link.product_id): link for link in links}
+    payout_of = {
+        payout.creator_id: payout
+        for payout in Payout.objects.bulk_create(
+            Payout(
+                creator=c,
+                currency="USD",
+                amount=Decimal("1.00"),
+                status=Payout.Status.PAID,
+                provider="manual",
+                paid_at=now,
+            )
+            for c in creators
+        )
+    }
     for start in range(0, orders, BATCH):
         count = min(BATCH, orders - start)
         picks = []
@@ -115,7 +142,7 @@ def seed(orders: int) -> None:
             big = rng.random() < 0.55
             variant = variants[rng.randrange(PRODUCTS // 2) if big else rng.randrange(PRODUCTS)]
             creator = creators[rng.randrange(CREATORS)] if rng.random() < 0.7 else None
-            paid_at = now - timedelta(seconds=rng.randrange(DAYS * 86_400))
+            paid_at = now - timedelta(seconds=rng.randrange(days * 86_400))
             total = Decimal(rng.randrange(500, 20_000)) / 100
             picks.append((variant, creator, paid_at, total))
         made = Order.objects.bulk_create(
@@ -160,7 +187,7 @@ def seed(orders: int) -> None:
                 order=order,
                 brand_id=line.brand_id,
                 status=Fulfilment.Status.UNFULFILLED
-                if order.pk % 3 == 0
+                if order.pk % 3 == 0 and now - order.paid_at < timedelta(days=3)
                 else Fulfilment.Status.SHIPPED,
             )
             for order, line in zip(made, lines, strict=True)
@@ -168,7 +195,10 @@ def seed(orders: int) -> None:
         CommissionLine.objects.bulk_create(
             CommissionLine(
                 kind=CommissionLine.Kind.COMMISSION,
-                status=CommissionLine.Status.PENDING,
+                status=commission_status(now - order.paid_at),
+                payout=payout_of[line.attributed_creator_id]
+                if now - order.paid_at >= PAID_AFTER
+                else None,
                 creator_id=line.attributed_creator_id,
                 link_id=line.attributed_link_id,
                 brand_id=line.brand_id,
@@ -204,11 +234,16 @@ def seed(orders: int) -> None:
         cursor.execute("VACUUM ANALYZE")
 
 
-def seeded(orders: int) -> bool:
+def seeded(orders: int, days: int) -> bool:
+    from django.db.models import Min
+    from django.utils import timezone
+
     from orders.models import Order
 
     try:
-        return Order.objects.filter(checkout_scope="bench").count() == orders
+        bench = Order.objects.filter(checkout_scope="bench")
+        first = bench.aggregate(first=Min("paid_at"))["first"]
+        return bench.count() == orders and abs((timezone.now() - first).days - days) <= 1
     except Exception:  # no tables yet
         return False
 
@@ -274,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_dashboard", description=__doc__)
     add_common_arguments(parser)
     parser.add_argument("--orders", type=int, help="paid orders (default 100,000)")
+    parser.add_argument("--days", type=int, default=DAYS, help="days of history (default 60)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     orders = args.orders or (10_000 if args.smoke else 100_000)
     rounds = args.rounds or (3 if args.smoke else 15)
@@ -281,12 +317,12 @@ def main(argv: list[str] | None = None) -> int:
     django_setup()
     use_database(DATABASE_URL)
     fresh = prepare_database(reuse=args.reuse_db)
-    if not fresh and not seeded(orders):
+    if not fresh and not seeded(orders, args.days):
         prepare_database()
         fresh = True
     if fresh:
         started = time.perf_counter()
-        seed(orders)
+        seed(orders, args.days)
         print(f"seeded {orders:,} orders in {time.perf_counter() - started:.1f}s")
 
     from shop.models import Brand
@@ -302,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows, ["reader", "case", "ms", "x raw"])
     summary = {
         "orders": orders,
+        "days": args.days,
         "rounds": rounds,
         **{
             f"{reader} dashboard/raw": timings["dashboard"] / timings["raw"]

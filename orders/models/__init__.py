@@ -132,6 +132,8 @@ class Order(models.Model):
                 name="order_refunds_within_total",
             ),
         ]
+        # Paid orders are read by when they were paid: the brand dashboard, settlements.
+        indexes = [models.Index(fields=["paid_at"], name="order_paid_at")]
 
     def __str__(self) -> str:
         return f"Order #{self.pk}"
