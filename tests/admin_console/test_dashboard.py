@@ -240,6 +240,16 @@ def test_a_brand_sees_its_own_figures_on_its_home_page(client, alpha, bravo):
     assert figures["stock"]["sold_out"] == 0
 
 
+def test_orders_to_ship_link_to_the_order_desk_showing_just_those(client, alpha, bravo):
+    member_of(client, alpha["brand"])
+    url = page_figures(client)["to_ship"]["url"]
+
+    response = client.get(url)
+
+    assert response.status_code == 200
+    assert [f.status for f in response.context["cl"].result_list] == ["unfulfilled"]
+
+
 def test_brand_a_never_sees_brand_b_figures(client, alpha, bravo):
     response = member_of(client, alpha["brand"]).get("/admin/")
 
