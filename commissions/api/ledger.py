@@ -137,7 +137,10 @@ class BalanceSerializer(serializers.Serializer):
         "against your next earnings.",
     )
     in_payouts = MoneyField(
-        amount="in_payouts", currency="currency", help_text="In payouts being sent or paid."
+        amount="in_payouts", currency="currency", help_text="In payouts still being sent."
+    )
+    paid_out = MoneyField(
+        amount="paid_out", currency="currency", help_text="In payouts that were paid."
     )
     payout_minimum = MoneyField(amount="payout_minimum", currency="currency")
     payable_now = serializers.BooleanField(

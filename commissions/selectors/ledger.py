@@ -14,6 +14,7 @@ from common.money import quantize
 from creators.models import Creator
 
 Status = CommissionLine.Status
+PAID = Payout.Status.PAID
 
 
 def commission_line_queryset(*, creator: Creator) -> QuerySet[CommissionLine]:
@@ -34,6 +35,7 @@ class Balance:
     pending: Decimal = Decimal(0)
     approved: Decimal = Decimal(0)
     in_payouts: Decimal = Decimal(0)
+    paid_out: Decimal = Decimal(0)
     next_payable_at: datetime | None = None
     payout_minimum: Decimal = field(default=Decimal(0))
 
@@ -46,7 +48,8 @@ def commission_balances(*, creator: Creator) -> list[Balance]:
     """Balances by currency (ordered by code), summed in one query; voided lines add nothing.
 
     `approved` may be negative after a clawback: it nets against the next earnings.
-    `in_payouts` counts lines in payouts being sent or paid.
+    `in_payouts` counts lines in payouts still being sent; `paid_out` those whose payout was
+    paid (money the creator has), so a paid payout leaves `in_payouts`.
     """
     rows = (
         CommissionLine.objects.filter(creator=creator)
@@ -55,7 +58,8 @@ def commission_balances(*, creator: Creator) -> list[Balance]:
         .annotate(
             pending=Sum("amount", filter=Q(status=Status.PENDING)),
             approved=Sum("amount", filter=Q(status=Status.APPROVED)),
-            in_payouts=Sum("amount", filter=Q(status=Status.PAID)),
+            in_payouts=Sum("amount", filter=Q(status=Status.PAID) & ~Q(payout__status=PAID)),
+            paid_out=Sum("amount", filter=Q(status=Status.PAID, payout__status=PAID)),
             next_payable_at=Min(
                 "payable_at", filter=Q(status=Status.PENDING, kind=CommissionLine.Kind.COMMISSION)
             ),
@@ -71,6 +75,7 @@ def commission_balances(*, creator: Creator) -> list[Balance]:
                 pending=quantize(row["pending"] or 0, code),
                 approved=quantize(row["approved"] or 0, code),
                 in_payouts=quantize(row["in_payouts"] or 0, code),
+                paid_out=quantize(row["paid_out"] or 0, code),
                 next_payable_at=row["next_payable_at"],
                 payout_minimum=conf.payout_minimum(code),
             )

@@ -65,7 +65,7 @@ def _commission_row(row: dict[str, Any], hold_days: int, link_id: int | None) ->
         "rule": attribution.get("rule"),
         "rate": str(rate),
         "rate_source": attribution.get("rate_source"),
-        "base": str(base),
+        "base": _shown(base, currency),
         "currency": currency,
         "formula": COMMISSION_FORMULA,
         "hold_days": hold_days,
@@ -235,10 +235,10 @@ def commission_reverse_joined(
         receipt={
             "refund_id": refund_id,
             "commission_line_id": commission.pk,
-            "commission": str(commission.amount),
-            "base": str(commission.base),
-            "refunded_to_date": str(refunded),
-            "reversed_before": str(already),
+            "commission": _shown(commission.amount, commission.currency),
+            "base": _shown(commission.base, commission.currency),
+            "refunded_to_date": _shown(refunded, commission.currency),
+            "reversed_before": _shown(already, commission.currency),
             "formula": REVERSAL_FORMULA,
             "after_payout": commission.status == Status.PAID,
             "why": _why(commission.status),
@@ -253,6 +253,11 @@ def commission_reverse_joined(
     except IntegrityError:
         return reversals.get(refund_id=refund_id)
     return line
+
+
+def _shown(value: Decimal, currency: str) -> str:
+    """An amount as a receipt shows it: the currency's decimals, not the column's three."""
+    return format(quantize(value, currency), "f")
 
 
 def _why(status: str) -> str:

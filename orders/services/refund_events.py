@@ -79,6 +79,7 @@ def refunds_reconcile(*, order_id: int) -> None:
             currency=found.currency,
             status=found.status or "",
             metadata=found.metadata.to_dict() if found.metadata else {},
+            reason=getattr(found, "reason", None) or "",
         )
 
 
@@ -90,6 +91,7 @@ def stripe_refund_reconcile(
     currency: str,
     status: str,
     metadata: dict[str, str],
+    reason: str = "",
 ) -> None:
     """Reconcile one Stripe refund (as just re-fetched) with our records."""
     ours = Refund.objects.filter(stripe_refund_id=stripe_refund_id).first()
@@ -116,6 +118,7 @@ def stripe_refund_reconcile(
         currency=currency,
         status=status,
         failed=ours,
+        reason=reason,
     )
 
 
@@ -141,6 +144,15 @@ def _retake(failed: Refund) -> bool:
     except RefundExceedsPaid:
         return False
     return True
+
+
+def _reason_fields(reason: str, failed: Refund | None) -> dict[str, str]:
+    """Stripe's reason as ours when we have it; any other kept in the note, not lost."""
+    notes = [f"Recovers refund {failed.pk}."] if failed is not None else []
+    if reason and reason not in Refund.Reason.values:
+        notes.append(f"Stripe reason: {reason}.")
+        reason = ""
+    return {"reason": reason, "note": " ".join(notes)}
 
 
 def _spread(order: Order, refund: Refund) -> None:
@@ -191,8 +203,9 @@ def refund_record_external(
     currency: str,
     status: str,
     failed: Refund | None = None,
+    reason: str = "",
 ) -> Refund | None:
-    """Record a refund made at Stripe and not (or no longer) reserved by us."""
+    """Record a refund made at Stripe and not (or no longer) reserved by us, with its reason."""
     with transaction.atomic(durable=True):
         order = Order.objects.select_for_update(of=("self",)).get(pk=order_id)
         if Refund.objects.filter(stripe_refund_id=stripe_refund_id).exists():
@@ -227,7 +240,7 @@ def refund_record_external(
                 source=Refund.Source.DASHBOARD,
                 stripe_refund_id=stripe_refund_id,
                 stripe_status=status,
-                note=f"Recovers refund {failed.pk}." if failed is not None else "",
+                **_reason_fields(reason, failed),
                 completed_at=timezone.now(),
             )
             _spread(order, refund)

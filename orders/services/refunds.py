@@ -196,7 +196,7 @@ def refund_apply_succeeded(*, order: Order, refund: Refund) -> None:
         kind="refunded",
         data={
             "refund_id": refund.pk,
-            "amount": str(refund.amount),
+            "amount": format(quantize(refund.amount, refund.currency), "f"),
             "source": refund.source,
             "stripe_refund_id": refund.stripe_refund_id,
         },

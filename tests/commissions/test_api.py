@@ -196,7 +196,8 @@ def test_balances_by_status_and_currency_go_negative_after_a_clawback(creator, a
             "currency": "EUR",
             "pending": {"amount": "0.00", "currency": "EUR"},
             "available": {"amount": "-20.00", "currency": "EUR"},
-            "in_payouts": {"amount": "50.00", "currency": "EUR"},
+            "in_payouts": {"amount": "0.00", "currency": "EUR"},
+            "paid_out": {"amount": "50.00", "currency": "EUR"},
             "payout_minimum": {"amount": "25.00", "currency": "EUR"},
             "payable_now": False,
             "next_payable_at": None,
@@ -206,6 +207,7 @@ def test_balances_by_status_and_currency_go_negative_after_a_clawback(creator, a
             "pending": {"amount": "10.00", "currency": "USD"},
             "available": {"amount": "0.00", "currency": "USD"},
             "in_payouts": {"amount": "0.00", "currency": "USD"},
+            "paid_out": {"amount": "0.00", "currency": "USD"},
             "payout_minimum": {"amount": "25.00", "currency": "USD"},
             "payable_now": False,
             "next_payable_at": CommissionLine.objects.get(currency="USD")

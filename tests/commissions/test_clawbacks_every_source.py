@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from commissions.models import CommissionLine
 from commissions.services.approval import commissions_approve_due
@@ -92,7 +93,7 @@ def dashboard_refund(t: TwoBrands, cents: int, event_id: str) -> str:
 def charge_refunded(t: TwoBrands, event_id: str) -> None:
     intent = stripe_test_client().v1.payment_intents.retrieve(intent_of(t.order))
     charge = {"id": intent.latest_charge, "object": "charge", "payment_intent": intent.id}
-    response = post_event(Client(), event_payload(event_id, "charge.refunded", charge))
+    response = post_event(APIClient(), event_payload(event_id, "charge.refunded", charge))
     assert response.status_code == 200
 
 
