@@ -32,17 +32,21 @@ def commission_amount(*, base: Decimal, rate: Decimal, currency: str) -> Decimal
 def commission_amount_sql(*, base: str, rate: str, currency: str = "currency") -> Round:
     """`commission_amount` per row in SQL, for aggregates over lines not in the ledger yet:
     the fields `base` x `rate` (null: 0) / 100, rounded half-up in the row's `currency`."""
+    return Round(
+        F(base) * Coalesce(rate, Value(Decimal(0))) * Value(Decimal("0.01")),
+        _places_sql(currency),
+        output_field=DecimalField(max_digits=20, decimal_places=3),
+    )
+
+
+def _places_sql(currency: str) -> Any:
+    """The row's currency precision (common.money), as SQL."""
     # Round's stub types the precision as an int; PostgreSQL takes it per row.
-    places: Any = Case(
+    return Case(
         When(**{f"{currency}__in": sorted(ZERO_DECIMAL_CURRENCIES)}, then=Value(0)),
         When(**{f"{currency}__in": sorted(THREE_DECIMAL_CURRENCIES)}, then=Value(3)),
         default=Value(2),
         output_field=IntegerField(),
-    )
-    return Round(
-        F(base) * Coalesce(rate, Value(Decimal(0))) * Value(Decimal("0.01")),
-        places,
-        output_field=DecimalField(max_digits=20, decimal_places=3),
     )
 
 
@@ -76,3 +80,18 @@ def reversal_amount(
         raise NegativeAmount(fields={"already_reversed": ["Must not be negative."]})
     target = reversed_target(commission=commission, base=base, refunded=refunded, currency=currency)
     return Decimal(0) - max(Decimal(0), min(target, commission) - already_reversed)
+
+
+def ledger_due_sql(*, base: str, rate: str, refunded: str, currency: str = "currency") -> Any:
+    """What a line's ledger should hold, per row in SQL: `commission_amount` less
+    `reversed_target` (the same rounding), for a set-based comparison with the ledger.
+
+    `base`, `rate` and `currency` are fields; `refunded` names an annotation (or field)."""
+    commission = commission_amount_sql(base=base, rate=rate, currency=currency)
+    reversed_part = Case(
+        When(**{f"{base}__lte": 0}, then=Value(Decimal(0))),
+        When(**{f"{refunded}__gte": F(base)}, then=commission),
+        default=Round(commission * F(refunded) / F(base), _places_sql(currency)),
+        output_field=DecimalField(max_digits=20, decimal_places=3),
+    )
+    return commission - reversed_part

@@ -1,8 +1,8 @@
 """Thin, idempotent Celery tasks of the commissions app.
 
-They keep the names they had when they lived in creators/tasks.py (`creators.tasks.*`), so
-messages already queued, the beat schedule and the routing to the money queue still find
-them.
+The tasks that lived in creators/tasks.py keep their names (`creators.tasks.*`), so messages
+already queued, the beat schedule and the routing to the money queue still find them; tasks
+added since are named after this module (`commissions.tasks.*`, routed to the money queue).
 """
 
 from celery import shared_task
@@ -79,3 +79,14 @@ def settlements_pay_due() -> list[int]:
 @shared_task(name="creators.tasks.settlement_payout_send")
 def settlement_payout_send(payout_id: int) -> str:
     return settlement_payouts.settlement_payout_send(payout_id=payout_id).status
+
+
+# --- New tasks: named after this module --------------------------------------------------
+
+
+@shared_task(name="commissions.tasks.commissions_ledger_reconcile")
+def commissions_ledger_reconcile() -> dict[str, object]:
+    from commissions.services.reconciliation import ledger_reconcile
+
+    report = ledger_reconcile()
+    return {"found": report.found, "appended": report.appended, "unresolved": report.unresolved}

@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from unfold.admin import ModelAdmin
 
+from commissions.admin.reconciliation import LedgerReconcileAdminMixin
 from commissions.models import CommissionLine, CommissionTerms, Payout, PayoutAccount
 from commissions.services import payouts as payout_services
 from commissions.services.providers import payouts_csv
@@ -41,7 +42,9 @@ class CommissionTermsAdmin(BrandScopedAdminMixin, ModelAdmin):
 
 
 @admin.register(CommissionLine)
-class CommissionLineAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ModelAdmin):
+class CommissionLineAdmin(
+    ReadOnlyAdminMixin, BrandScopedAdminMixin, LedgerReconcileAdminMixin, ModelAdmin
+):
     """Commission liabilities: what the brand's sales earned creators, and what was paid."""
 
     brand_path = "brand"

@@ -55,6 +55,8 @@ class CommissionLine(models.Model):
     class Kind(models.TextChoices):
         COMMISSION = "commission", "Commission"
         REVERSAL = "reversal", "Reversal"
+        # Appended by the ledger reconciliation: what the ledger lacked, either sign.
+        ADJUSTMENT = "adjustment", "Reconciliation adjustment"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending (in hold)"
@@ -72,7 +74,10 @@ class CommissionLine(models.Model):
     order_id = models.PositiveBigIntegerField()
     order_line_id = models.PositiveBigIntegerField()
     refund_id = models.CharField(
-        max_length=255, blank=True, help_text="The refund a reversal answers; empty otherwise."
+        max_length=255,
+        blank=True,
+        help_text="The refund a reversal answers, or an adjustment's reconciliation key; empty "
+        "for a commission.",
     )
     currency = models.CharField(max_length=3)
     base = models.DecimalField(
@@ -110,6 +115,7 @@ class CommissionLine(models.Model):
                 condition=(
                     Q(kind="commission", refund_id="", amount__gte=0, base__gte=0)
                     | (Q(kind="reversal", amount__lte=0, base__lte=0) & ~Q(refund_id=""))
+                    | (Q(kind="adjustment", base=0) & ~Q(refund_id=""))
                 ),
                 name="commission_line_kind_signs",
             ),

@@ -529,6 +529,10 @@ BEAT_SCHEDULE_SEED: dict = {
         "task": "creators.tasks.payouts_create_due",
         "schedule": 60 * 60,
     },
+    "commissions-ledger-reconcile": {
+        "task": "commissions.tasks.commissions_ledger_reconcile",
+        "schedule": 60 * 60 * 24,
+    },
     "creators-settlements-pay-due": {
         "task": "creators.tasks.settlements_pay_due",
         "schedule": 60 * 60,
