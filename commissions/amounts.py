@@ -82,16 +82,23 @@ def reversal_amount(
     return Decimal(0) - max(Decimal(0), min(target, commission) - already_reversed)
 
 
-def ledger_due_sql(*, base: str, rate: str, refunded: str, currency: str = "currency") -> Any:
-    """What a line's ledger should hold, per row in SQL: `commission_amount` less
-    `reversed_target` (the same rounding), for a set-based comparison with the ledger.
-
-    `base`, `rate` and `currency` are fields; `refunded` names an annotation (or field)."""
-    commission = commission_amount_sql(base=base, rate=rate, currency=currency)
-    reversed_part = Case(
-        When(**{f"{base}__lte": 0}, then=Value(Decimal(0))),
-        When(**{f"{refunded}__gte": F(base)}, then=commission),
-        default=Round(commission * F(refunded) / F(base), _places_sql(currency)),
-        output_field=DecimalField(max_digits=20, decimal_places=3),
+def places_sql_text(currency: str) -> str:
+    """The precision of the currency in column `currency`, as raw SQL (common.money)."""
+    zero = ", ".join(f"'{c}'" for c in sorted(ZERO_DECIMAL_CURRENCIES))
+    three = ", ".join(f"'{c}'" for c in sorted(THREE_DECIMAL_CURRENCIES))
+    return (
+        f"(CASE WHEN {currency} IN ({zero}) THEN 0 WHEN {currency} IN ({three}) THEN 3 ELSE 2 END)"
     )
-    return commission - reversed_part
+
+
+def ledger_due_sql_text(*, base: str, rate: str, refunded: str, places: str) -> str:
+    """What a line's ledger should hold, as raw SQL over the given columns: `commission_amount`
+    less `reversed_target`, rounded the same way (PostgreSQL's round() is half away from
+    zero, half-up for these non-negative amounts), for a set-based comparison with the ledger.
+    """
+    commission = f"round({base} * coalesce({rate}, 0) * 0.01, {places})"
+    reversed_part = (
+        f"CASE WHEN {base} <= 0 THEN 0 WHEN {refunded} >= {base} THEN {commission} "
+        f"ELSE round({commission} * {refunded} / {base}, {places}) END"
+    )
+    return f"({commission} - {reversed_part})"

@@ -151,7 +151,7 @@ def test_the_scan_is_set_based_whatever_the_number_of_lines(healthy, django_asse
     creator = CreatorFactory.create()
     for _ in range(30):
         sale(creator, "10.00")
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(1):
         assert commission_ledger_differences() == []
 
 
