@@ -90,3 +90,11 @@ def commissions_ledger_reconcile() -> dict[str, object]:
 
     report = ledger_reconcile()
     return {"found": report.found, "appended": report.appended, "unresolved": report.unresolved}
+
+
+@shared_task(name="commissions.tasks.settlements_close_due")
+def settlements_close_due() -> dict[str, list[int]]:
+    from commissions.services.settlement_periods import settlements_close_due as close
+
+    result = close()
+    return {"settlements": result.settlements, "payouts": result.payouts}

@@ -31,6 +31,11 @@ class CommissionTerms(models.Model):
         help_text="Days after payment before a commission may be paid out (returns window). "
         "Changes apply to sales made afterwards.",
     )
+    settlement_period_days = models.PositiveSmallIntegerField(
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(92)],
+        help_text="Length of the brand's settlement period in days (7: weekly, from Monday).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

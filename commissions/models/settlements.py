@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import models
 from django.db.models import Q
 
@@ -30,6 +32,13 @@ class Settlement(models.Model):
         decimal_places=3,
         help_text="What Tribe owes the brand; negative when the brand owes Tribe.",
     )
+    carried_in = models.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        default=Decimal(0),
+        help_text="The debt of the brand's previous period in this currency, netted here "
+        "(zero or negative).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -54,10 +63,19 @@ class Settlement(models.Model):
                 name="settlement_adds_up",
             ),
             models.CheckConstraint(condition=CURRENCY_ISO, name="settlement_currency_iso"),
+            models.CheckConstraint(
+                condition=Q(carried_in__lte=0), name="settlement_carried_in_is_debt"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"settlement {self.brand_id} {self.period_start:%Y-%m-%d} {self.currency}"
+
+    @property
+    def payable(self) -> Decimal:
+        """What this settlement pays: its amount due less the debt carried in; below zero,
+        nothing is paid and the rest is carried into the next period."""
+        return self.amount_due + self.carried_in
 
 
 class SettlementLine(models.Model):

@@ -139,6 +139,21 @@ def brand_refunds_in_period(
     return list(rows)
 
 
+def brands_active_since(*, since: datetime) -> set[int]:
+    """Brands with a line of an order paid, or a refund completed, at or after `since`: what
+    the settlement job reads about orders."""
+    from orders.models import Refund, RefundLine
+    from orders.state import PAID_STATUSES
+
+    sold = OrderLine.objects.filter(
+        order__paid_at__gte=since, order__status__in=PAID_STATUSES
+    ).values_list("brand_id", flat=True)
+    refunded = RefundLine.objects.filter(
+        refund__status=Refund.Status.SUCCEEDED, refund__completed_at__gte=since
+    ).values_list("brand_id", flat=True)
+    return set(sold.distinct()) | set(refunded.distinct())
+
+
 # --- Fraud basics: how many of a creator's orders were refunded, per brand ---------------
 
 

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from commissions.errors import BrandPayoutAccountNotReady, SettlementNotPayable
@@ -94,10 +95,10 @@ def settlement_payout_create(*, settlement_id: int) -> SettlementPayout:
             live = settlement.payouts.exclude(status=Status.FAILED).first()
             if live is not None:
                 return live
-            if settlement.amount_due <= 0:
+            if settlement.payable <= 0:
                 raise SettlementNotPayable(
                     details={
-                        "amount_due": f"{quantize(settlement.amount_due, settlement.currency):f}",
+                        "amount_due": f"{quantize(settlement.payable, settlement.currency):f}",
                         "currency": settlement.currency,
                     }
                 )
@@ -105,7 +106,7 @@ def settlement_payout_create(*, settlement_id: int) -> SettlementPayout:
             payout = SettlementPayout.objects.create(
                 settlement=settlement,
                 currency=settlement.currency,
-                amount=settlement.amount_due,
+                amount=settlement.payable,
                 provider=account.provider,
                 destination=account.stripe_account_id or "",
             )
@@ -128,8 +129,9 @@ def settlements_pay_due() -> list[int]:
     """Pay every settlement never paid whose amount due is positive and whose brand can be
     paid; returns the attempts created. Failed attempts wait for a person to retry them."""
     due = (
-        Settlement.objects.filter(
-            amount_due__gt=0,
+        Settlement.objects.annotate(to_pay=F("amount_due") + F("carried_in"))
+        .filter(
+            to_pay__gt=0,
             payouts__isnull=True,
             brand__payout_account__status=BrandPayoutAccount.Status.READY,
         )

@@ -169,6 +169,16 @@ def _existing(brand: Brand, start: datetime, end: datetime) -> list[Settlement]:
     )
 
 
+def _debt_before(brand: Brand, start: datetime, currency: str) -> Decimal:
+    """What the brand's latest earlier settlement in this currency left unpaid (its debt)."""
+    previous = (
+        Settlement.objects.filter(brand=brand, currency=currency, period_end__lte=start)
+        .order_by("-period_end", "-pk")
+        .first()
+    )
+    return min(previous.payable, Decimal(0)) if previous is not None else Decimal(0)
+
+
 def _write(brand: Brand, start: datetime, end: datetime, statement: Statement) -> Settlement:
     settlement = Settlement.objects.create(
         brand=brand,
@@ -181,6 +191,7 @@ def _write(brand: Brand, start: datetime, end: datetime, statement: Statement) -
         platform_fee_percent=statement.fee_percent,
         platform_fee=statement.platform_fee,
         amount_due=statement.amount_due,
+        carried_in=_debt_before(brand, start, statement.currency),
     )
     SettlementLine.objects.bulk_create(
         SettlementLine(

@@ -533,6 +533,10 @@ BEAT_SCHEDULE_SEED: dict = {
         "task": "commissions.tasks.commissions_ledger_reconcile",
         "schedule": 60 * 60 * 24,
     },
+    "commissions-settlements-close-due": {
+        "task": "commissions.tasks.settlements_close_due",
+        "schedule": 60 * 60,
+    },
     "creators-settlements-pay-due": {
         "task": "creators.tasks.settlements_pay_due",
         "schedule": 60 * 60,
