@@ -3,6 +3,7 @@
 - ledger.py: brand commission terms and liabilities (brand-scoped); payout accounts and
   payouts (superusers);
 - settlements.py: what Tribe owes each brand, and paying it; brand payout accounts;
+- settlement_statements.py: a settlement's printable statement and CSV, for its brand;
 - creators.py: "creators working with us", with their sales and refund rate;
 - dashboard.py: the admin's home for brand staff (unfold's DASHBOARD_CALLBACK).
 """

@@ -25,6 +25,7 @@ from commissions.admin.ledger import (
     SuperuserOnlyAdmin,
     TransferAttemptAdmin,
 )
+from commissions.admin.settlement_statements import SettlementStatementAdminMixin
 from commissions.models import BrandPayoutAccount, Settlement, SettlementLine, SettlementPayout
 from commissions.services import accounts
 from commissions.services import settlement_payouts as services
@@ -78,7 +79,9 @@ class SettlementPayoutInline(_ReadOnlyInline):
 
 
 @admin.register(Settlement)
-class SettlementAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ModelAdmin):
+class SettlementAdmin(
+    ReadOnlyAdminMixin, BrandScopedAdminMixin, SettlementStatementAdminMixin, ModelAdmin
+):
     """What Tribe owes the brand per period and currency, line by line; never edited."""
 
     brand_path = "brand"
@@ -109,6 +112,8 @@ class SettlementAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ModelAdmin):
         "platform_fee_percent",
         "platform_fee",
         "amount_due",
+        "carried_in",
+        "statement",
         "created_at",
     )
     fields = readonly_fields
