@@ -1,0 +1,345 @@
+"""The money state machine: random sequences of what happens to money, and the rules that
+must hold after every step.
+
+This is the one place where money rules are proven together. Steps: checkouts (pending
+orders of 1-3 lines, credited to a creator at a snapshotted rate, in a 0-, 2- or 3-decimal
+currency), payments (the order paid and `orders.order_paid` recorded in the outbox), refunds
+from every source (the brand's, through the refunds service that the brand API and the admin
+desk share, minus the Stripe call; and Stripe dashboard refunds through
+`refund_record_external`, spread over the order's lines), outbox deliveries in order, in
+reverse, or twice, the clock moving, approvals, payouts and settlements.
+
+After every step, once the outbox has delivered everything:
+
+- each paid, credited line's ledger holds exactly commission(paid) - reversed(refunded),
+  to the cent (amounts.py);
+- a payout takes exactly the creator's approved balance, never more, and its lines add up
+  to it;
+- each settlement is gross - refunds - commissions - platform fee, and its lines add up to
+  it; what it pays is its amount due plus the debt carried in, never below zero;
+- the ledger reconciliation finds nothing.
+
+Later money rules add their steps and invariants here, rather than each writing its own:
+discount codes (a `checkout` with a code, and the settlement's `- discounts`), disputes (a
+`dispute_opened` step holding the commission, `dispute_lost` reversing it, and `- lost
+disputes - dispute fees` in the settlement invariant).
+
+Services are called directly (no HTTP), on PostgreSQL, with a fixed seed and a bounded
+budget (derandomize, MAX_EXAMPLES x STEPS) so CI runs the same sequences every time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+import pytest
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from hypothesis import HealthCheck
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+
+from commissions import conf
+from commissions.amounts import commission_amount, reversed_target
+from commissions.errors import PayoutBelowMinimum
+from commissions.models import CommissionLine, Payout, Settlement
+from commissions.selectors.reconciliation import commission_ledger_differences
+from commissions.services.approval import commissions_approve_due
+from commissions.services.payouts import payout_create_for_creator
+from commissions.services.settlement_payouts import settlements_pay_due
+from commissions.services.settlement_periods import periods_due
+from commissions.services.settlements import settlement_create
+from common.errors import ApplicationError
+from common.money import quantize, quantum, to_minor_units
+from common.outbox import event_record
+from common.outbox.models import OutboxDelivery
+from common.outbox.services import delivery_run
+from creators.models import Creator
+from orders.events import ORDER_PAID
+from orders.models import Order, OrderLine
+from orders.order_selectors import order_lines_refunded_succeeded
+from orders.services.refund_events import refund_record_external
+from orders.services.refunds import RefundLineRequest, _reserve, refund_complete
+from shop.models import Brand
+from tests.commissions.helpers import paid_order, variant_of
+from tests.creators.factories import CreatorFactory, PayoutAccountFactory
+from tests.orders.aftersale_helpers import member
+from tests.shop.factories import BrandFactory
+
+MAX_EXAMPLES = 15
+STEPS = 25
+CURRENCIES = ["USD", "JPY", "KWD"]
+RATES = [Decimal(r) for r in ("0.00", "7.50", "10.00", "12.50", "33.33")]
+Status = CommissionLine.Status
+
+
+class MoneyMachine(RuleBasedStateMachine):
+    orders = Bundle("orders")
+    paid = Bundle("paid")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now: datetime = timezone.now()
+        self.brands: dict[str, Brand] = {}
+        self.owners: dict[int, object] = {}
+        self.creator: Creator = CreatorFactory.create()
+        PayoutAccountFactory.create(creator=self.creator, provider="manual", stripe_account_id=None)
+        self.order_ids: list[int] = []
+        self.payouts: list[int] = []
+        self.brand_ids: set[int] = set()
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def brand(self, currency: str) -> Brand:
+        if currency not in self.brands:
+            brand = BrandFactory.create(currency=currency)
+            self.brands[currency] = brand
+            self.owners[brand.pk] = member(brand)
+            self.brand_ids.add(brand.pk)
+        return self.brands[currency]
+
+    def lines(self) -> list[OrderLine]:
+        return list(
+            OrderLine.objects.filter(order_id__in=self.order_ids, order__paid_at__isnull=False)
+        )
+
+    def undelivered(self) -> list[int]:
+        return list(
+            OutboxDelivery.objects.filter(done_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+
+    # --- steps ---------------------------------------------------------------------------
+
+    @rule(
+        target=orders,
+        currency=st.sampled_from(CURRENCIES),
+        units=st.lists(st.integers(1, 50_000), min_size=1, max_size=3),
+        rate=st.sampled_from(RATES),
+    )
+    def checkout(self, currency: str, units: list[int], rate: Decimal) -> int:
+        brand = self.brand(currency)
+        step = quantum(currency)
+        order = paid_order(
+            *[(variant_of(brand), str(u * step)) for u in units],
+            creator=self.creator,
+            rate=str(rate),
+            currency=currency,
+            shipping="0",
+            status=Order.Status.PENDING_PAYMENT,
+        )
+        Order.objects.filter(pk=order.pk).update(stripe_payment_intent_id=f"pi_{uuid.uuid4().hex}")
+        self.order_ids.append(order.pk)
+        return order.pk
+
+    @initialize(
+        target=paid,
+        currency=st.sampled_from(CURRENCIES),
+        units=st.lists(st.integers(1, 50_000), min_size=1, max_size=3),
+        rate=st.sampled_from(RATES[1:]),
+    )
+    def first_sale(self, currency: str, units: list[int], rate: Decimal) -> int:
+        """Every run starts with a paid order, so refunds have something to take back."""
+        order_id = self.checkout(currency, units, rate)
+        return self.pay(order_id)
+
+    @rule(target=paid, order_id=consumes(orders))
+    def pay(self, order_id: int) -> int:
+        """What payment does to money: the order paid (now) and `order_paid` in the outbox."""
+        with transaction.atomic():
+            paid = Order.objects.filter(pk=order_id, paid_at__isnull=True).update(
+                status=Order.Status.PAID, paid_at=self.now
+            )
+            if paid:
+                event_record(name=ORDER_PAID, payload={"order_id": order_id})
+        return order_id
+
+    @rule(order_id=paid, share=st.integers(1, 100), whole_line=st.booleans())
+    def refund_by_brand(self, order_id: int, share: int, whole_line: bool) -> None:
+        """The brand API and the admin desk: both reserve, ask Stripe, record the answer."""
+        order = Order.objects.get(pk=order_id)
+        line = order.lines.order_by("pk").first()
+        if order.paid_at is None or line is None:
+            return
+        left = line.line_total - line.refunded_amount
+        amount = left if whole_line else quantize(left * share / 100, line.currency)
+        if amount <= 0:
+            return
+        try:
+            refund = _reserve(
+                order_id=order_id,
+                user=self.owners[line.brand_id],  # type: ignore[arg-type]
+                lines=[RefundLineRequest(line_id=line.pk, amount=amount)],
+                shipping=False,
+                restock=False,
+                reason="requested_by_customer",
+                note="",
+                brand_slug=None,
+            )
+        except ApplicationError:
+            return  # e.g. nothing left to refund: refused, nothing written
+        refund_complete(
+            refund_id=refund.pk, stripe_refund_id=f"re_{refund.pk}", stripe_status="succeeded"
+        )
+
+    @rule(order_id=paid, share=st.integers(1, 100))
+    def refund_in_dashboard(self, order_id: int, share: int) -> None:
+        order = Order.objects.get(pk=order_id)
+        if order.paid_at is None:
+            return
+        left = order.grand_total - order.refunded_total
+        # Stripe moves 3-decimal currencies in multiples of 0.010: so does its dashboard.
+        step = Decimal("0.010") if quantum(order.currency) == Decimal("0.001") else None
+        amount = quantize(left * share / 100, order.currency)
+        if step is not None:
+            amount = (amount / step).to_integral_value(rounding=ROUND_FLOOR) * step
+        if amount <= 0:
+            return
+        refund_record_external(
+            order_id=order_id,
+            stripe_refund_id=f"re_dash_{uuid.uuid4().hex}",
+            amount=to_minor_units(amount, order.currency),
+            currency=order.currency.lower(),
+            status="succeeded",
+            reason="duplicate",
+        )
+
+    @rule(reverse=st.booleans(), twice=st.booleans())
+    def deliver(self, reverse: bool, twice: bool) -> None:
+        """Outbox deliveries, in order or not; a second run of each changes nothing."""
+        pending = self.undelivered()
+        for delivery_id in reversed(pending) if reverse else pending:
+            delivery_run(delivery_id=delivery_id)
+            if twice:
+                delivery_run(delivery_id=delivery_id)
+
+    @rule(days=st.integers(1, 20))
+    def time_passes(self, days: int) -> None:
+        self.now += timedelta(days=days)
+
+    @rule(days=st.integers(0, 10))
+    def approve(self, days: int) -> None:
+        """The approval job, after the hold (7 days here) or a little before its end."""
+        self.now += timedelta(days=days)
+        while commissions_approve_due(now=self.now).more:
+            pass
+
+    @rule()
+    def pay_out(self) -> None:
+        approved = CommissionLine.objects.filter(
+            creator=self.creator, status=Status.APPROVED, payout__isnull=True
+        )
+        for currency in sorted(set(approved.values_list("currency", flat=True))):
+            balance = approved.filter(currency=currency).aggregate(s=Sum("amount"))["s"]
+            try:
+                payout = payout_create_for_creator(
+                    creator_id=self.creator.pk, currency=currency, now=self.now
+                )
+            except PayoutBelowMinimum:
+                assert balance < conf.payout_minimum(currency)
+                continue
+            assert payout.amount == balance  # exactly the approved balance, never more
+            self.payouts.append(payout.pk)
+
+    @rule()
+    def settle(self) -> None:
+        """The settlement job for this run's brands: their ended periods closed, then paid."""
+        at = self.now + timedelta(days=8)
+        for brand in self.brands.values():
+            for start, end in periods_due(brand_id=brand.pk, now=at):
+                settlement_create(brand=brand, period_start=start, period_end=end)
+        settlements_pay_due()
+
+    # --- what must always hold -------------------------------------------------------------
+
+    @invariant()
+    def ledger_holds_commission_on_what_was_kept(self) -> None:
+        if self.undelivered():
+            return  # holds once the outbox has delivered what was recorded
+        lines = self.lines()
+        refunded = order_lines_refunded_succeeded(order_line_ids=[line.pk for line in lines])
+        ledger = dict(
+            CommissionLine.objects.filter(order_line_id__in=[line.pk for line in lines])
+            .values("order_line_id")
+            .annotate(s=Sum("amount"))
+            .values_list("order_line_id", "s")
+        )
+        for line in lines:
+            assert line.commission_rate is not None
+            commission = commission_amount(
+                base=line.line_total, rate=line.commission_rate, currency=line.currency
+            )
+            due = commission - reversed_target(
+                commission=commission,
+                base=line.line_total,
+                refunded=refunded[line.pk],
+                currency=line.currency,
+            )
+            assert ledger.get(line.pk, Decimal(0)) == due, (line.pk, line.currency)
+
+    @invariant()
+    def reconciliation_finds_nothing(self) -> None:
+        if self.undelivered():
+            return
+        ids = [line.pk for line in self.lines()]
+        assert commission_ledger_differences(order_line_ids=ids) == []
+
+    @invariant()
+    def payouts_pay_exactly_their_lines(self) -> None:
+        for payout in Payout.objects.filter(pk__in=self.payouts):
+            lines = CommissionLine.objects.filter(payout=payout).aggregate(s=Sum("amount"))
+            assert payout.amount == lines["s"]
+            assert payout.amount > 0
+
+    @invariant()
+    def settlements_add_up(self) -> None:
+        for settlement in Settlement.objects.filter(brand_id__in=self.brand_ids):
+            assert settlement.amount_due == (
+                settlement.gross
+                - settlement.refunds
+                - settlement.commissions
+                - settlement.platform_fee
+            )
+            by_kind = dict(
+                settlement.lines.values("kind").annotate(s=Sum("amount")).values_list("kind", "s")
+            )
+            assert by_kind.get("sale", 0) + by_kind.get("shipping", 0) == settlement.gross
+            assert -by_kind.get("refund", 0) == settlement.refunds
+            assert -(by_kind.get("commission", 0) + by_kind.get("reversal", 0)) == (
+                settlement.commissions
+            )
+            assert sum(by_kind.values(), Decimal(0)) == settlement.amount_due
+            assert settlement.carried_in <= 0
+            for attempt in settlement.payouts.all():
+                assert attempt.amount == settlement.payable > 0
+
+
+@pytest.mark.django_db
+def test_money_state_machine(settings):
+    settings.COMMISSION_PAYOUT_MINIMUM = "0.001"
+    settings.COMMISSION_PAYOUT_MINIMUMS = {}
+    settings.COMMISSION_HOLD_DAYS = 7
+    settings.COMMISSION_PLATFORM_FEE_PERCENT = "5.00"
+    run_state_machine_as_test(
+        MoneyMachine,
+        settings=hsettings(
+            max_examples=MAX_EXAMPLES,
+            stateful_step_count=STEPS,
+            derandomize=True,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
