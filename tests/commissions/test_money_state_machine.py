@@ -33,6 +33,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
+from typing import cast
 
 import pytest
 from django.db import transaction
@@ -154,7 +155,7 @@ class MoneyMachine(RuleBasedStateMachine):
     def first_sale(self, currency: str, units: list[int], rate: Decimal) -> int:
         """Every run starts with a paid order, so refunds have something to take back."""
         order_id = self.checkout(currency, units, rate)
-        return self.pay(order_id)
+        return cast(int, self.pay(order_id))
 
     @rule(target=paid, order_id=consumes(orders))
     def pay(self, order_id: int) -> int:
