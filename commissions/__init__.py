@@ -6,14 +6,18 @@ that an order was paid or refunded through outbox events (handlers.py).
 
 - models/: brand terms, the ledger (`CommissionLine`), payout accounts (creators' and
   brands' Stripe Connect accounts), payouts, settlements and their payouts;
-- services/: every write (recording the ledger, approval, payouts, settlements, Connect
-  onboarding), see its map;
+- services/: every write (recording the ledger, approval, payouts, settlements and their
+  periods, the ledger reconciliation, Connect onboarding), see its map;
 - selectors/: every read (the creator's ledger and balances, the paid lines and refunds the
-  ledger is written from, creators' sales stats), see its map;
-- api/: the creator's commissions, balances, payouts, payout account and stats;
-- admin/: the brand-scoped ledger, terms, settlements, "creators working with us", and the
-  platform's payout admin;
-- tasks.py: the Celery tasks (they keep their `creators.tasks.*` names);
+  ledger is written from, the reconciliation's scan, brands' settlements, creators' sales
+  stats), see its map;
+- api/: the creator's commissions, balances, payouts, payout account and stats; the brand's
+  settlement statements;
+- admin/: the brand-scoped ledger, terms, settlements and their statements, "creators
+  working with us", and the platform's payout admin and ledger reconciliation;
+- tasks.py: the Celery tasks (those moved from creators keep their `creators.tasks.*` names,
+  new ones are `commissions.tasks.*`), among them the daily ledger reconciliation and the
+  settlement periods closed on schedule;
 - handlers.py: the outbox handlers of `orders.order_paid` and `orders.refund_succeeded`
   (registered in CommissionsConfig.ready());
 - amounts.py: the commission formula, the pure arithmetic (commission of a line, cumulative

@@ -4,6 +4,8 @@
   payouts (superusers);
 - settlements.py: what Tribe owes each brand, and paying it; brand payout accounts;
 - settlement_statements.py: a settlement's printable statement and CSV, for its brand;
+- reconciliation.py: the ledger reconciliation run on demand from the commission lines
+  (superusers);
 - creators.py: "creators working with us", with their sales and refund rate;
 - dashboard.py: the admin's home for brand staff (unfold's DASHBOARD_CALLBACK).
 """

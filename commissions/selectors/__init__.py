@@ -6,6 +6,8 @@
 - order_lines.py: what the ledger, settlements and the fraud check read about paid order
   lines and refunds (plain rows: the ledger keeps order ids as integers);
 - settlements.py: a brand's settlement statements as its members read them;
+- reconciliation.py: the reconciliation's scan, every order line's ledger against the
+  commission due on it, in one SQL statement;
 - sales.py: a creator's sales and estimated commission, bucketed by day or product;
 - stats.py: a creator's stats (clicks, sales, commission) over a window, for the app.
 """

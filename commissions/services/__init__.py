@@ -10,5 +10,8 @@
 - accounts.py: a creator's or a brand's Stripe Connect Express account and its onboarding
   link, kept in step with Stripe's `account.updated` events;
 - settlements.py: brand statements per period and currency (sales - refunds - commissions - fee);
-- settlement_payouts.py: paying a settlement's amount due to the brand, never twice.
+- settlement_payouts.py: paying a settlement's amount due to the brand, never twice;
+- settlement_periods.py: closing each brand's ended periods on schedule, debts carried forward;
+- reconciliation.py: every order line's ledger against the commission due on it, corrected
+  by appending (the daily job and the admin button).
 """
