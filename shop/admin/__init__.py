@@ -5,7 +5,8 @@ each one is an audited StockMovement.
 
 Modules: `scoping` (the brand-scoping mixins every brand-owned admin uses), `forms` (forms,
 formsets, list filters), `resources` and `import_export` (CSV import and export of products
-and variants), `feeds` (inventory feeds and their runs); the model admins are here.
+and variants), `feeds` (inventory feeds and their runs), `discounts` (brand discounts); the
+other model admins are here.
 """
 
 from __future__ import annotations
@@ -419,4 +420,4 @@ class StockMovementAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ModelAdmin):
         return str(obj.variant.product)
 
 
-from shop.admin import feeds  # noqa: E402, F401  (registers the feed and run admins)
+from shop.admin import discounts, feeds  # noqa: E402, F401  (registers their admins)

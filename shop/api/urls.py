@@ -1,7 +1,7 @@
 from django.urls import path
 
 from common.replica import replica_view
-from shop.api import brand, feeds, public
+from shop.api import brand, discounts, feeds, public
 
 public_urls = [
     path("products/", replica_view(public.product_list), name="product-list"),
@@ -45,6 +45,12 @@ brand_urls = [
         "variants/<int:pk>/movements/",
         brand.BrandVariantMovementsView.as_view(),
         name="brand-variant-movements",
+    ),
+    path("discounts/", discounts.BrandDiscountListView.as_view(), name="brand-discount-list"),
+    path(
+        "discounts/<int:pk>/",
+        discounts.BrandDiscountDetailView.as_view(),
+        name="brand-discount-detail",
     ),
     path("feeds/", feeds.BrandFeedListView.as_view(), name="brand-feed-list"),
     path("feeds/<int:pk>/runs/", feeds.BrandFeedRunListView.as_view(), name="brand-feed-runs"),

@@ -3,6 +3,7 @@
 - this module  brands, their members, products, images, variants, the stock ledger
                (StockMovement) and the catalog's stored list entries (ProductListing)
 - feeds        brands' inventory feeds and their sync runs
+- discounts    brands' discounts and the uses checkouts hold on them
 
 Every model is importable from `shop.models`.
 """
@@ -54,6 +55,11 @@ class Brand(models.Model):
         default=30,
         validators=[MinValueValidator(1), MaxValueValidator(90)],
         help_text="A sale is credited to the last creator link clicked within this many days.",
+    )
+    code_credit_over_link = models.BooleanField(
+        default=True,
+        help_text="When a shopper used one creator's code and followed another creator's "
+        "link, the code's creator is credited; otherwise the link's.",
     )
     open_to_creators = models.BooleanField(
         default=True,
@@ -328,11 +334,14 @@ class StockMovement(models.Model):
         return f"{self.variant_id} {self.delta:+d} ({self.reason})"
 
 
+from shop.models.discounts import Discount, DiscountUse  # noqa: E402
 from shop.models.feeds import InventoryFeed, StockSyncRun  # noqa: E402
 
 __all__ = [
     "Brand",
     "BrandMember",
+    "Discount",
+    "DiscountUse",
     "InventoryFeed",
     "Product",
     "ProductImage",

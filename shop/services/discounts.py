@@ -1,0 +1,221 @@
+"""Brand discounts: create and change them, and hold or release the uses checkouts make.
+
+`discount_use_reserve` and `discount_uses_release` compose: they join the checkout's (or the
+order expiry's) transaction. A use is taken with one conditional UPDATE, like stock, so the
+total-use cap is never exceeded however many checkouts race for the last use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, F, Q, Subquery
+from django.db.models.deletion import ProtectedError
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.models import User
+from common.errors import Conflict, ValidationFailed
+from shop.discounts import CodeExhausted, CodeLimitPerShopper, discount_check_live
+from shop.models import Brand, Discount, DiscountUse, Product
+
+_FIELDS = (
+    "name",
+    "kind",
+    "value",
+    "applies_to_all",
+    "minimum_subtotal",
+    "starts_at",
+    "ends_at",
+    "max_uses",
+    "max_uses_per_shopper",
+    "status",
+)
+
+
+def shopper_email_normalise(email: str) -> str:
+    """The per-shopper key: trimmed and lower-cased."""
+    return (email or "").strip().lower()
+
+
+def _invalid(field: str, code: str, message: str) -> ValidationFailed:
+    return ValidationFailed(
+        message, code=code, fields={field: [{"code": code, "message": message}]}
+    )
+
+
+def _validate(discount: Discount, product_ids: list[int] | None) -> None:
+    value = Decimal(discount.value)
+    if value <= 0:
+        raise _invalid("value", "discount_value_invalid", "The value must be above zero.")
+    if discount.kind == Discount.Kind.PERCENTAGE and value > 100:
+        raise _invalid("value", "discount_value_invalid", "A percentage is at most 100.")
+    if discount.starts_at and discount.ends_at and discount.ends_at <= discount.starts_at:
+        raise _invalid("ends_at", "discount_window_invalid", "The end must come after the start.")
+    if discount.minimum_subtotal is not None and discount.minimum_subtotal < 0:
+        raise _invalid("minimum_subtotal", "discount_minimum_invalid", "Must not be negative.")
+    if discount.max_uses is not None and discount.max_uses < discount.uses:
+        raise _invalid(
+            "max_uses", "discount_cap_below_uses", f"{discount.uses} uses are already taken."
+        )
+    if not discount.applies_to_all and not product_ids:
+        raise _invalid(
+            "products", "discount_products_required", "Choose products, or apply to the brand."
+        )
+
+
+def _products_of_brand(brand: Brand, product_ids: Iterable[int]) -> list[int]:
+    wanted = sorted(set(product_ids))
+    found = set(Product.objects.filter(brand=brand, pk__in=wanted).values_list("pk", flat=True))
+    missing = [pk for pk in wanted if pk not in found]
+    if missing:
+        raise ValidationFailed(
+            "Some products are not this brand's.",
+            code="discount_product_not_in_brand",
+            fields={"products": [{"code": "not_in_brand", "message": f"Unknown: {missing}."}]},
+        )
+    return wanted
+
+
+def discount_create(*, brand: Brand, product_ids: Iterable[int] = (), **data: Any) -> Discount:
+    """A new discount of `brand`; `data` holds the model's editable fields."""
+    unknown = set(data) - set(_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown discount fields: {sorted(unknown)}")
+    with transaction.atomic(durable=True):
+        discount = Discount(brand=brand, **data)
+        products = _products_of_brand(brand, product_ids)
+        _validate(discount, products)
+        discount.save()
+        if products and not discount.applies_to_all:
+            discount.products.set(products)
+        return discount
+
+
+def discount_update(
+    *, discount: Discount, product_ids: Iterable[int] | None = None, **changes: Any
+) -> Discount:
+    """Change a discount's fields (and, when given, its products); uses are never edited."""
+    unknown = set(changes) - set(_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown discount fields: {sorted(unknown)}")
+    with transaction.atomic(durable=True):
+        locked = Discount.objects.select_for_update().get(pk=discount.pk)
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        if product_ids is not None:
+            products = _products_of_brand(locked.brand, product_ids)
+        else:
+            products = list(locked.products.values_list("pk", flat=True))
+        _validate(locked, products)
+        locked.save()
+        if product_ids is not None:
+            locked.products.set(products if not locked.applies_to_all else [])
+        return locked
+
+
+def _shopper(email: str, user_id: int | None) -> Q:
+    mine = Q(email=email)
+    if user_id is not None:
+        mine |= Q(user_id=user_id)
+    return mine
+
+
+def discount_shopper_uses(*, discount_id: int, email: str, user_id: int | None) -> int:
+    """How many held uses of the discount this shopper (email or account) has."""
+    return DiscountUse.objects.filter(
+        _shopper(shopper_email_normalise(email), user_id),
+        discount_id=discount_id,
+        status=DiscountUse.Status.HELD,
+    ).count()
+
+
+def discount_use_reserve(
+    *,
+    discount: Discount,
+    code: str,
+    order_id: int,
+    email: str,
+    user: User | None,
+    at: datetime | None = None,
+) -> DiscountUse:
+    """Take one use of the discount for an order, in the caller's transaction.
+
+    One conditional UPDATE takes it only while the discount is live, a use is left and the
+    shopper is under their cap; a miss raises `code_exhausted` or `code_limit_per_shopper`
+    (or `code_expired`) and the caller's rollback undoes everything else.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Discount uses are taken inside the checkout's transaction.")
+    at = at or timezone.now()
+    email = shopper_email_normalise(email)
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    mine = (
+        DiscountUse.objects.filter(
+            _shopper(email, user_id), discount_id=discount.pk, status=DiscountUse.Status.HELD
+        )
+        .order_by()
+        .values("discount_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    taken = (
+        Discount.objects.filter(pk=discount.pk, status=Discount.Status.ACTIVE)
+        .filter(Q(starts_at__isnull=True) | Q(starts_at__lte=at))
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
+        .filter(Q(max_uses__isnull=True) | Q(uses__lt=F("max_uses")))
+        .filter(
+            Q(max_uses_per_shopper__isnull=True)
+            | Q(max_uses_per_shopper__gt=Coalesce(Subquery(mine), 0))
+        )
+        .update(uses=F("uses") + 1, updated_at=at)
+    )
+    if not taken:
+        current = Discount.objects.get(pk=discount.pk)
+        discount_check_live(current, at=at)
+        if current.max_uses is not None and current.uses >= current.max_uses:
+            raise CodeExhausted()
+        raise CodeLimitPerShopper()
+    return DiscountUse.objects.create(
+        discount_id=discount.pk, code=code, order_id=order_id, email=email, user_id=user_id
+    )
+
+
+def discount_uses_release(*, order_id: int) -> int:
+    """Give back the uses an order held (its hold lapsed or it will never be paid), once."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Discount uses are released inside the caller's transaction.")
+    held = list(
+        DiscountUse.objects.select_for_update()
+        .filter(order_id=order_id, status=DiscountUse.Status.HELD)
+        .order_by("discount_id")
+        .values_list("pk", "discount_id")
+    )
+    if not held:
+        return 0
+    DiscountUse.objects.filter(pk__in=[pk for pk, _ in held]).update(
+        status=DiscountUse.Status.RELEASED, released_at=timezone.now()
+    )
+    for _, discount_id in held:
+        Discount.objects.filter(pk=discount_id, uses__gt=0).update(uses=F("uses") - 1)
+    return len(held)
+
+
+def discount_delete(*, discount: Discount) -> None:
+    """Delete a discount that no order used and no code points at; else pause it instead."""
+    in_use = Conflict(
+        "Codes or orders use this discount: pause it instead.", code="discount_in_use"
+    )
+    try:
+        with transaction.atomic(durable=True):
+            locked = Discount.objects.select_for_update().get(pk=discount.pk)
+            if locked.uses_made.exists():
+                raise in_use
+            # Codes (in creators, above shop) protect their discount: the delete refuses.
+            locked.delete()
+    except ProtectedError as exc:
+        raise in_use from exc
