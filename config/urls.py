@@ -19,6 +19,7 @@ api_v1 = [
     path("auth/", include("accounts.api.urls")),
     path("", include(public_urls)),
     path("brand/", include(brand_urls)),
+    path("brand/", include("creators.api.brand_urls")),
     path("brand/", include("commissions.api.brand_urls")),
     path("", include("payments.api.urls")),
     path("", include("orders.api.urls")),

@@ -338,3 +338,32 @@ class PaymentFingerprint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.creator_id} {self.source}"
+
+
+class CreatorCode(models.Model):
+    """A public discount code (`MAYA10`): one brand discount, optionally crediting a creator.
+
+    Stored normalised (trimmed, upper-case), so the unique constraint makes codes
+    case-insensitively unique.
+    """
+
+    code = models.CharField(max_length=40, unique=True)
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="codes")
+    discount = models.ForeignKey("shop.Discount", on_delete=models.PROTECT, related_name="codes")
+    creator = models.ForeignKey(
+        Creator, on_delete=models.CASCADE, null=True, blank=True, related_name="codes"
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[A-Z0-9_-]{3,40}$"), name="creator_code_normalised"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.code

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from creators.api import collaborations, links, me, videos
+from creators.api import codes, collaborations, links, me, videos
 
 urlpatterns = [
     path("me/", me.MeView.as_view(), name="creator-me"),
@@ -23,6 +23,7 @@ urlpatterns = [
         videos.MeVideoProductsView.as_view(),
         name="creator-video-products",
     ),
+    path("me/codes/", codes.MeCodeListView.as_view(), name="creator-code-list"),
     path("me/links/", links.MeLinkListView.as_view(), name="creator-link-list"),
     path("me/links/<int:pk>/", links.MeLinkDetailView.as_view(), name="creator-link-detail"),
     path(

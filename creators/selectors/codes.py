@@ -1,0 +1,55 @@
+"""Reads of creator codes: the one a shopper typed, a brand's and a creator's with their uses."""
+
+from __future__ import annotations
+
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from common.errors import NotFound
+from creators.models import Creator, CreatorCode
+from creators.services.codes import code_normalise
+from shop.models import DiscountUse
+
+
+class CodeNotFound(NotFound):
+    code = "code_not_found"
+    default_message = "No such code."
+
+
+def code_get_live(*, code: str) -> CreatorCode:
+    """The active code a shopper typed, with its discount, brand and creator; else 404.
+
+    The answer is the same for a code that does not exist and one switched off, whoever's
+    brand it is, so answers reveal nothing about other brands' codes.
+    """
+    normalised = code_normalise(code)
+    found = (
+        CreatorCode.objects.select_related("discount", "brand", "creator__user")
+        .filter(code=normalised, is_active=True)
+        .first()
+        if normalised
+        else None
+    )
+    if found is None:
+        raise CodeNotFound()
+    return found
+
+
+def _with_uses(queryset: QuerySet[CreatorCode]) -> QuerySet[CreatorCode]:
+    held = (
+        DiscountUse.objects.filter(code=OuterRef("code"), status=DiscountUse.Status.HELD)
+        .order_by()
+        .values("code")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return queryset.select_related("discount", "brand").annotate(uses=Coalesce(Subquery(held), 0))
+
+
+def code_list_for_creator(*, creator: Creator) -> QuerySet[CreatorCode]:
+    """A creator's codes with how many checkouts use them (held or paid), newest first."""
+    return _with_uses(CreatorCode.objects.filter(creator=creator))
+
+
+def code_list_for_brands(*, brand_ids: frozenset[int] | set[int]) -> QuerySet[CreatorCode]:
+    return _with_uses(CreatorCode.objects.filter(brand_id__in=brand_ids).select_related("creator"))
