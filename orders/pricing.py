@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from common.errors import ApplicationError
 from common.money import quantize
 from shop.models import Brand, Variant
 
@@ -15,6 +16,10 @@ class BrandTotals:
     brand: Brand
     items: Decimal = Decimal(0)
     shipping: Decimal = Decimal(0)
+    # What the brand's code takes off its items (set by orders.discounts' callers).
+    discount: Decimal = Decimal(0)
+    code: str = ""
+    code_problem: ApplicationError | None = None
 
 
 @dataclass
@@ -23,10 +28,11 @@ class Totals:
     items: Decimal = Decimal(0)
     shipping: Decimal = Decimal(0)
     brands: list[BrandTotals] = field(default_factory=list)
+    discount: Decimal = Decimal(0)
 
     @property
     def grand(self) -> Decimal:
-        return self.items + self.shipping
+        return self.items - self.discount + self.shipping
 
 
 def brand_shipping(brand: Brand, items: Decimal) -> Decimal:
@@ -40,7 +46,8 @@ def brand_shipping(brand: Brand, items: Decimal) -> Decimal:
 def price_lines(lines: Iterable[tuple[Variant, int]], currency: str) -> Totals:
     """Totals of (variant, quantity) pairs whose variants have product.brand loaded.
 
-    Prices are tax-inclusive; tax calculation is out of scope.
+    Prices are tax-inclusive; tax calculation is out of scope. Shipping (and its free
+    threshold) is on the items before any code's discount.
     """
     totals = Totals(currency=currency)
     per_brand: dict[int, BrandTotals] = {}

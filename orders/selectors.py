@@ -20,13 +20,16 @@ from django.db.models import (
     Sum,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from accounts.models import User
 from common.db import prefetched
 from common.errors import NotFound
 from common.money import Money
 from creators.rates import Pace, pace_of, pace_windows
-from orders.models import Cart, CartLine, Order, OrderLine
+from creators.selectors.codes import codes_with_discounts
+from orders.discounts import codes_price
+from orders.models import Cart, CartCode, CartLine, Order, OrderLine
 from orders.pricing import Totals, price_lines
 from orders.state import PAID_STATUSES
 from shop.models import Variant
@@ -109,10 +112,23 @@ def cart_get_with_lines(*, cart_id: int) -> Cart:
 
 
 def cart_totals(cart: Cart) -> Totals | None:
+    """The cart's totals, each brand's code and discount included (read only when it has one)."""
     lines = list(cart.lines.all())
     if not lines:
         return None
-    return price_lines(((line.variant, line.quantity) for line in lines), cart.currency)
+    totals = price_lines(((line.variant, line.quantity) for line in lines), cart.currency)
+    if cart.has_codes:
+        codes = codes_with_discounts(codes=CartCode.objects.filter(cart=cart).values("code"))
+        applied = codes_price(
+            lines=lines, codes=codes, currency=cart.currency, at=timezone.now(), strict=False
+        )
+        for entry in totals.brands:
+            code = applied.get(entry.brand.pk)
+            if code is not None:
+                entry.code, entry.code_problem = code.code.code, code.problem
+                entry.discount = code.total
+                totals.discount += code.total
+    return totals
 
 
 def order_queryset() -> QuerySet[Order]:

@@ -102,7 +102,7 @@ def discount_allocate(
     if kind == Discount.Kind.PERCENTAGE:
         total = _chargeable(subtotal * value / HUNDRED, currency)
     else:
-        total = quantize(value, currency)
+        total = _chargeable(value, currency)
         if total > subtotal:
             raise DiscountTooLarge(
                 f"This code takes {total} {currency} off, more than the {subtotal} {currency} "

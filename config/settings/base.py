@@ -382,6 +382,9 @@ COMMISSION_FRAUD_MIN_ORDERS = env_value(env.int, "COMMISSION_FRAUD_MIN_ORDERS", 
 CHECKOUT_HOLD_MINUTES = env_value(env.int, "CHECKOUT_HOLD_MINUTES", default=15)
 CART_MAX_LINE_QUANTITY = env_value(env.int, "CART_MAX_LINE_QUANTITY", default=20)
 CART_MAX_LINES = 50
+# Unknown codes a client may try per window before code lookups answer 429 (anti-guessing).
+CODE_LOOKUP_MISSES = env_value(env.int, "CODE_LOOKUP_MISSES", default=10)
+CODE_LOOKUP_WINDOW_SECONDS = env_value(env.int, "CODE_LOOKUP_WINDOW_SECONDS", default=600)
 
 # --- Inventory feeds ------------------------------------------------------
 # Feed URLs may never reach private, loopback or link-local addresses; tests allow loopback.

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from common.errors import NotFound
 from creators.models import Creator, CreatorCode
-from creators.services.codes import code_normalise
-from shop.models import DiscountUse
+from shop.models import Discount, DiscountUse
+
+
+def code_normalise(code: str) -> str:
+    """The stored form of a code: trimmed and upper-case (codes are case-insensitive)."""
+    return (code or "").strip().upper()
 
 
 class CodeNotFound(NotFound):
@@ -53,3 +61,20 @@ def code_list_for_creator(*, creator: Creator) -> QuerySet[CreatorCode]:
 
 def code_list_for_brands(*, brand_ids: frozenset[int] | set[int]) -> QuerySet[CreatorCode]:
     return _with_uses(CreatorCode.objects.filter(brand_id__in=brand_ids).select_related("creator"))
+
+
+def codes_with_discounts(*, codes: Iterable[str] | QuerySet[Any]) -> list[CreatorCode]:
+    """The codes named (a list or a subquery of code texts), live or not, in one query: each
+    with its discount, brand and creator, and `discount_product_ids`, the products a
+    discount limited to chosen products applies to."""
+    chosen = ArraySubquery(
+        Discount.products.through.objects.filter(discount_id=OuterRef("discount_id"))
+        .order_by("product_id")
+        .values("product_id")
+    )
+    return list(
+        CreatorCode.objects.filter(code__in=codes)
+        .select_related("discount", "brand", "creator__user")
+        .annotate(discount_product_ids=chosen)
+        .order_by("brand_id")
+    )

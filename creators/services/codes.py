@@ -8,14 +8,10 @@ from django.db import IntegrityError, transaction
 
 from common.errors import Conflict, NotFound, ValidationFailed
 from creators.models import Creator, CreatorCode
+from creators.selectors.codes import code_normalise
 from shop.models import Brand, Discount
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9_-]{3,40}$")
-
-
-def code_normalise(code: str) -> str:
-    """The stored form of a code: trimmed and upper-case (codes are case-insensitive)."""
-    return (code or "").strip().upper()
 
 
 def code_issue(

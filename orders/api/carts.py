@@ -39,7 +39,7 @@ def cart_for_request(request: Request, cart_id: int, *, with_lines: bool = True)
     )
 
 
-def _cart_response(
+def cart_response(
     cart_id: int, *, status_code: int = 200, new: bool = False, cart: Cart | None = None
 ) -> Response:
     """The cart as the API shows it; `cart` when it is in hand with its lines attached."""
@@ -73,7 +73,7 @@ class CartCreateView(APIView):
         if cart.user_id is None:  # a new anonymous cart: nothing in it to read back
             prefetched(cart, "lines", [])
             in_hand = cart
-        return _cart_response(cart.pk, status_code=status.HTTP_201_CREATED, new=True, cart=in_hand)
+        return cart_response(cart.pk, status_code=status.HTTP_201_CREATED, new=True, cart=in_hand)
 
 
 class CartDetailView(APIView):
@@ -124,7 +124,7 @@ class CartLineView(APIView):
                 request.COOKIES.get(ATTRIBUTION_COOKIE, ""),
             ],
         )
-        return _cart_response(cart.pk)
+        return cart_response(cart.pk)
 
     @extend_schema(
         summary="Remove a line",
@@ -134,7 +134,7 @@ class CartLineView(APIView):
     def delete(self, request: Request, cart_id: int, sku: str) -> Response:
         cart = cart_for_request(request, cart_id, with_lines=False)
         carts.cart_line_remove(cart=cart, sku=sku)
-        return _cart_response(cart.pk)
+        return cart_response(cart.pk)
 
 
 class CartMergeView(APIView):
@@ -150,6 +150,6 @@ class CartMergeView(APIView):
         user = authenticated_user(request)
         source = selectors.cart_get_for(cart_id=cart_id, user=None, token=cart_token(request))
         cart = carts.cart_merge(source=source, user=user)
-        response = _cart_response(cart.pk)
+        response = cart_response(cart.pk)
         response.delete_cookie(CART_COOKIE)
         return response

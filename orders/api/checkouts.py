@@ -59,6 +59,7 @@ def checkout_body(order: Order) -> dict[str, Any]:
         "currency": currency,
         "amount": Money(order.grand_total, currency).as_dict(),
         "items_total": Money(order.items_total, currency).as_dict(),
+        "discount_total": Money(order.discount_total, currency).as_dict(),
         "shipping_total": Money(order.shipping_total, currency).as_dict(),
         "shipping": [
             {"brand": entry.brand.slug, "amount": Money(entry.amount, currency).as_dict()}
@@ -72,6 +73,8 @@ def checkout_body(order: Order) -> dict[str, Any]:
                 "brand": line.brand.slug,
                 "quantity": line.quantity,
                 "unit_price": Money(line.unit_price, line.currency).as_dict(),
+                "discount": Money(line.discount_amount, line.currency).as_dict(),
+                "discount_code": line.discount_code,
                 "line_total": Money(line.line_total, line.currency).as_dict(),
             }
             for line in order.lines.all()

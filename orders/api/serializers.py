@@ -43,14 +43,25 @@ class CartLineSerializer(serializers.ModelSerializer):
         return stock_state(line.variant)
 
 
+class CodeProblemSchema(serializers.Serializer):
+    code = serializers.CharField(help_text="The error code checkout would answer with.")
+    message = serializers.CharField()
+
+
 class BrandShippingSchema(serializers.Serializer):
     brand = serializers.CharField()
     items = MoneySchema()
+    discount = MoneySchema(help_text="What the brand's code takes off its items.")
     shipping = MoneySchema()
+    code = serializers.CharField(allow_null=True, help_text="The brand's code on this cart.")
+    code_problem = CodeProblemSchema(
+        allow_null=True, help_text="Why the code applies nothing now (checkout refuses it)."
+    )
 
 
 class TotalsSchema(serializers.Serializer):
     items = MoneySchema()
+    discount = MoneySchema(help_text="What codes take off the items, all brands.")
     shipping = MoneySchema()
     grand_total = MoneySchema()
     brands = BrandShippingSchema(many=True)
@@ -73,10 +84,20 @@ class CartSerializer(serializers.ModelSerializer):
         money = lambda amount: Money(amount, totals.currency).as_dict()  # noqa: E731
         return {
             "items": money(totals.items),
+            "discount": money(totals.discount),
             "shipping": money(totals.shipping),
             "grand_total": money(totals.grand),
             "brands": [
-                {"brand": b.brand.slug, "items": money(b.items), "shipping": money(b.shipping)}
+                {
+                    "brand": b.brand.slug,
+                    "items": money(b.items),
+                    "discount": money(b.discount),
+                    "shipping": money(b.shipping),
+                    "code": b.code or None,
+                    "code_problem": {"code": b.code_problem.code, "message": b.code_problem.message}
+                    if b.code_problem is not None
+                    else None,
+                }
                 for b in totals.brands
             ],
             "tax_included": True,
@@ -95,11 +116,25 @@ class NewCartSerializer(CartSerializer):
 class OrderLineSerializer(serializers.ModelSerializer):
     brand = serializers.CharField(source="brand.slug")
     unit_price = MoneyField(amount="unit_price", currency="currency")
-    line_total = MoneyField(amount="line_total", currency="currency")
+    discount = MoneyField(amount="discount_amount", currency="currency")
+    discount_code = serializers.CharField(help_text="The code that discounted it, or ''.")
+    line_total = MoneyField(
+        amount="line_total", currency="currency", help_text="What is paid: after the discount."
+    )
 
     class Meta:
         model = OrderLine
-        fields = ("sku", "title", "options", "brand", "quantity", "unit_price", "line_total")
+        fields = (
+            "sku",
+            "title",
+            "options",
+            "brand",
+            "quantity",
+            "unit_price",
+            "discount",
+            "discount_code",
+            "line_total",
+        )
 
 
 class OrderShippingSerializer(serializers.Serializer):
@@ -112,6 +147,7 @@ class CheckoutSerializer(serializers.ModelSerializer):
     order_token = serializers.CharField(source="token")
     amount = MoneyField(amount="grand_total", currency="currency")
     items_total = MoneyField(amount="items_total", currency="currency")
+    discount_total = MoneyField(amount="discount_total", currency="currency")
     shipping_total = MoneyField(amount="shipping_total", currency="currency")
     shipping = OrderShippingSerializer(source="shipping_lines", many=True)
     lines = OrderLineSerializer(many=True)
@@ -131,6 +167,7 @@ class CheckoutSerializer(serializers.ModelSerializer):
             "currency",
             "amount",
             "items_total",
+            "discount_total",
             "shipping_total",
             "shipping",
             "lines",

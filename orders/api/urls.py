@@ -4,6 +4,7 @@ from orders.api import (
     brand_orders,
     carts,
     checkouts,
+    codes,
     receipts,
     shopper_orders,
     waitlist,
@@ -14,6 +15,12 @@ urlpatterns = [
     path("carts/<int:cart_id>/", carts.CartDetailView.as_view(), name="cart-detail"),
     path("carts/<int:cart_id>/merge/", carts.CartMergeView.as_view(), name="cart-merge"),
     path("carts/<int:cart_id>/lines/<text:sku>", carts.CartLineView.as_view(), name="cart-line"),
+    path("carts/<int:cart_id>/codes/", codes.CartCodeListView.as_view(), name="cart-codes"),
+    path(
+        "carts/<int:cart_id>/codes/<str:code>/",
+        codes.CartCodeDetailView.as_view(),
+        name="cart-code",
+    ),
     path("checkouts/", checkouts.CheckoutCreateView.as_view(), name="checkout-create"),
     path("checkouts/<text:token>/", checkouts.CheckoutDetailView.as_view(), name="checkout-detail"),
     path(

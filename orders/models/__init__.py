@@ -1,6 +1,6 @@
 """Orders' tables and their invariants (constraints); no workflows.
 
-- this module   carts, orders with their purchase snapshots, order lines, shipping,
+- this module   carts and their codes, orders with their purchase snapshots, order lines, shipping,
                 stock reservations, the order's audit events
 - fulfilment    each brand's part of an order, its shipments and shipped lines
 - refunds       refunds and their lines
@@ -43,6 +43,8 @@ class Cart(models.Model):
     )
     currency = models.CharField(max_length=3, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    # Whether any code is applied: a cart without one reads no codes (pricing, checkout).
+    has_codes = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -71,6 +73,28 @@ class CartLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.variant_id}"
+
+
+class CartCode(models.Model):
+    """A code applied to a cart: at most one per brand.
+
+    The code is kept as its normalised text (orders never depend on creators' tables) and
+    looked up again whenever the cart is priced, so a code paused meanwhile stops applying.
+    """
+
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="codes")
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    code = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("brand_id", "id")
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "brand"], name="cart_code_one_per_brand")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} on cart {self.cart_id}"
 
 
 class Order(models.Model):
@@ -104,6 +128,8 @@ class Order(models.Model):
     currency = models.CharField(max_length=3)
     items_total = models.DecimalField(max_digits=14, decimal_places=3)
     shipping_total = models.DecimalField(max_digits=14, decimal_places=3)
+    # What codes took off the items: grand_total = items_total - discount_total + shipping.
+    discount_total = models.DecimalField(max_digits=14, decimal_places=3, default=0)
     grand_total = models.DecimalField(max_digits=14, decimal_places=3)
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.PENDING_PAYMENT, db_index=True
@@ -126,6 +152,10 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=Q(items_total__gte=0) & Q(shipping_total__gte=0) & Q(grand_total__gte=0),
                 name="order_totals_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(discount_total__gte=0) & Q(discount_total__lte=F("items_total")),
+                name="order_discount_within_items",
             ),
             models.CheckConstraint(
                 condition=Q(refunded_total__gte=0) & Q(refunded_total__lte=F("grand_total")),
@@ -151,7 +181,16 @@ class OrderLine(models.Model):
     options = models.JSONField(default=dict)
     unit_price = models.DecimalField(max_digits=14, decimal_places=3)
     quantity = models.PositiveIntegerField()
+    # What the shopper pays for the line: list_total less its share of a code's discount.
+    # Commission and refunds are computed on it.
     line_total = models.DecimalField(max_digits=14, decimal_places=3)
+    list_total = models.DecimalField(
+        max_digits=14, decimal_places=3, null=True, blank=True, help_text="unit price x quantity"
+    )
+    discount_amount = models.DecimalField(max_digits=14, decimal_places=3, default=0)
+    # The code and discount that took it off (shop's discount id: a snapshot, not a key).
+    discount_code = models.CharField(max_length=40, blank=True)
+    discount_id = models.PositiveBigIntegerField(null=True, blank=True)
     currency = models.CharField(max_length=3)
     open_rate = models.DecimalField(max_digits=5, decimal_places=2)
     attribution_token = models.TextField(blank=True)
@@ -176,6 +215,9 @@ class OrderLine(models.Model):
             models.CheckConstraint(
                 condition=Q(unit_price__gte=0) & Q(line_total__gte=0),
                 name="order_line_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(discount_amount__gte=0), name="order_line_discount_not_negative"
             ),
             models.CheckConstraint(
                 condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("line_total")),
@@ -281,6 +323,7 @@ from orders.models.webhooks import BrandWebhookEndpoint, WebhookDelivery  # noqa
 __all__ = [
     "BrandWebhookEndpoint",
     "Cart",
+    "CartCode",
     "CartLine",
     "Fulfilment",
     "Notification",

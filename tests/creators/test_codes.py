@@ -1,4 +1,4 @@
-"""Creator codes: brands issue them (normalised, case-insensitively unique); creators list theirs."""
+"""Creator codes: brands issue them (normalised, unique in any case); creators list theirs."""
 
 from __future__ import annotations
 
