@@ -5,13 +5,14 @@ own product (any variant) and its sold-out fallback (at the fallback's own best 
 storefront token credits products added from that creator's storefront at their best rate;
 a creator buying through their own link or storefront earns nothing and the attempt is
 recorded on the line; bots never attribute (they get no token); a forged, tampered or
-expired token is ignored and counted.
+expired token is ignored and counted. A creator code that discounted a line credits its
+creator with no click; against another creator's link the brand's setting decides.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,7 +23,7 @@ from django.utils import timezone
 
 from common.errors import ApplicationError, NotFound
 from creators.attribution.tokens import Claims, TokenRejected, token_read
-from creators.models import AffiliateLink, Creator
+from creators.models import AffiliateLink, Creator, CreatorCode
 from creators.rates import PaceReader, RateDecision, best_rate, rate_for_sale, viral_rate
 from creators.selectors.access import product_require_taggable
 from shop.models import Product
@@ -48,6 +49,7 @@ class Attribution:
     decided_at: str | None = None
     viral_lock: bool | None = None
     viral: dict[str, Any] | None = None
+    code: str | None = None
 
     def receipt(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -112,12 +114,66 @@ def attribution_decide(
     buyer_email: str,
     pace: PaceReader,
     at: datetime | None = None,
+    code: CreatorCode | None = None,
 ) -> Attribution:
     """Decide the credit for one order line bought now.
 
     `pace` counts a link's recent paid orders for the viral rate lock: orders hands it in,
-    since creators never reads orders."""
+    since creators never reads orders. `code` is the creator code that discounted the line,
+    if any: it credits its creator with no click, unless the shopper followed another
+    creator's link and the brand lets links win (`Brand.code_credit_over_link`)."""
     at = at or timezone.now()
+    by_token = _decide_token(token, product, buyer_user_id, buyer_email, at, pace)
+    if code is None or code.creator_id is None:
+        return by_token
+    return _decide_code(code, by_token, product, buyer_user_id, buyer_email, at)
+
+
+def _decide_code(
+    code: CreatorCode,
+    by_token: Attribution,
+    product: Product,
+    buyer_user_id: int | None,
+    buyer_email: str,
+    at: datetime,
+) -> Attribution:
+    other_link = by_token.credited and by_token.creator_id != code.creator_id
+    if by_token.credited and not other_link:
+        # The code's own creator's link: the link's credit (its locked rate), naming the code.
+        return replace(by_token, code=code.code)
+    if other_link and not product.brand.code_credit_over_link:
+        return replace(by_token, rule="link_over_code", code=code.code)
+    creator = code.creator
+    assert creator is not None  # code.creator_id is set
+    base: dict[str, Any] = {
+        "creator_id": creator.pk,
+        "code": code.code,
+        "decided_at": at.isoformat(),
+    }
+    refused = _refusal(creator, buyer_user_id, buyer_email, at, base)
+    if refused is not None:
+        # Self-use earns nothing; a link the shopper followed keeps its credit.
+        return by_token if by_token.credited else refused
+    rate, source = best_rate(creator=creator, product=product, at=at)
+    return Attribution(
+        credited=True,
+        reason="code",
+        rule="code_over_link" if other_link else "code",
+        rate=str(rate),
+        rate_source=source,
+        current_rate=str(rate),
+        **base,
+    )
+
+
+def _decide_token(
+    token: str,
+    product: Product,
+    buyer_user_id: int | None,
+    buyer_email: str,
+    at: datetime,
+    pace: PaceReader,
+) -> Attribution:
     claims = _read(token, at)
     if isinstance(claims, Attribution):
         return claims

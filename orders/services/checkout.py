@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import stripe
@@ -24,7 +25,9 @@ from common.observability import context as log_context
 from common.observability.metrics import CHECKOUTS_STARTED, HOLDS
 from common.tasks_queue import enqueue_on_commit
 from creators.selectors.attribution import attribution_decide
-from orders.models import Cart, CartLine, Order, OrderLine, OrderShipping
+from creators.selectors.codes import codes_with_discounts
+from orders.discounts import AppliedCode, codes_price
+from orders.models import Cart, CartCode, CartLine, Order, OrderLine, OrderShipping
 from orders.pricing import price_lines
 from orders.selectors import link_pace
 from orders.services.carts import OutOfStock, cart_check_size
@@ -32,6 +35,7 @@ from orders.services.reservations import order_holds_release, reservation_hold
 from orders.state import order_note, order_transition
 from payments.stripe.client import minimum_charge, stripe_amount, stripe_client, upstream_error
 from shop.models import Product, Variant
+from shop.services.discounts import discount_use_reserve
 
 logger = logging.getLogger(__name__)
 
@@ -101,9 +105,17 @@ def _lock_cart(cart: Cart, *, scope: str, key: str) -> Cart:
 
 
 def _order_line(
-    order: Order, line: CartLine, *, buyer_id: int | None, email: str, at: datetime
+    order: Order,
+    line: CartLine,
+    *,
+    buyer_id: int | None,
+    email: str,
+    at: datetime,
+    code: AppliedCode | None,
 ) -> OrderLine:
     variant, product = line.variant, line.variant.product
+    # A code's discount on this line, and its creator's credit (no click needed).
+    discounted = code is not None and line.pk in code.parts
     credit = attribution_decide(
         token=line.attribution_token,
         product=product,
@@ -111,7 +123,10 @@ def _order_line(
         buyer_email=email,
         pace=link_pace,
         at=at,
+        code=code.code if code is not None and discounted else None,
     )
+    list_total = quantize(variant.price * line.quantity, order.currency)
+    share = code.parts[line.pk] if code is not None and discounted else Decimal(0)
     return OrderLine(
         order=order,
         variant=variant,
@@ -122,7 +137,11 @@ def _order_line(
         options=variant.options,
         unit_price=variant.price,
         quantity=line.quantity,
-        line_total=quantize(variant.price * line.quantity, order.currency),
+        list_total=list_total,
+        discount_amount=share,
+        discount_code=code.code.code if code is not None and discounted else "",
+        discount_id=code.code.discount_id if code is not None and discounted else None,
+        line_total=list_total - share,
         currency=order.currency,
         open_rate=product.open_rate,
         attribution_token=line.attribution_token,
@@ -131,6 +150,30 @@ def _order_line(
         commission_rate=credit.rate_decimal if credit.credited else None,
         attribution=credit.receipt(),
     )
+
+
+def _cart_codes(locked: Cart, lines: list[CartLine], at: datetime) -> dict[int, AppliedCode]:
+    """The cart's codes priced strictly (any problem refuses the checkout); none read when
+    the cart has none."""
+    if not locked.has_codes:
+        return {}
+    codes = codes_with_discounts(codes=CartCode.objects.filter(cart=locked).values("code"))
+    return codes_price(lines=lines, codes=codes, currency=locked.currency, at=at, strict=True)
+
+
+def _reserve_uses(
+    applied: dict[int, AppliedCode], *, order: Order, email: str, user: User | None
+) -> None:
+    """Take one use of each discount that takes something off, in discount-id order."""
+    for entry in sorted(applied.values(), key=lambda e: e.code.discount_id):
+        if entry.total > 0:
+            discount_use_reserve(
+                discount=entry.code.discount,
+                code=entry.code.code,
+                order_id=order.pk,
+                email=email,
+                user=user,
+            )
 
 
 def _create_order(
@@ -175,6 +218,9 @@ def _create_order(
                 )
         currency = locked.currency
         totals = price_lines(((line.variant, line.quantity) for line in cart_lines), currency)
+        now = timezone.now()
+        applied = _cart_codes(locked, cart_lines, now)
+        totals.discount = sum((entry.total for entry in applied.values()), Decimal(0))
         minimum = minimum_charge(currency)
         if totals.grand < minimum:
             raise ApplicationError(
@@ -185,7 +231,6 @@ def _create_order(
         if locked.pending:  # type: ignore[attr-defined]
             _replace_pending_orders(locked)
 
-        now = timezone.now()
         expires_at = now + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
         buyer = user if user is not None and user.is_authenticated else None
         order = Order.objects.create(
@@ -198,19 +243,30 @@ def _create_order(
             shipping_address=shipping_address,
             currency=currency,
             items_total=quantize(totals.items, currency),
+            discount_total=quantize(totals.discount, currency),
             shipping_total=quantize(totals.shipping, currency),
             grand_total=quantize(totals.grand, currency),
             reservation_expires_at=expires_at,
         )
         buyer_id = buyer.pk if buyer is not None else None
         order_lines = OrderLine.objects.bulk_create(
-            _order_line(order, line, buyer_id=buyer_id, email=email, at=now) for line in cart_lines
+            _order_line(
+                order,
+                line,
+                buyer_id=buyer_id,
+                email=email,
+                at=now,
+                code=applied.get(line.variant.product.brand_id),
+            )
+            for line in cart_lines
         )
         shipping = OrderShipping.objects.bulk_create(
             OrderShipping(order=order, brand=entry.brand, amount=entry.shipping)
             for entry in totals.brands
         )
         order_note(order=order, kind="created", data={"hold_until": expires_at.isoformat()})
+        # A refused use (cap reached meanwhile) rolls all of it back: nothing stays reserved.
+        _reserve_uses(applied, order=order, email=email, user=buyer)
         # Stock last: the hot variant rows stay locked only from here to the commit.
         _hold_all(order_lines, expires_at)
         # Once per order created (a repeated key returned the existing order above); nothing

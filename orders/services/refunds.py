@@ -85,6 +85,10 @@ def _line_amount(line: OrderLine, wanted: RefundLineRequest) -> Decimal:
     remaining = line.line_total - line.refunded_amount
     if line.refunded_quantity + wanted.quantity >= line.quantity:
         return remaining
+    if line.discount_amount:  # a discounted line refunds its units at what was paid for them
+        return min(
+            quantize(line.line_total * wanted.quantity / line.quantity, line.currency), remaining
+        )
     return min(quantize(line.unit_price * wanted.quantity, line.currency), remaining)
 
 

@@ -14,6 +14,7 @@ from common.errors import ValidationFailed
 from common.tasks_queue import enqueue_on_commit
 from orders.models import Order, StockReservation
 from orders.state import order_transition
+from shop.services.discounts import discount_uses_release
 from shop.services.stock import stock_release, stock_reserve_sql
 
 logger = logging.getLogger(__name__)
@@ -30,13 +31,16 @@ def reservation_release(*, reservation: StockReservation) -> bool:
 
 
 def order_holds_release(*, order: Order) -> int:
-    """Release every active hold of an order, in variant order (the lock order of checkout)."""
+    """Release every active hold of an order, in variant order (the lock order of checkout),
+    and the uses of discounts it held."""
     count = 0
     holds = StockReservation.objects.filter(
         order_line__order=order, status=StockReservation.Status.ACTIVE
     ).order_by("variant_id", "pk")
     for reservation in holds:
         count += int(reservation_release(reservation=reservation))
+    if order.discount_total:  # the uses of its codes go back with its stock
+        discount_uses_release(order_id=order.pk)
     return count
 
 

@@ -7,6 +7,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from orders.models import Order
+from tests.creators.factories import CreatorFactory
+from tests.orders.code_helpers import code_for
 from tests.orders.helpers import ADDRESS, variant_in_stock
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_emulator")]
@@ -72,3 +74,48 @@ def test_a_retried_checkout_answers_the_same_body_from_the_stored_order():
 
     assert again.status_code == 201
     assert again.json() == first
+
+
+def _cart_of(client: APIClient, sku: str, code: str | None) -> int:
+    cart = client.post("/api/v1/carts/", format="json").json()
+    client.credentials(HTTP_X_CART_TOKEN=cart["token"])
+    client.put(f"/api/v1/carts/{cart['id']}/lines/{sku}", {"quantity": 2}, format="json")
+    if code:
+        applied = client.post(f"/api/v1/carts/{cart['id']}/codes/", {"code": code}, format="json")
+        assert applied.status_code == 200, applied.content
+    return cart["id"]
+
+
+def _checkout(client: APIClient, cart_id: int, key: str) -> dict:
+    order = client.post(
+        "/api/v1/checkouts/",
+        {"cart_id": cart_id, "email": "fan@example.com", "shipping_address": ADDRESS},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+    assert order.status_code == 201, order.content
+    return order.json()
+
+
+def test_a_code_costs_the_checkout_four_statements_and_a_cart_without_one_nothing(
+    django_assert_max_num_queries,
+):
+    variant = variant_in_stock(on_hand=50)
+    code_for(variant.product.brand, "MAYA10", creator=CreatorFactory.create())
+    warm = APIClient()
+    _checkout(warm, _cart_of(warm, variant.sku, None), "warm")  # first-request costs
+
+    # The checkout request alone: 9 statements and the SAVEPOINT pair of its transaction.
+    client = APIClient()
+    cart_id = _cart_of(client, variant.sku, None)
+    with django_assert_max_num_queries(11):
+        _checkout(client, cart_id, "without")
+
+    # With a code: the codes with their discounts (1), the code's creator's best rate for
+    # the credit (1), the use's conditional UPDATE (1) and its row (1).
+    client = APIClient()
+    cart_id = _cart_of(client, variant.sku, "MAYA10")
+    with django_assert_max_num_queries(15):
+        body = _checkout(client, cart_id, "with")
+    assert body["discount_total"] == {"amount": "4.00", "currency": "USD"}
+    assert body["amount"] == {"amount": "36.00", "currency": "USD"}
