@@ -10,13 +10,17 @@ import pytest
 from django.utils import timezone
 
 from commissions.models import CommissionLine
-from commissions.services.recording import commission_record_for_orders
+from commissions.services.recording import (
+    commission_record_for_orders,
+    commission_reverse_for_refund,
+)
 from common.errors import ApplicationError
 from creators.attribution.tokens import token_for_click
 from orders.models import CartLine, Order
 from orders.services.cart_codes import cart_code_apply
 from orders.services.checkout import checkout_start
 from orders.services.payments import order_cancel_unpaid
+from orders.services.refunds import RefundLineRequest, _line_amount
 from orders.services.reservations import reservations_expire
 from shop.discounts import CodeExhausted, CodeLimitPerShopper
 from shop.models import Discount, DiscountUse
@@ -198,3 +202,23 @@ def test_commission_is_on_what_the_shopper_paid_for_the_line():
 
 def quantize_cents(amount: Decimal) -> Decimal:
     return amount.quantize(Decimal("0.01"))
+
+
+def test_a_partial_refund_of_a_discounted_line_refunds_and_reverses_pro_rata_of_the_net():
+    variant = variant_in_stock(price="20.00")
+    creator = CreatorFactory.create()
+    code_for(variant.product.brand, "MAYA10", creator=creator, value="25")
+    order = buy(with_code(cart_with((variant, 2))))  # 40.00 less 10.00: 30.00 paid
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID, paid_at=timezone.now())
+    commission_record_for_orders(order_ids=[order.pk])
+    line = order.lines.get()
+    commission = CommissionLine.objects.get(order_line_id=line.pk)
+
+    one_unit = _line_amount(line, RefundLineRequest(line_id=line.pk, quantity=1))
+    reversal = commission_reverse_for_refund(
+        order_line_id=line.pk, refund_id="re_1", refunded_to_date=one_unit
+    )
+
+    assert one_unit == Decimal("15.00")  # half of what was paid, not half the list price
+    assert reversal is not None
+    assert reversal.amount == -quantize_cents(commission.amount / 2)
