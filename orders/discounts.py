@@ -47,8 +47,9 @@ def codes_price(
 ) -> dict[int, AppliedCode]:
     """Each code's discount over its brand's lines, by brand id.
 
-    `strict` (checkout, applying a code) raises the first problem; otherwise (showing the
-    cart) a code with a problem applies nothing and carries the error.
+    `strict` (checkout, applying a code) raises the first problem and passes over a code
+    whose brand has no lines left; otherwise (showing the cart) a code with a problem
+    applies nothing and carries the error.
     """
     by_brand: dict[int, list[PricedLine]] = {}
     for line in lines:
@@ -56,10 +57,12 @@ def codes_price(
     applied: dict[int, AppliedCode] = {}
     for code in codes:
         entry = AppliedCode(brand_id=code.brand_id, code=code)
+        brand_lines = by_brand.get(code.brand_id)
+        if strict and not brand_lines:
+            continue  # its brand's lines were removed: it takes nothing off, nothing to refuse
         try:
             if not code.is_active:
                 raise CodeExpired("This code has been withdrawn.")
-            brand_lines = by_brand.get(code.brand_id)
             if not brand_lines:
                 raise CodeNotApplicable("Nothing in the cart is from this code's brand.")
             result = discount_evaluate(

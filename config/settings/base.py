@@ -313,6 +313,8 @@ SPECTACULAR_SETTINGS = {
         "InventoryFeedFormatEnum": "shop.models.InventoryFeed.Format",
         "RefundStatusEnum": "orders.models.Refund.Status",
         "FulfilmentStatusEnum": "orders.models.Fulfilment.Status",
+        "DiscountStatusEnum": "shop.models.Discount.Status",
+        "DiscountKindEnum": "shop.models.Discount.Kind",
     },
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,10 +14,16 @@ from common.errors import NotFound
 from creators.models import Creator, CreatorCode
 from shop.models import Discount, DiscountUse
 
+CODE_PATTERN = re.compile(r"^[A-Z0-9_-]{3,40}$")
+
 
 def code_normalise(code: str) -> str:
     """The stored form of a code: trimmed and upper-case (codes are case-insensitive)."""
     return (code or "").strip().upper()
+
+
+def code_is_wellformed(normalised: str) -> bool:
+    return bool(CODE_PATTERN.match(normalised))
 
 
 class CodeNotFound(NotFound):
@@ -35,7 +42,7 @@ def code_get_live(*, code: str) -> CreatorCode:
         CreatorCode.objects.select_related("discount", "brand", "creator__user")
         .filter(code=normalised, is_active=True)
         .first()
-        if normalised
+        if code_is_wellformed(normalised)
         else None
     )
     if found is None:

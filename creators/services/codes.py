@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from django.db import IntegrityError, transaction
 
 from common.errors import Conflict, NotFound, ValidationFailed
 from creators.models import Creator, CreatorCode
-from creators.selectors.codes import code_normalise
+from creators.selectors.codes import code_is_wellformed, code_normalise
 from shop.models import Brand, Discount
-
-CODE_PATTERN = re.compile(r"^[A-Z0-9_-]{3,40}$")
 
 
 def code_issue(
@@ -19,7 +15,7 @@ def code_issue(
 ) -> CreatorCode:
     """Issue `code` for one of the brand's discounts, crediting `creator_id` when given."""
     normalised = code_normalise(code)
-    if not CODE_PATTERN.match(normalised):
+    if not code_is_wellformed(normalised):
         raise ValidationFailed(
             "A code is 3 to 40 letters, digits, '-' or '_'.",
             code="code_invalid",

@@ -23,7 +23,7 @@ from orders.api.serializers import CartSerializer
 from orders.services import cart_codes
 
 
-class CodeInput(serializers.Serializer):
+class CartCodeInput(serializers.Serializer):
     code = StrictCharField(max_length=40, help_text="The code as the shopper typed it; any case.")
 
 
@@ -63,7 +63,7 @@ class CartCodeListView(APIView):
             "`code_not_found`; too many of those from one client answer 429."
         ),
         parameters=[CART_TOKEN_PARAM],
-        request=CodeInput,
+        request=CartCodeInput,
         responses={
             200: CartSerializer,
             400: ErrorSchema,
@@ -75,7 +75,7 @@ class CartCodeListView(APIView):
     )
     def post(self, request: Request, cart_id: int) -> Response:
         cart = cart_for_request(request, cart_id, with_lines=False)
-        data = CodeInput(data=request.data)
+        data = CartCodeInput(data=request.data)
         data.is_valid(raise_exception=True)
         _refuse_when_guessing(request)
         try:

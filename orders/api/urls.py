@@ -17,7 +17,7 @@ urlpatterns = [
     path("carts/<int:cart_id>/lines/<text:sku>", carts.CartLineView.as_view(), name="cart-line"),
     path("carts/<int:cart_id>/codes/", codes.CartCodeListView.as_view(), name="cart-codes"),
     path(
-        "carts/<int:cart_id>/codes/<str:code>/",
+        "carts/<int:cart_id>/codes/<text:code>/",
         codes.CartCodeDetailView.as_view(),
         name="cart-code",
     ),

@@ -11,6 +11,7 @@ from creators.models import CreatorCode
 from creators.selectors.codes import (
     CodeNotFound,
     code_get_live,
+    code_is_wellformed,
     code_normalise,
     codes_with_discounts,
 )
@@ -82,9 +83,11 @@ def cart_code_apply(*, cart: Cart, code: str, user: User | None) -> CreatorCode:
 
 def cart_code_remove(*, cart: Cart, code: str) -> None:
     """Take a code off the cart; removing one that is not there changes nothing."""
+    normalised = code_normalise(code)
     with transaction.atomic(durable=True):
         locked = _lock_open_cart(cart.pk)
-        CartCode.objects.filter(cart=locked, code=code_normalise(code)).delete()
+        if code_is_wellformed(normalised):  # nothing else can be on a cart
+            CartCode.objects.filter(cart=locked, code=normalised).delete()
         if locked.has_codes and not CartCode.objects.filter(cart=locked).exists():
             locked.has_codes = False
             locked.save(update_fields=["has_codes", "updated_at"])

@@ -222,3 +222,13 @@ def test_a_partial_refund_of_a_discounted_line_refunds_and_reverses_pro_rata_of_
     assert one_unit == Decimal("15.00")  # half of what was paid, not half the list price
     assert reversal is not None
     assert reversal.amount == -quantize_cents(commission.amount / 2)
+
+
+def test_a_code_whose_brands_lines_were_removed_is_passed_over_at_checkout():
+    a, other = variant_in_stock(), variant_in_stock(price="15.00")
+    code_for(a.product.brand, "MAYA10")
+    cart = with_code(cart_with((a, 1), (other, 1)))
+    CartLine.objects.filter(cart=cart, variant=a).delete()
+    order = buy(cart)
+    assert (order.discount_total, order.grand_total) == (Decimal(0), Decimal("15"))
+    assert not DiscountUse.objects.exists()
