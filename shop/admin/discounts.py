@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from unfold.admin import ModelAdmin
 
 from shop.admin.scoping import BrandScopedAdminMixin
 from shop.models import Discount
@@ -45,7 +46,7 @@ class DiscountAdminForm(forms.ModelForm):
 
 
 @admin.register(Discount)
-class DiscountAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+class DiscountAdmin(BrandScopedAdminMixin, ModelAdmin):
     form = DiscountAdminForm
     list_display = ("name", "brand", "kind", "value", "uses", "max_uses", "status", "ends_at")
     list_select_related = ("brand",)
