@@ -37,6 +37,7 @@ from devtools.stack.servers import (
     Server,
     _answers,
     _die_with_parent,
+    free_port,
     port_free,
     postgres_replica_start,
     postgres_start,
@@ -47,12 +48,6 @@ from devtools.stack.servers import (
 ROOT = Path(__file__).resolve().parents[1]
 SENTINEL_MASTER = "tribe"
 QUEUES = "celery,money,clicks,notifications"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Balancer:

@@ -15,6 +15,7 @@ from django.db.models.sql.compiler import SQLCompiler
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from devtools.stack.servers import free_port
 from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,11 +129,7 @@ def real_worker(celery_worker_process, settings):
 
 
 def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_port()
 
 
 @pytest.fixture(scope="session")

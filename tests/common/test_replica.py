@@ -17,7 +17,7 @@ import pytest
 from django.db import transaction
 
 from common import replica
-from tests.devtools.test_stack import free_port
+from devtools.stack.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LAG_LIMIT = "1"

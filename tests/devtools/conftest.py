@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import pytest
 import stripe
+
+from devtools.stack.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PICKLE = Path("/tmp/localstripe.pickle")
@@ -78,12 +79,6 @@ class Emulator:
         return stripe.StripeClient(
             api_key, base_addresses={"api": self.api_base}, max_network_retries=0
         )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _pickle_mtime() -> float | None:

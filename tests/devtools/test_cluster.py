@@ -19,8 +19,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
-from devtools.cluster import Cluster, free_port
+from devtools.cluster import Cluster
 from devtools.smoke_journey import ADDRESS, BRAND_OWNER, CREATOR, Api, cart_with, check
+from devtools.stack.servers import free_port
 
 FANS = 16
 UNITS = 6
