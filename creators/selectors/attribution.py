@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
+from common.cache import cache_count
 from common.errors import ApplicationError, NotFound
 from creators.attribution.tokens import Claims, TokenRejected, token_read
 from creators.models import AffiliateLink, Creator, CreatorCode
@@ -62,12 +62,7 @@ class Attribution:
 def attribution_count(kind: str, *, at: datetime | None = None) -> None:
     """Count a refused token or attempt; flushed to AttributionCounter with the clicks."""
     day = (at or timezone.now()).date().isoformat()
-    key = f"attribution-count:{day}:{kind}"
-    if not cache.add(key, 1, timeout=COUNTER_TTL):
-        try:
-            cache.incr(key)
-        except ValueError:
-            cache.add(key, 1, timeout=COUNTER_TTL)
+    cache_count(f"attribution-count:{day}:{kind}", timeout=COUNTER_TTL)
 
 
 def _read(token: str, at: datetime) -> Claims | Attribution:

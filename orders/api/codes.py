@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.cache import cache_count
 from common.client_ip import client_ip
 from common.errors import ApplicationError
 from common.serializers import ErrorSchema, StrictCharField
@@ -44,12 +45,7 @@ def _refuse_when_guessing(request: Request) -> None:
 
 
 def _count_miss(request: Request) -> None:
-    key = _misses_key(request)
-    if not cache.add(key, 1, timeout=settings.CODE_LOOKUP_WINDOW_SECONDS):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between the two calls
-            cache.add(key, 1, timeout=settings.CODE_LOOKUP_WINDOW_SECONDS)
+    cache_count(_misses_key(request), timeout=settings.CODE_LOOKUP_WINDOW_SECONDS)
 
 
 class CartCodeListView(APIView):
