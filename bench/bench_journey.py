@@ -2,6 +2,7 @@
 
     python -m bench.bench_journey [--smoke] [--fans N] [--browse-share F] [--reuse-db]
                                   [--spike N --units M] [--slow-stripe]
+    python -m bench.bench_journey --cluster [--kill] [--fans N] [--duration S] [--units M]
 
 Starts the Stripe emulator (devtools/stripe_emulator) and one server pointed at it, with
 production's throttles and NUM_PROXIES=1: every simulated fan is a client of its own
@@ -24,6 +25,9 @@ Phases, each beside the bare view loaded by the same fans' client in the same mi
 4. **spike** (`--spike N --units M`): N fans, each a new client, journey at once against the
    hot SKU holding M units: exactly M paid, the rest told `out_of_stock`, 0 oversold, 0 5xx;
    p50/p99 and 429s per step.
+
+`--cluster` runs the journey phase against the multi-node harness instead, with each node's
+CPU (bench/journey_cluster.py).
 
 Uses its own database, `tribe_bench_journey` (recreated unless --reuse-db); DATABASE_URL
 overrides it. The load generator runs on the box it measures: its CPU is not counted.
@@ -202,8 +206,11 @@ class Tally:
 class Fan:
     """One shopper's browser: a session of its own, arriving from an address of its own."""
 
-    def __init__(self, base: str, stripe: str, number: int, tally: Tally) -> None:
-        self.base, self.stripe, self.tally = base, stripe, tally
+    def __init__(
+        self, base: str, stripe: str, number: int, tally: Tally, *, stripe_key: str = STRIPE_KEY
+    ) -> None:
+        self.base, self.stripe, self.tally, self.stripe_key = base, stripe, tally, stripe_key
+        self.order_id: int | None = None  # the order its checkout created
         self.session = requests.Session()
         self.session.headers["User-Agent"] = MOBILE_UA  # a bot's tap gets no token
         self.session.headers["X-Forwarded-For"] = (
@@ -261,11 +268,13 @@ class Fan:
             return "sold_out"
         if checkout.status_code != 201:
             return f"checkout {checkout.status_code}"
+        created = checkout.json()
+        self.order_id = created["order_id"]
         started = time.perf_counter()
         confirm = self.stripe_session.post(
-            f"{self.stripe}/v1/payment_intents/{checkout.json()['payment_intent_id']}/confirm",
+            f"{self.stripe}/v1/payment_intents/{created['payment_intent_id']}/confirm",
             data={"payment_method": "pm_card_visa"},
-            headers={"Authorization": f"Bearer {STRIPE_KEY}"},
+            headers={"Authorization": f"Bearer {self.stripe_key}"},
             timeout=60,
         )
         self.tally.add("confirm", started, confirm.status_code)
@@ -535,7 +544,21 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help=f"also run the journeys behind a {STRIPE_DELAY * 1000:.0f} ms proxy",
     )
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="the journey phase on the multi-node harness, CPU per node (bench/journey_cluster.py)",
+    )
+    parser.add_argument(
+        "--kill",
+        action="store_true",
+        help="with --cluster: SIGKILL a web node and a worker and pause the replica mid-run",
+    )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.cluster:
+        from bench.journey_cluster import run_cluster
+
+        return run_cluster(args)
     if args.smoke:
         args.spike, args.units = args.spike or 40, args.units or 10
     django_setup()

@@ -174,6 +174,46 @@ def cpu_seconds(server: Server, database: str = "") -> dict[str, float]:
     return used
 
 
+def tree_cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each named process and all its descendants.
+
+    Each live process counts its own time plus that of the children it has reaped
+    (cutime, cstime): a PostgreSQL backend that ended, a gunicorn or Celery child that was
+    replaced. A root that is gone is left out (its time is lost with it).
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    own: dict[int, float] = {}
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = _jiffies(f"{entry}/stat")
+        except OSError:
+            continue
+        pid = int(entry.name)
+        own[pid] = sum(int(n) for n in fields[11:15]) / tick  # utime stime cutime cstime
+        children.setdefault(int(fields[1]), []).append(pid)
+    used = {}
+    for name, root in roots.items():
+        if root not in own:
+            continue
+        total, stack = 0.0, [root]
+        while stack:
+            pid = stack.pop()
+            total += own.get(pid, 0.0)
+            stack.extend(children.get(pid, ()))
+        used[name] = total
+    return used
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds the whole machine has used (every core, everyone's processes)."""
+    with open("/proc/stat") as stat:
+        fields = [int(n) for n in stat.readline().split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_idle(server: Server, timeout: float = 10) -> None:
     """Wait until the server has finished the requests a stopped wrk left in flight."""
     previous = cpu_seconds(server).get("server", 0.0)

@@ -7,8 +7,8 @@ Starts, each as a process of its own that a test may kill:
 - PostgreSQL, primary and a streaming replica (`DATABASE_REPLICA_URL`), from the wheel;
 - Redis and a Sentinel watching it (the Celery broker is `sentinel://`);
 - two web nodes (gunicorn gthread 2 x 4) behind a small round-robin TCP balancer on
-  `--port`, which sends each new connection to the next node that accepts it, so a
-  killed node's clients reconnect to the other;
+  `--port` (a process of its own, `--balance-to`), which sends each new connection to the
+  next node that accepts it, so a killed node's clients reconnect to the other;
 - two Celery workers on every queue, and two beats (one holds the lock, one stands by);
 - the Stripe emulator, whose webhooks go through the balancer.
 
@@ -48,6 +48,10 @@ from devtools.stack.servers import (
 ROOT = Path(__file__).resolve().parents[1]
 SENTINEL_MASTER = "tribe"
 QUEUES = "celery,money,clicks,notifications"
+MONEY_COUNTS = (
+    "paid_orders", "paid_events", "paid_events_orders", "paid_lines", "commission_lines",
+    "commission_lines_distinct", "deliveries_pending",
+)  # fmt: skip
 
 
 class Balancer:
@@ -116,7 +120,6 @@ class Cluster:
     servers: list[Server] = field(default_factory=list)
     nodes: dict[str, subprocess.Popen] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
-    balancer: Balancer | None = None
     ports: dict[str, int] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -233,9 +236,14 @@ class Cluster:
         )  # fmt: skip
         if not port_free(self.port):
             raise RuntimeError(f"port {self.port} for the balancer is in use")
-        self.balancer = Balancer(self.port, web_ports)
-        self.balancer.start()
-        self._wait_healthy([*web_ports, self.ports["stripe"]])
+        self._spawn(
+            "balancer",
+            [
+                sys.executable, "-m", "devtools.cluster", "--port", str(self.port),
+                "--balance-to", ",".join(str(port) for port in web_ports),
+            ],
+        )  # fmt: skip
+        self._wait_healthy([*web_ports, self.ports["stripe"], self.port])
 
     def _wait_healthy(self, ports: list[int], timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
@@ -268,9 +276,35 @@ class Cluster:
             check=True, capture_output=True, text=True,
         ).stdout.strip()  # fmt: skip
 
+    def pids(self) -> dict[str, int]:
+        """The process at the root of each node: a node's children (gunicorn and Celery
+        workers, PostgreSQL backends) are its descendants."""
+        stores = dict(zip(("postgres", "replica", "redis", "sentinel"), self.servers, strict=False))
+        pids = {name: server.process.pid for name, server in stores.items() if server.process}
+        return {**pids, **{name: process.pid for name, process in self.nodes.items()}}
+
+    def money_counts(self, order_ids: list[int]) -> dict[str, int]:
+        """What must hold once for these orders: the paid ones, their `orders.order_paid`
+        events (all and distinct orders), their lines and commission lines (all and
+        distinct lines), and the outbox deliveries anywhere not done yet."""
+        if not order_ids:
+            return dict.fromkeys(MONEY_COUNTS, 0)
+        ids = ",".join(str(int(order_id)) for order_id in order_ids)
+        row = self.psql(
+            f"SELECT (SELECT count(*) FROM orders_order WHERE id IN ({ids}) AND status = 'paid'),"
+            " e.n, e.orders, (SELECT count(*) FROM orders_orderline l JOIN orders_order o"
+            f" ON o.id = l.order_id WHERE o.id IN ({ids}) AND o.status = 'paid'), c.n, c.lines,"
+            " (SELECT count(*) FROM common_outboxdelivery WHERE done_at IS NULL)"
+            " FROM (SELECT count(*) n, count(DISTINCT payload->>'order_id') orders"
+            " FROM common_outboxevent WHERE name = 'orders.order_paid'"
+            f" AND (payload->>'order_id')::int IN ({ids})) e,"
+            " (SELECT count(*) n, count(DISTINCT order_line_id) lines"
+            " FROM creators_commissionline c JOIN orders_orderline l ON l.id = c.order_line_id"
+            f" WHERE c.kind = 'commission' AND l.order_id IN ({ids})) c"
+        )
+        return dict(zip(MONEY_COUNTS, (int(n) for n in row.split("|")), strict=True))
+
     def stop(self) -> None:
-        if self.balancer is not None:
-            self.balancer.stop()
         for process in reversed(list(self.nodes.values())):
             if process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -284,11 +318,28 @@ class Cluster:
             server.stop()
 
 
+def balance(port: int, backends: list[int]) -> int:
+    """The balancer as a node of its own, until SIGTERM."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    balancer = Balancer(port, backends)
+    balancer.start()
+    stop.wait()
+    balancer.stop()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.cluster")
     parser.add_argument("--data", default=str(ROOT / "var" / "cluster"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("WEB_PORT", 8000)))
+    parser.add_argument(
+        "--balance-to", help="only the balancer: on --port, to these comma-separated ports"
+    )
     args = parser.parse_args(argv)
+    if args.balance_to:
+        return balance(args.port, [int(port) for port in args.balance_to.split(",")])
     data = Path(args.data).resolve()
     # A fresh cluster each run: a replica must be copied from the primary it follows.
     shutil.rmtree(data, ignore_errors=True)
