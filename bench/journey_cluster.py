@@ -38,12 +38,18 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from bench.common import BenchError, print_table, write_results
-from bench.load import machine_cpu_seconds, tree_cpu_seconds
+from bench.load import children_cpu_seconds, machine_cpu_seconds, tree_cpu_seconds
 
 NAME = "journey-cluster"
 STRIPE_KEY = "sk_test_local_emulator"  # the harness runs config.settings.local
 WARMUP_SECONDS = 10
 IDLE_SECONDS = 5
+# The order of the report; the Stripe emulator stands in for Stripe, outside the service.
+NODES = (
+    "web1", "web2", "balancer", "worker1", "worker2", "beat1", "beat2", "postgres", "replica",
+    "redis", "sentinel",
+)  # fmt: skip
+CLUSTER = "cluster (all the nodes above)"
 SETTLE_SECONDS = 240
 resent: Counter[str] = Counter()
 _resent_lock = threading.Lock()
@@ -116,9 +122,17 @@ def _wait(probe: Any, what: str, timeout: float) -> float:
 class Sampler:
     """Each node's CPU seconds every half second; a killed node keeps its last reading."""
 
-    def __init__(self, pids: dict[str, int]) -> None:
+    def __init__(self, pids: dict[str, int], primary_url: str) -> None:
+        import psycopg
+
         self.pids = pids
+        # Which node each of the primary's backends serves (the harness sets PGAPPNAME).
+        self._activity = psycopg.connect(
+            primary_url, autocommit=True, application_name="bench sampler"
+        )
+        self.sessions: dict[int, str] = {}
         self.last: dict[str, float] = {}
+        self.primary: dict[str, float] = {}
         self.loads: list[float] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -126,6 +140,12 @@ class Sampler:
     def read(self) -> dict[str, float]:
         current = tree_cpu_seconds(self.pids)
         self.last.update(current)
+        for pid, application in self._activity.execute(
+            "SELECT pid, application_name FROM pg_stat_activity"
+            " WHERE backend_type = 'client backend'"
+        ):
+            self.sessions[pid] = f"backends of {application or '?'}"
+        self.primary = children_cpu_seconds(self.pids["postgres"], self.sessions)
         return {
             **self.last,
             "fans (this process)": time.process_time(),
@@ -144,11 +164,15 @@ class Sampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        self._activity.close()
 
 
 def _used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    used = {k: after[k] - before.get(k, 0.0) for k in after}
-    parties = sum(v for k, v in used.items() if k != "machine")
+    """What each node used between two readings, in the report's order, with the cluster's
+    total and what the rest of the machine used (other people's processes)."""
+    used = {k: after[k] - before.get(k, 0.0) for k in (*NODES, *after) if k in after}
+    used[CLUSTER] = sum(used.get(k, 0.0) for k in NODES)
+    parties = used[CLUSTER] + used.get("stripe", 0.0) + used["fans (this process)"]
     used["other (outside the cluster)"] = max(0.0, used["machine"] - parties)
     return used
 
@@ -283,11 +307,12 @@ def _measure(cluster: Any, args: argparse.Namespace, seconds: float) -> dict[str
     on_hand_before = held_before + units
     pids = cluster.pids()
     killer = Killer(cluster, seconds) if args.kill else None
-    with Sampler(pids) as sampler:
+    with Sampler(pids, cluster.env["DATABASE_URL"]) as sampler:
         idle_before = sampler.read()
         time.sleep(IDLE_SECONDS)
         idle = _used(idle_before, sampler.read())
         before = sampler.read()
+        primary_before = dict(sampler.primary)
         load_before = os.getloadavg()
         run = run_fans(
             base,
@@ -304,6 +329,7 @@ def _measure(cluster: Any, args: argparse.Namespace, seconds: float) -> dict[str
             cluster.psql("SELECT pg_wal_replay_resume()", replica=True)
         settle = _wait(lambda: settled(run["paid_order_ids"]), "the run settled", SETTLE_SECONDS)
         used = _used(before, sampler.read())
+        primary = {k: v - primary_before.get(k, 0.0) for k, v in sampler.primary.items()}
         loads = list(sampler.loads)
     tally = run["tally"]
     paid = tally.outcomes["paid"]
@@ -319,6 +345,10 @@ def _measure(cluster: Any, args: argparse.Namespace, seconds: float) -> dict[str
         "429": sum(s["429"] for s in steps.values()),
         "5xx": sum(s["5xx"] for s in steps.values()),
         "nodes": _per_node(used, idle, paid=paid, seconds=run["seconds"] + settle),
+        "primary_by_process": {
+            kind: {"cpu_s": cpu, "cpu_ms_per_checkout": cpu / paid * 1000 if paid else 0.0}
+            for kind, cpu in sorted(primary.items(), key=lambda item: -item[1])
+        },
         "load_average": {
             "before": load_before,
             "after": load_after,
@@ -362,7 +392,7 @@ def _per_node(
             "cpu_s": cpu,
             "cpu_ms_per_checkout": cpu / paid * 1000 if paid else 0.0,
             "cores": cpu / seconds,
-            "idle_cores": idle.get(name, 0.0) / IDLE_SECONDS,
+            "idle_cpu_ms_per_s": idle.get(name, 0.0) / IDLE_SECONDS * 1000,
             "checkouts_per_core_second": paid / cpu if cpu > 0 else 0.0,
         }
     return rows
@@ -389,9 +419,14 @@ def _report(data: dict[str, Any]) -> None:
             "cpu_s",
             "cpu_ms_per_checkout",
             "cores",
-            "idle_cores",
+            "idle_cpu_ms_per_s",
             "checkouts_per_core_second",
         ],
+    )
+    print("\nThe primary by process (live children; ended backends in the postmaster's line):")
+    print_table(
+        [{"process": kind, **row} for kind, row in data["primary_by_process"].items()],
+        ["process", "cpu_s", "cpu_ms_per_checkout"],
     )
     if "checks" in data:
         print(f"\nkilled at (s): {data['killed_at_seconds']}")

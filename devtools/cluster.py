@@ -197,9 +197,11 @@ class Cluster:
 
     def _spawn(self, name: str, argv: list[str]) -> None:
         log = open(self.data / f"{name}.log", "a")  # noqa: SIM115 (kept open for the process)
+        # PGAPPNAME: the node's PostgreSQL sessions carry its name (pg_stat_activity).
         self.nodes[name] = subprocess.Popen(
-            argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=lambda: _die_with_parent(signal.SIGTERM),
+            argv, cwd=ROOT, env={**self.env, "PGAPPNAME": name}, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=lambda: _die_with_parent(signal.SIGTERM),
         )  # fmt: skip
 
     def _start_nodes(self) -> None:
