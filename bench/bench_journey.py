@@ -3,6 +3,7 @@
     python -m bench.bench_journey [--smoke] [--fans N] [--browse-share F] [--reuse-db]
                                   [--spike N --units M] [--slow-stripe]
     python -m bench.bench_journey --cluster [--kill] [--fans N] [--duration S] [--units M]
+                                  [--node-env NAME=VALUE]
 
 Starts the Stripe emulator (devtools/stripe_emulator) and one server pointed at it, with
 production's throttles and NUM_PROXIES=1: every simulated fan is a client of its own
@@ -553,6 +554,13 @@ def main(argv: list[str] | None = None) -> int:
         "--kill",
         action="store_true",
         help="with --cluster: SIGKILL a web node and a worker and pause the replica mid-run",
+    )
+    parser.add_argument(
+        "--node-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="with --cluster: an environment variable for every node (repeatable)",
     )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.cluster:

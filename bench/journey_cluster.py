@@ -80,7 +80,7 @@ RESEND = _Resend(
 # --- The cluster and this process's Django -------------------------------------------------
 
 
-def start_cluster(data: Path, *, kill: bool) -> Any:
+def start_cluster(data: Path, *, kill: bool, node_env: dict[str, str] | None = None) -> Any:
     from devtools.cluster import Cluster
     from devtools.stack.servers import free_port
 
@@ -89,7 +89,7 @@ def start_cluster(data: Path, *, kill: bool) -> Any:
         # What a killed worker had taken comes back within the sweep's minute (as the
         # harness's test does), not production's two.
         extra["OUTBOX_SWEEP_AFTER_SECONDS"] = "5"
-    cluster = Cluster(data, free_port(), extra_env=extra)
+    cluster = Cluster(data, free_port(), extra_env={**extra, **(node_env or {})})
     cluster.start()
     return cluster
 
@@ -120,44 +120,74 @@ def _wait(probe: Any, what: str, timeout: float) -> float:
 
 
 class Sampler:
-    """Each node's CPU seconds every half second; a killed node keeps its last reading."""
+    """Each node's CPU seconds four times a second; a killed node keeps its last reading.
+
+    The primary's children are followed one by one, each backend named by the node it
+    serves (the harness sets PGAPPNAME; pg_stat_activity says which backend is whose), so
+    the primary's CPU can be split by node. A backend that lived less than a sampling
+    interval is not seen: its time shows as "unattributed (ended unseen)".
+    """
 
     def __init__(self, pids: dict[str, int], primary_url: str) -> None:
         import psycopg
 
         self.pids = pids
-        # Which node each of the primary's backends serves (the harness sets PGAPPNAME).
         self._activity = psycopg.connect(
             primary_url, autocommit=True, application_name="bench sampler"
         )
-        self.sessions: dict[int, str] = {}
         self.last: dict[str, float] = {}
-        self.primary: dict[str, float] = {}
+        self.backends: dict[int, list[Any]] = {}  # pid: [label, cpu when first seen, last cpu]
         self.loads: list[float] = []
+        self._marked: set[int] = set()
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def read(self) -> dict[str, float]:
-        current = tree_cpu_seconds(self.pids)
-        self.last.update(current)
-        for pid, application in self._activity.execute(
-            "SELECT pid, application_name FROM pg_stat_activity"
-            " WHERE backend_type = 'client backend'"
-        ):
-            self.sessions[pid] = f"backends of {application or '?'}"
-        self.primary = children_cpu_seconds(self.pids["postgres"], self.sessions)
-        return {
-            **self.last,
-            "fans (this process)": time.process_time(),
-            "machine": machine_cpu_seconds(),
-        }
+        with self._lock:
+            self.last.update(tree_cpu_seconds(self.pids))
+            names = dict(
+                self._activity.execute(
+                    "SELECT pid, application_name FROM pg_stat_activity"
+                    " WHERE backend_type = 'client backend'"
+                ).fetchall()
+            )
+            for pid, (kind, cpu) in children_cpu_seconds(self.pids["postgres"]).items():
+                seen = self.backends.setdefault(pid, [kind, cpu, cpu])
+                if pid in names:
+                    seen[0] = f"backends of {names[pid] or '?'}"
+                seen[2] = cpu
+            return {
+                **self.last,
+                "fans (this process)": time.process_time(),
+                "machine": machine_cpu_seconds(),
+            }
+
+    def mark(self) -> None:
+        """From here on: each backend seen so far counts only what it uses after this."""
+        with self._lock:
+            for seen in self.backends.values():
+                seen[1] = seen[2]
+        self._marked = set(self.backends)
+
+    def primary_split(self, total: float) -> dict[str, float]:
+        """The primary's CPU since `mark()` by the node each backend served."""
+        split: dict[str, float] = {}
+        with self._lock:
+            for pid, (label, first, last) in self.backends.items():
+                # A backend first seen after the mark started after it: all its time counts.
+                used = last - (first if pid in self._marked else 0.0)
+                split[label] = split.get(label, 0.0) + used
+        split["unattributed (ended unseen, postmaster)"] = total - sum(split.values())
+        return dict(sorted(split.items(), key=lambda item: -item[1]))
 
     def _run(self) -> None:
-        while not self._stop.wait(0.5):
+        while not self._stop.wait(0.25):
             self.read()
             self.loads.append(os.getloadavg()[0])
 
     def __enter__(self) -> Sampler:
+        self.read()
         self._thread.start()
         return self
 
@@ -262,13 +292,16 @@ class Killer:
 def run_cluster(args: argparse.Namespace) -> int:
     seconds = args.duration or (10 if args.smoke else 60)
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as directory:
-        cluster = start_cluster(Path(directory) / "cluster", kill=args.kill)
+        node_env = dict(item.split("=", 1) for item in args.node_env)
+        cluster = start_cluster(Path(directory) / "cluster", kill=args.kill, node_env=node_env)
         try:
             data = _measure(cluster, args, seconds)
         finally:
             cluster.stop()
     _report(data)
     name = f"{NAME}-kill" if args.kill else NAME
+    for item in args.node_env:
+        name += "-" + item.split("=", 1)[0].lower().replace("_", "-")
     path = write_results(f"{name}-smoke" if args.smoke else name, data)
     print(f"\nResults: {path}")
     return 0 if data.get("checks_passed", True) else 1
@@ -312,7 +345,8 @@ def _measure(cluster: Any, args: argparse.Namespace, seconds: float) -> dict[str
         time.sleep(IDLE_SECONDS)
         idle = _used(idle_before, sampler.read())
         before = sampler.read()
-        primary_before = dict(sampler.primary)
+        sampler.mark()
+        sessions_before = _sessions(cluster)
         load_before = os.getloadavg()
         run = run_fans(
             base,
@@ -329,12 +363,14 @@ def _measure(cluster: Any, args: argparse.Namespace, seconds: float) -> dict[str
             cluster.psql("SELECT pg_wal_replay_resume()", replica=True)
         settle = _wait(lambda: settled(run["paid_order_ids"]), "the run settled", SETTLE_SECONDS)
         used = _used(before, sampler.read())
-        primary = {k: v - primary_before.get(k, 0.0) for k, v in sampler.primary.items()}
+        primary = sampler.primary_split(used["postgres"])
+        sessions = {k: v - sessions_before[k] for k, v in _sessions(cluster).items()}
         loads = list(sampler.loads)
     tally = run["tally"]
     paid = tally.outcomes["paid"]
     steps = tally.per_step()
     data: dict[str, Any] = {
+        "node_env": args.node_env,
         "fans": args.fans,
         "browse_share": args.browse_share,
         "seconds": run["seconds"],
@@ -349,6 +385,8 @@ def _measure(cluster: Any, args: argparse.Namespace, seconds: float) -> dict[str
             kind: {"cpu_s": cpu, "cpu_ms_per_checkout": cpu / paid * 1000 if paid else 0.0}
             for kind, cpu in sorted(primary.items(), key=lambda item: -item[1])
         },
+        "primary_sessions_per_checkout": sessions["sessions"] / paid if paid else 0.0,
+        "primary_transactions_per_checkout": sessions["transactions"] / paid if paid else 0.0,
         "load_average": {
             "before": load_before,
             "after": load_after,
@@ -381,6 +419,15 @@ def _measure(cluster: Any, args: argparse.Namespace, seconds: float) -> dict[str
             and counts["deliveries_pending"] == 0
         )
     return data
+
+
+def _sessions(cluster: Any) -> dict[str, int]:
+    """Sessions opened on the primary's database so far, and transactions committed."""
+    row = cluster.psql(
+        "SELECT sessions, xact_commit FROM pg_stat_database WHERE datname = current_database()"
+    )
+    sessions, transactions = (int(n) for n in row.split("|"))
+    return {"sessions": sessions, "transactions": transactions}
 
 
 def _per_node(
@@ -423,7 +470,11 @@ def _report(data: dict[str, Any]) -> None:
             "checkouts_per_core_second",
         ],
     )
-    print("\nThe primary by process (live children; ended backends in the postmaster's line):")
+    print(
+        f"\nThe primary: {data['primary_sessions_per_checkout']:.1f} sessions opened and "
+        f"{data['primary_transactions_per_checkout']:.1f} transactions per checkout; "
+        "its CPU by the node each backend served:"
+    )
     print_table(
         [{"process": kind, **row} for kind, row in data["primary_by_process"].items()],
         ["process", "cpu_s", "cpu_ms_per_checkout"],

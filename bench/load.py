@@ -207,30 +207,24 @@ def tree_cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
     return used
 
 
-def children_cpu_seconds(root: int, names: dict[int, str] | None = None) -> dict[str, float]:
-    """CPU seconds of each live child of `root` by its name in `names`, else by what its
-    command line says it is (the first two words: "postgres: walsender", "postgres:
-    checkpointer"), and of `root` itself with the children it has reaped, under
-    "(root and ended)"."""
-    names = names or {}
+def children_cpu_seconds(root: int) -> dict[int, tuple[str, float]]:
+    """Each live child of `root`: what its command line says it is (the first two words,
+    "postgres: walsender", "postgres: checkpointer") and the CPU seconds it has used."""
     tick = os.sysconf("SC_CLK_TCK")
-    used: dict[str, float] = {}
+    children = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             fields = _jiffies(f"{entry}/stat")
+            if int(fields[1]) != root:
+                continue
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if int(entry.name) == root:
-            kind = "(root and ended)"
-        elif int(fields[1]) == root:
-            kind = names.get(int(entry.name)) or " ".join(command.split()[:2])
-        else:
-            continue
-        used[kind] = used.get(kind, 0.0) + sum(int(n) for n in fields[11:15]) / tick
-    return used
+        kind = " ".join(command.split()[:2])
+        children[int(entry.name)] = (kind, sum(int(n) for n in fields[11:15]) / tick)
+    return children
 
 
 def machine_cpu_seconds() -> float:

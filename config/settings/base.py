@@ -451,6 +451,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS, CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = celer
 CELERY_TASK_TIME_LIMIT = 60 * 30
 CELERY_TASK_SOFT_TIME_LIMIT = 60 * 25
 CELERY_TASK_ALWAYS_EAGER = env_value(env.bool, "CELERY_TASK_ALWAYS_EAGER", default=False)
+# Celery's Django fixup closes every database connection before and after each task (a new
+# PostgreSQL session per task) unless this is set: then a worker process reconnects every
+# CELERY_DB_REUSE_MAX tasks. Unset by default; docs/scaling.md has what it costs.
+CELERY_DB_REUSE_MAX = env_value(env.int, "CELERY_DB_REUSE_MAX", default=None)
 # Queues by kind of work, so a flood of click flushes or emails never delays money. Routes
 # match task names (first match wins); names of apps a refactor may introduce are listed
 # too. Unrouted tasks (feeds, scans, pruning) go to the default queue `celery`.
