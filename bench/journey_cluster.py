@@ -38,18 +38,12 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from bench.common import BenchError, print_table, write_results
-from bench.load import children_cpu_seconds, machine_cpu_seconds, tree_cpu_seconds
+from bench.node_cpu import Sampler, per_node, primary_sessions, used_between
 
 NAME = "journey-cluster"
 STRIPE_KEY = "sk_test_local_emulator"  # the harness runs config.settings.local
 WARMUP_SECONDS = 10
 IDLE_SECONDS = 5
-# The order of the report; the Stripe emulator stands in for Stripe, outside the service.
-NODES = (
-    "web1", "web2", "balancer", "worker1", "worker2", "beat1", "beat2", "postgres", "replica",
-    "redis", "sentinel",
-)  # fmt: skip
-CLUSTER = "cluster (all the nodes above)"
 SETTLE_SECONDS = 240
 resent: Counter[str] = Counter()
 _resent_lock = threading.Lock()
@@ -114,97 +108,6 @@ def _wait(probe: Any, what: str, timeout: float) -> float:
             raise BenchError(f"{what}: not within {timeout:.0f}s")
         time.sleep(0.5)
     return time.monotonic() - started
-
-
-# --- CPU per node ------------------------------------------------------------------------
-
-
-class Sampler:
-    """Each node's CPU seconds four times a second; a killed node keeps its last reading.
-
-    The primary's children are followed one by one, each backend named by the node it
-    serves (the harness sets PGAPPNAME; pg_stat_activity says which backend is whose), so
-    the primary's CPU can be split by node. A backend that lived less than a sampling
-    interval is not seen: its time shows as "unattributed (ended unseen)".
-    """
-
-    def __init__(self, pids: dict[str, int], primary_url: str) -> None:
-        import psycopg
-
-        self.pids = pids
-        self._activity = psycopg.connect(
-            primary_url, autocommit=True, application_name="bench sampler"
-        )
-        self.last: dict[str, float] = {}
-        self.backends: dict[int, list[Any]] = {}  # pid: [label, cpu when first seen, last cpu]
-        self.loads: list[float] = []
-        self._marked: set[int] = set()
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def read(self) -> dict[str, float]:
-        with self._lock:
-            self.last.update(tree_cpu_seconds(self.pids))
-            names = dict(
-                self._activity.execute(
-                    "SELECT pid, application_name FROM pg_stat_activity"
-                    " WHERE backend_type = 'client backend'"
-                ).fetchall()
-            )
-            for pid, (kind, cpu) in children_cpu_seconds(self.pids["postgres"]).items():
-                seen = self.backends.setdefault(pid, [kind, cpu, cpu])
-                if pid in names:
-                    seen[0] = f"backends of {names[pid] or '?'}"
-                seen[2] = cpu
-            return {
-                **self.last,
-                "fans (this process)": time.process_time(),
-                "machine": machine_cpu_seconds(),
-            }
-
-    def mark(self) -> None:
-        """From here on: each backend seen so far counts only what it uses after this."""
-        with self._lock:
-            for seen in self.backends.values():
-                seen[1] = seen[2]
-        self._marked = set(self.backends)
-
-    def primary_split(self, total: float) -> dict[str, float]:
-        """The primary's CPU since `mark()` by the node each backend served."""
-        split: dict[str, float] = {}
-        with self._lock:
-            for pid, (label, first, last) in self.backends.items():
-                # A backend first seen after the mark started after it: all its time counts.
-                used = last - (first if pid in self._marked else 0.0)
-                split[label] = split.get(label, 0.0) + used
-        split["unattributed (ended unseen, postmaster)"] = total - sum(split.values())
-        return dict(sorted(split.items(), key=lambda item: -item[1]))
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.25):
-            self.read()
-            self.loads.append(os.getloadavg()[0])
-
-    def __enter__(self) -> Sampler:
-        self.read()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._activity.close()
-
-
-def _used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    """What each node used between two readings, in the report's order, with the cluster's
-    total and what the rest of the machine used (other people's processes)."""
-    used = {k: after[k] - before.get(k, 0.0) for k in (*NODES, *after) if k in after}
-    used[CLUSTER] = sum(used.get(k, 0.0) for k in NODES)
-    parties = used[CLUSTER] + used.get("stripe", 0.0) + used["fans (this process)"]
-    used["other (outside the cluster)"] = max(0.0, used["machine"] - parties)
-    return used
 
 
 # --- Load --------------------------------------------------------------------------------
@@ -343,10 +246,10 @@ def _measure(cluster: Any, args: argparse.Namespace, seconds: float) -> dict[str
     with Sampler(pids, cluster.env["DATABASE_URL"]) as sampler:
         idle_before = sampler.read()
         time.sleep(IDLE_SECONDS)
-        idle = _used(idle_before, sampler.read())
+        idle = used_between(idle_before, sampler.read())
         before = sampler.read()
         sampler.mark()
-        sessions_before = _sessions(cluster)
+        sessions_before = primary_sessions(cluster)
         load_before = os.getloadavg()
         run = run_fans(
             base,
@@ -362,9 +265,9 @@ def _measure(cluster: Any, args: argparse.Namespace, seconds: float) -> dict[str
         if args.kill:
             cluster.psql("SELECT pg_wal_replay_resume()", replica=True)
         settle = _wait(lambda: settled(run["paid_order_ids"]), "the run settled", SETTLE_SECONDS)
-        used = _used(before, sampler.read())
+        used = used_between(before, sampler.read())
         primary = sampler.primary_split(used["postgres"])
-        sessions = {k: v - sessions_before[k] for k, v in _sessions(cluster).items()}
+        sessions = {k: v - sessions_before[k] for k, v in primary_sessions(cluster).items()}
         loads = list(sampler.loads)
     tally = run["tally"]
     paid = tally.outcomes["paid"]
@@ -380,7 +283,9 @@ def _measure(cluster: Any, args: argparse.Namespace, seconds: float) -> dict[str
         "steps": steps,
         "429": sum(s["429"] for s in steps.values()),
         "5xx": sum(s["5xx"] for s in steps.values()),
-        "nodes": _per_node(used, idle, paid=paid, seconds=run["seconds"] + settle),
+        "nodes": per_node(
+            used, idle, paid=paid, seconds=run["seconds"] + settle, idle_seconds=IDLE_SECONDS
+        ),
         "primary_by_process": {
             kind: {"cpu_s": cpu, "cpu_ms_per_checkout": cpu / paid * 1000 if paid else 0.0}
             for kind, cpu in sorted(primary.items(), key=lambda item: -item[1])
@@ -419,30 +324,6 @@ def _measure(cluster: Any, args: argparse.Namespace, seconds: float) -> dict[str
             and counts["deliveries_pending"] == 0
         )
     return data
-
-
-def _sessions(cluster: Any) -> dict[str, int]:
-    """Sessions opened on the primary's database so far, and transactions committed."""
-    row = cluster.psql(
-        "SELECT sessions, xact_commit FROM pg_stat_database WHERE datname = current_database()"
-    )
-    sessions, transactions = (int(n) for n in row.split("|"))
-    return {"sessions": sessions, "transactions": transactions}
-
-
-def _per_node(
-    used: dict[str, float], idle: dict[str, float], *, paid: int, seconds: float
-) -> dict[str, dict[str, float]]:
-    rows = {}
-    for name, cpu in used.items():
-        rows[name] = {
-            "cpu_s": cpu,
-            "cpu_ms_per_checkout": cpu / paid * 1000 if paid else 0.0,
-            "cores": cpu / seconds,
-            "idle_cpu_ms_per_s": idle.get(name, 0.0) / IDLE_SECONDS * 1000,
-            "checkouts_per_core_second": paid / cpu if cpu > 0 else 0.0,
-        }
-    return rows
 
 
 def _report(data: dict[str, Any]) -> None:
