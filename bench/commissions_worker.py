@@ -31,7 +31,7 @@ def cpu_now(worker_pid: int) -> dict[str, float]:
     The worker opens a new database connection per task (Celery's Django fix-up closes it
     before and after each), so backends come and go: PostgreSQL counts every live postgres
     process plus what the postmaster reaped from exited backends (cutime + cstime), of all
-    databases; on a shared box it includes other people's queries.
+    databases; on a shared box it includes other clients' queries.
     """
     tick = os.sysconf("SC_CLK_TCK")
     with open("/proc/stat") as stat:

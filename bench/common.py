@@ -118,7 +118,7 @@ def database_exists() -> bool:
 def prepare_database(*, reuse: bool = False) -> bool:
     """Make the bench database current; True if it was recreated empty.
 
-    With `reuse`, an existing database is only migrated forward (other people's new
+    With `reuse`, an existing database is only migrated forward (others' new
     migrations included) and keeps its rows; otherwise it is dropped and created afresh.
     """
     from django.core.management import call_command

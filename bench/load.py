@@ -144,7 +144,7 @@ def cpu_seconds(server: Server, database: str = "") -> dict[str, float]:
     """CPU seconds used so far by the whole machine and by each party to the measurement.
 
     Processes that exit in between are counted in "machine" only, so "other" (machine minus
-    the parties) also covers whatever else ran: other people's tests on a shared box.
+    the parties) also covers whatever else ran: other tests on a shared box.
     """
     tick = os.sysconf("SC_CLK_TCK")
     with open("/proc/stat") as stat:

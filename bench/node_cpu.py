@@ -104,7 +104,7 @@ class Sampler:
 
 def used_between(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     """What each node used between two readings, in the report's order, with the cluster's
-    total and what the rest of the machine used (other people's processes)."""
+    total and what the rest of the machine used (other processes)."""
     used = {k: after[k] - before.get(k, 0.0) for k in (*NODES, *after) if k in after}
     used[CLUSTER] = sum(used.get(k, 0.0) for k in NODES)
     parties = used[CLUSTER] + used.get("stripe", 0.0) + used["fans (this process)"]

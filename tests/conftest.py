@@ -63,25 +63,18 @@ def celery_worker_process(
 ) -> Iterator[subprocess.Popen]:
     """A real Celery worker process on the real Redis broker, using the test database."""
     from django.conf import settings
-    from django.db import connection
 
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        ),
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "STRIPE_API_BASE": stripe_emulator_base,
+    from tests.worker_helpers import worker_env
+
+    env = worker_env(
+        STRIPE_API_BASE=stripe_emulator_base,
         # The webhook tests' receiver is plain http on 127.0.0.1; retries come after seconds.
-        "WEBHOOK_ALLOW_LOOPBACK": "1",
-        "WEBHOOK_REQUIRE_HTTPS": "0",
-        "WEBHOOK_RETRY_BASE_SECONDS": "1",
+        WEBHOOK_ALLOW_LOOPBACK="1",
+        WEBHOOK_REQUIRE_HTTPS="0",
+        WEBHOOK_RETRY_BASE_SECONDS="1",
         # Outbox handlers that fail are tried again after 1, 2, 4... seconds.
-        "OUTBOX_RETRY_BASE_SECONDS": "1",
-    }
+        OUTBOX_RETRY_BASE_SECONDS="1",
+    )
     from config.celery_app import app
 
     app.control.purge()

@@ -112,7 +112,19 @@ DATABASES = {
     )
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"].setdefault("CONN_MAX_AGE", env_value(env.int, "CONN_MAX_AGE", default=0))
+
+
+def connection_lifetime(database: dict) -> dict:
+    """How long web and worker processes keep a connection, and whether they check a kept
+    one before its first query (CONN_MAX_AGE, CONN_HEALTH_CHECKS), from the environment."""
+    database.setdefault("CONN_MAX_AGE", env_value(env.int, "CONN_MAX_AGE", default=0))
+    database.setdefault(
+        "CONN_HEALTH_CHECKS", env_value(env.bool, "CONN_HEALTH_CHECKS", default=False)
+    )
+    return database
+
+
+connection_lifetime(DATABASES["default"])
 
 
 def psycopg_prepared(database: dict) -> dict:
@@ -451,10 +463,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS, CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = celer
 CELERY_TASK_TIME_LIMIT = 60 * 30
 CELERY_TASK_SOFT_TIME_LIMIT = 60 * 25
 CELERY_TASK_ALWAYS_EAGER = env_value(env.bool, "CELERY_TASK_ALWAYS_EAGER", default=False)
-# Celery's Django fixup closes every database connection before and after each task (a new
-# PostgreSQL session per task) unless this is set: then a worker process reconnects every
-# CELERY_DB_REUSE_MAX tasks. Unset by default; docs/scaling.md has what it costs.
-CELERY_DB_REUSE_MAX = env_value(env.int, "CELERY_DB_REUSE_MAX", default=None)
+# Workers keep their database connections as web requests do, by CONN_MAX_AGE and
+# CONN_HEALTH_CHECKS (config/celery_app.py), so Celery's Django fixup must not close them
+# around every task, which costs a new PostgreSQL session per task (docs/scaling.md): its
+# "reconnect every N tasks" is set out of reach.
+CELERY_DB_REUSE_MAX = 2**31
 # Queues by kind of work, so a flood of click flushes or emails never delays money. Routes
 # match task names (first match wins); names of apps a refactor may introduce are listed
 # too. Unrouted tasks (feeds, scans, pruning) go to the default queue `celery`.

@@ -3,6 +3,7 @@
 from config.settings.base import *  # noqa: F403
 from config.settings.base import (
     celery_transport_options,
+    connection_lifetime,
     env,
     env_value,
     psycopg_prepared,
@@ -18,6 +19,7 @@ DATABASES = {
         env.db_url, "DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/tribe"
     )
 }
+connection_lifetime(DATABASES["default"])
 psycopg_prepared(DATABASES["default"])
 replica_add(DATABASES)
 REDIS_URL = env_value(env.str, "REDIS_URL", default="redis://127.0.0.1:6379/15")

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
-from tests.conftest import ROOT, _free_port
+from tests.conftest import _free_port
+from tests.worker_helpers import private_worker, worker_env
 
 TOKEN = "worker-metrics-token-0123456789"
 
@@ -32,47 +27,18 @@ def get(url: str, token: str | None) -> tuple[int, str]:
 def worker_with_metrics(tmp_path) -> Iterator[tuple[str, str]]:
     """A worker consuming a private queue, with CELERY_WORKER_METRICS_PORT set."""
     port = _free_port()
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        ),
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
-        "METRICS_TOKEN": TOKEN,
-        "CELERY_WORKER_METRICS_PORT": str(port),
-        "CELERY_WORKER_METRICS_HOST": "127.0.0.1",
-    }
-    log = open(tmp_path / "worker.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
-            "--concurrency=1", "--pool=prefork", "-Q", f"metrics-probe-{port}",
-            "-n", f"metrics-{port}@%h", "--without-gossip", "--without-mingle",
-        ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
     url = f"http://127.0.0.1:{port}/metrics"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            get(url, None)
-            break
-        except OSError:
-            assert proc.poll() is None, (tmp_path / "worker.log").read_text()
-            time.sleep(0.2)
-    try:
-        yield url, f"metrics-probe-{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    env = worker_env(
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path),
+        METRICS_TOKEN=TOKEN,
+        CELERY_WORKER_METRICS_PORT=str(port),
+        CELERY_WORKER_METRICS_HOST="127.0.0.1",
+    )
+    queue = f"metrics-probe-{port}"
+    with private_worker(
+        tmp_path / "worker.log", queue=queue, env=env, ready=lambda: bool(get(url, None))
+    ):
+        yield url, queue
 
 
 @pytest.mark.django_db(transaction=True)
