@@ -127,15 +127,10 @@ class CheckoutCreateView(APIView):
             )
         data = CheckoutInput(data=request.data)
         data.is_valid(raise_exception=True)
-        # The cart row only: checkout reads the lines itself, under the cart's lock.
-        cart = selectors.cart_get_for(
-            cart_id=data.validated_data["cart_id"],
-            user=request.user,  # type: ignore[arg-type]
-            token=cart_token(request),
-            with_lines=False,
-        )
+        # Whose cart it is is checked by the statement that locks it (404 when not theirs).
         order, replayed = checkout_start_or_replay(
-            cart=cart,
+            cart_id=data.validated_data["cart_id"],
+            cart_token=cart_token(request),
             user=request.user,  # type: ignore[arg-type]
             idempotency_key=key,
             request_fingerprint=body_fingerprint(request.data),

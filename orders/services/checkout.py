@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from common.db import in_transaction, prefetched
-from common.errors import ApplicationError, Conflict, UnprocessableEntity
+from common.errors import ApplicationError, Conflict, NotFound, UnprocessableEntity
 from common.idempotency import body_fingerprint
 from common.money import quantize
 from common.observability import context as log_context
@@ -29,7 +29,7 @@ from creators.selectors.codes import codes_with_discounts
 from orders.discounts import AppliedCode, codes_price
 from orders.models import Cart, CartCode, CartLine, Order, OrderLine, OrderShipping
 from orders.pricing import price_lines
-from orders.selectors import link_pace
+from orders.selectors import cart_owned_by, link_pace
 from orders.services.carts import OutOfStock, cart_check_size
 from orders.services.reservations import order_holds_release, reservation_hold
 from orders.state import order_note, order_transition
@@ -40,10 +40,10 @@ from shop.services.discounts import discount_use_reserve
 logger = logging.getLogger(__name__)
 
 
-def checkout_scope(*, user: User | None, cart: Cart) -> str:
+def checkout_scope(*, user: User | None, cart_id: int) -> str:
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
-    return f"cart:{cart.pk}"
+    return f"cart:{cart_id}"
 
 
 def _hold_all(lines: list[OrderLine], expires_at: datetime) -> None:
@@ -87,11 +87,18 @@ def _replace_pending_orders(cart: Cart) -> None:
             enqueue_on_commit("orders.tasks.payment_intent_cancel", order.pk)
 
 
-def _lock_cart(cart: Cart, *, scope: str, key: str) -> Cart:
+def _lock_cart(cart_id: int, *, owned: Q | None, scope: str, key: str) -> Cart:
     """Lock the cart, learning in the same statement whether the key already has an order
-    (`raced_id`) and whether an unpaid order of this cart is to be superseded (`pending`)."""
-    return (
-        Cart.objects.select_for_update(of=("self",))
+    (`raced_id`) and whether an unpaid order of this cart is to be superseded (`pending`).
+
+    With `owned` (`cart_owned_by`), the same statement checks that the caller owns the cart:
+    a cart of someone else is neither read nor locked, and is answered as no cart at all.
+    """
+    carts = Cart.objects.filter(pk=cart_id)
+    if owned is not None:
+        carts = carts.filter(owned)
+    locked = (
+        carts.select_for_update(of=("self",))
         .annotate(
             raced_id=Subquery(
                 Order.objects.filter(checkout_scope=scope, checkout_key=key).values("pk")[:1]
@@ -100,8 +107,11 @@ def _lock_cart(cart: Cart, *, scope: str, key: str) -> Cart:
                 Order.objects.filter(cart=OuterRef("pk"), status=Order.Status.PENDING_PAYMENT)
             ),
         )
-        .get(pk=cart.pk)
+        .first()
     )
+    if locked is None:
+        raise NotFound("No such cart.", code="cart_not_found")
+    return locked
 
 
 def _order_line(
@@ -178,7 +188,8 @@ def _reserve_uses(
 
 def _create_order(
     *,
-    cart: Cart,
+    cart_id: int,
+    owned: Q | None,
     user: User | None,
     scope: str,
     key: str,
@@ -195,7 +206,7 @@ def _create_order(
     attached (`prefetched`), so answering the request reads nothing more.
     """
     with transaction.atomic(durable=True):
-        locked = _lock_cart(cart, scope=scope, key=key)
+        locked = _lock_cart(cart_id, owned=owned, scope=scope, key=key)
         if locked.raced_id is not None:  # type: ignore[attr-defined]
             return Order.objects.get(pk=locked.raced_id), False  # type: ignore[attr-defined]
         if locked.status != Cart.Status.OPEN:
@@ -363,11 +374,11 @@ def _create_payment_intent(order: Order) -> stripe.PaymentIntent:
     )
 
 
-def _is_another_request(order: Order, *, cart: Cart, email: str, fingerprint: str) -> bool:
+def _is_another_request(order: Order, *, cart_id: int, email: str, fingerprint: str) -> bool:
     if order.checkout_fingerprint:
         return order.checkout_fingerprint != fingerprint
     # Orders from before the fingerprint was kept: the fields that were compared then.
-    return order.cart_id != cart.pk or order.email != email
+    return order.cart_id != cart_id or order.email != email
 
 
 def checkout_start(
@@ -379,9 +390,11 @@ def checkout_start(
     shipping_address: dict[str, Any],
     request_fingerprint: str | None = None,
 ) -> Order:
-    """Start (or resume, for a repeated key) the checkout of a cart (`checkout_start_or_replay`)."""
-    order, _ = checkout_start_or_replay(
-        cart=cart,
+    """Start (or resume, for a repeated key) the checkout of a cart the caller has already
+    found to be theirs (the web shop reads it by its token)."""
+    order, _ = _checkout(
+        cart_id=cart.pk,
+        owned=None,
         user=user,
         idempotency_key=idempotency_key,
         email=email,
@@ -393,28 +406,57 @@ def checkout_start(
 
 def checkout_start_or_replay(
     *,
-    cart: Cart,
+    cart_id: int,
+    cart_token: str | None,
     user: User | None,
     idempotency_key: str,
     email: str,
     shipping_address: dict[str, Any],
     request_fingerprint: str | None = None,
 ) -> tuple[Order, bool]:
-    """Start the checkout of a cart, or resume it for a repeated key: (order, replayed).
+    """Start the checkout of the caller's cart, or resume it for a repeated key:
+    (order, replayed).
 
-    A repeated key with any other request is refused with 422. The API passes the
-    fingerprint of the whole request body (`body_fingerprint`); other callers get one of
-    the arguments.
+    The caller owns the cart as signed-in owner or by the anonymous cart's token
+    (`cart_owned_by`), checked by the statement that locks it; any other cart is 404
+    `cart_not_found`. A repeated key with any other request is refused with 422. The API
+    passes the fingerprint of the whole request body (`body_fingerprint`); other callers
+    get one of the arguments.
     """
+    owned = cart_owned_by(user=user, token=cart_token)
+    if owned is None:
+        raise NotFound("No such cart.", code="cart_not_found")
+    return _checkout(
+        cart_id=cart_id,
+        owned=owned,
+        user=user,
+        idempotency_key=idempotency_key,
+        email=email,
+        shipping_address=shipping_address,
+        request_fingerprint=request_fingerprint,
+    )
+
+
+def _checkout(
+    *,
+    cart_id: int,
+    owned: Q | None,
+    user: User | None,
+    idempotency_key: str,
+    email: str,
+    shipping_address: dict[str, Any],
+    request_fingerprint: str | None,
+) -> tuple[Order, bool]:
     if request_fingerprint is None:
         request_fingerprint = body_fingerprint(
-            {"cart_id": cart.pk, "email": email, "shipping_address": shipping_address}
+            {"cart_id": cart_id, "email": email, "shipping_address": shipping_address}
         )
-    scope = checkout_scope(user=user, cart=cart)
+    scope = checkout_scope(user=user, cart_id=cart_id)
     # A repeated key is found by the statement that locks the cart (_lock_cart).
     try:
         order, created = _create_order(
-            cart=cart,
+            cart_id=cart_id,
+            owned=owned,
             user=user,
             scope=scope,
             key=idempotency_key,
@@ -428,7 +470,7 @@ def checkout_start_or_replay(
         created = False
     replayed = not created
     log_context.order_bind(order.pk)
-    if _is_another_request(order, cart=cart, email=email, fingerprint=request_fingerprint):
+    if _is_another_request(order, cart_id=cart_id, email=email, fingerprint=request_fingerprint):
         raise UnprocessableEntity(
             "This Idempotency-Key was used for another checkout.", code="idempotency_key_reused"
         )

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from rest_framework.test import APIClient
 
 from common.outbox.models import OutboxDelivery, OutboxEvent
 from orders.models import Order, OrderEvent, OrderLine, StockReservation
@@ -157,6 +158,44 @@ def test_another_shoppers_cart_cannot_be_checked_out():
     owned.save()
     assert checkout(client_for(UserFactory.create()), owned).status_code == 404
     assert not Order.objects.exists()
+
+
+def test_a_cart_not_yours_is_cart_not_found_and_holds_nothing():
+    variant = variant_in_stock(on_hand=3)
+    owned = cart_with((variant, 1))
+    owned.user = UserFactory.create()
+    owned.save()
+    anonymous = cart_with((variant, 1))
+
+    # No token and nobody signed in; the token of the anonymous cart for the owned one.
+    without = checkout(APIClient(), anonymous)
+    with_wrong_token = checkout(cart_client(anonymous), owned)
+
+    for response in (without, with_wrong_token):
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "cart_not_found"
+    assert not Order.objects.exists()
+    variant.refresh_from_db()
+    assert variant.reserved == 0
+
+
+def test_the_owner_signed_in_and_the_token_holder_may_each_check_out():
+    variant = variant_in_stock(on_hand=3)
+    owner = UserFactory.create()
+    owned = cart_with((variant, 1))
+    owned.user = owner
+    owned.save()
+    anonymous = cart_with((variant, 1))
+
+    # A signed-in shopper may also check out an anonymous cart whose token they hold.
+    signed_in_with_token = APIClient()
+    signed_in_with_token.force_authenticate(owner)
+    signed_in_with_token.credentials(HTTP_X_CART_TOKEN=anonymous.token)
+
+    assert checkout(client_for(owner), owned, key="a").status_code == 201
+    assert checkout(signed_in_with_token, anonymous, key="b").status_code == 201
+    variant.refresh_from_db()
+    assert variant.reserved == 2
 
 
 def test_stripe_unreachable_gives_503_retryable_and_the_retry_reuses_the_order(settings):

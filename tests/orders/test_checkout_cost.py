@@ -31,15 +31,16 @@ def _buy(client: APIClient, sku: str, key: str = "key-1") -> dict:
     return order.json()
 
 
-def test_a_whole_checkout_through_the_api_runs_at_most_20_statements(
+def test_a_whole_checkout_through_the_api_runs_at_most_15_statements(
     django_assert_max_num_queries,
 ):
     variant = variant_in_stock(on_hand=50)
     _buy(APIClient(), variant.sku)  # first-request costs are not counted
 
-    # 16 statements (cart 1, line 6, checkout 9 with the hold and the PaymentIntent's
-    # record) and, in a test, one SAVEPOINT pair for each of the two transactions.
-    with django_assert_max_num_queries(20):
+    # 15 statements (cart 1, line 6, checkout 8 with the hold and the PaymentIntent's
+    # record; the cart's owner is checked by the statement that locks it) and, in a test,
+    # one SAVEPOINT pair for each of the two transactions.
+    with django_assert_max_num_queries(19):
         body = _buy(APIClient(), variant.sku)
 
     assert body["status"] == "pending_payment"
@@ -105,17 +106,17 @@ def test_a_code_costs_the_checkout_three_statements_and_a_cart_without_one_nothi
     warm = APIClient()
     _checkout(warm, _cart_of(warm, variant.sku, None), "warm")  # first-request costs
 
-    # The checkout request alone: 9 statements and the SAVEPOINT pair of its transaction.
+    # The checkout request alone: 8 statements and the SAVEPOINT pair of its transaction.
     client = APIClient()
     cart_id = _cart_of(client, variant.sku, None)
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(10):
         _checkout(client, cart_id, "without")
 
     # With a code: the codes with their discounts (1), the code's creator's best rate for
     # the credit (1), and the use taken with its row (1).
     client = APIClient()
     cart_id = _cart_of(client, variant.sku, "MAYA10")
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(13):
         body = _checkout(client, cart_id, "with")
     assert body["discount_total"] == {"amount": "4.00", "currency": "USD"}
     assert body["amount"] == {"amount": "36.00", "currency": "USD"}
