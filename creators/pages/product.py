@@ -20,6 +20,7 @@ from django.utils.html import format_html
 from common import visitor
 from common.errors import NotFound
 from common.replica import primary_reads
+from creators.pages.locks import page_build_lock
 from creators.pages.versions import (
     CATALOG_VERSION_KEY,
     LocalEntries,
@@ -136,19 +137,28 @@ def product_stored_get(
         entries_get([CATALOG_VERSION_KEY, creator_version_key(local.creator_id)])
     ):
         return _existing(local)
+    stored = _stored_current(key, creator_id)
+    if stored is not None:
+        return _existing(stored)
+    return _build(handle, product_id)
+
+
+def _stored_current(key: str, creator_id: int | None = None) -> StoredProduct | None:
+    """The entry stored under `key` if its versions still hold."""
     keys = [key, CATALOG_VERSION_KEY]
     if creator_id is not None:
         keys.append(creator_version_key(creator_id))
     found = entries_get(keys)
     stored = found.get(key)
-    if isinstance(stored, StoredProduct):
-        version_key = creator_version_key(stored.creator_id)
-        if version_key not in found:
-            found.update(entries_get([version_key]))
-        if not stored.stale(found):
-            _LOCAL.put(key, stored)
-            return _existing(stored)
-    return _build(handle, product_id)
+    if not isinstance(stored, StoredProduct):
+        return None
+    version_key = creator_version_key(stored.creator_id)
+    if version_key not in found:
+        found.update(entries_get([version_key]))
+    if stored.stale(found):
+        return None
+    _LOCAL.put(key, stored)
+    return stored
 
 
 _LOCAL = LocalEntries(1024)
@@ -164,10 +174,28 @@ def _existing(stored: StoredProduct) -> StoredProduct:
 # that may not have the write that bumped them yet (common.replica).
 @primary_reads()
 def _build(handle: str, product_id: int) -> StoredProduct:
-    catalog_version = versions_get([CATALOG_VERSION_KEY])[CATALOG_VERSION_KEY]
+    """Build and store the product page, one build of a page at a time (`page_build_lock`)."""
     creator_id = storefront_creator_id(handle=handle)
     if creator_id is None:  # not stored: a creator may take the handle at any time
         raise NotFound("No such storefront.", code="storefront_not_found")
+    key = product_key(handle, product_id)
+    with page_build_lock(key) as held:
+        current = _stored_current(key)
+        if current is not None:
+            return _existing(current)
+        # The versions are read after the lock: a build that waited stamps what it reads
+        # now, never what was current before the holder's build.
+        stored = _render(handle, product_id, creator_id)
+        # Not stored when the handle changed hands meanwhile: its stamp is the other one's.
+        if held and (stored.page is None or stored.page.creator.pk == creator_id):
+            cache.set(key, stored, timeout=entry_seconds())
+            _LOCAL.put(key, stored)
+    return _existing(stored)
+
+
+def _render(handle: str, product_id: int, creator_id: int) -> StoredProduct:
+    """The page's entry; one with no page when the storefront has no such product."""
+    catalog_version = versions_get([CATALOG_VERSION_KEY])[CATALOG_VERSION_KEY]
     version_key = creator_version_key(creator_id)
     creator_version = versions_get([version_key])[version_key]
     try:
@@ -175,12 +203,10 @@ def _build(handle: str, product_id: int) -> StoredProduct:
     except NotFound as exc:
         if exc.code != "product_not_found":
             raise
-        missing = StoredProduct(catalog_version, creator_version, creator_id, None, None, "", "")
-        cache.set(product_key(handle, product_id), missing, timeout=entry_seconds())
-        raise
+        return StoredProduct(catalog_version, creator_version, creator_id, None, None, "", "")
     page = dataclasses.replace(page, product=dataclasses.replace(page.product, fallback=None))
     slots = {"visitor_bar": VISITOR_BAR_SLOT, "buy_box": BUY_BOX_SLOT, "carry": visitor.QUERY_SLOT}
-    stored = StoredProduct(
+    return StoredProduct(
         catalog_version=catalog_version,
         creator_version=creator_version,
         creator_id=creator_id,
@@ -191,9 +217,6 @@ def _build(handle: str, product_id: int) -> StoredProduct:
         ),
         featured_html=render_to_string("creators/_featured.html", {"page": page, **slots}),
     )
-    cache.set(product_key(handle, product_id), stored, timeout=entry_seconds())
-    _LOCAL.put(product_key(handle, product_id), stored)
-    return stored
 
 
 def product_page_html(

@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from common import visitor
 from common.errors import NotFound
 from common.replica import primary_reads
+from creators.pages.locks import page_build_lock
 from creators.pages.product import (
     VISITOR_BAR_SLOT,
     LiveParts,
@@ -108,7 +109,10 @@ class StoredStorefront:
     empty: bool  # no videos and no collections
 
     def states_key(self, card: Card) -> str:
-        return card_states_key(self.handle, self.catalog_version, self.creator_version, card.key)
+        return self.states_key_of(card.key)
+
+    def states_key_of(self, card_key: str) -> str:
+        return card_states_key(self.handle, self.catalog_version, self.creator_version, card_key)
 
     def cards_needed(self, scarce: dict[int, StockLevel]) -> dict[str, Card]:
         """The cards shown in a state other than in stock, by their states' cache key."""
@@ -140,16 +144,25 @@ def storefront_stored_get(*, handle: str) -> StoredStorefront:
         keys = [CATALOG_VERSION_KEY, creator_version_key(local.creator_id or 0)]
         if not local.stale(entries_get(keys)):
             return _existing(local)
+    stored = _stored_current(key)
+    if stored is not None:
+        return _existing(stored)
+    return _build(handle).stored
+
+
+def _stored_current(key: str) -> StoredStorefront | None:
+    """The entry stored under `key` if its versions still hold."""
     found = entries_get([key, CATALOG_VERSION_KEY])
     stored = found.get(key)
-    if isinstance(stored, StoredStorefront):
-        if stored.creator_id is not None:
-            found.update(entries_get([creator_version_key(stored.creator_id)]))
-        if not stored.stale(found):
-            if stored.creator_id is not None:  # a "no such storefront" is deleted, not bumped
-                _LOCAL.put(key, stored)
-            return _existing(stored)
-    return _build(handle)
+    if not isinstance(stored, StoredStorefront):
+        return None
+    if stored.creator_id is not None:
+        found.update(entries_get([creator_version_key(stored.creator_id)]))
+    if stored.stale(found):
+        return None
+    if stored.creator_id is not None:  # a "no such storefront" is deleted, not bumped
+        _LOCAL.put(key, stored)
+    return stored
 
 
 def _existing(stored: StoredStorefront) -> StoredStorefront:
@@ -158,25 +171,32 @@ def _existing(stored: StoredStorefront) -> StoredStorefront:
     return stored
 
 
-def card_states_get(
-    stored: StoredStorefront, scarce: dict[int, StockLevel]
-) -> dict[str, CardStates]:
+class Built(NamedTuple):
+    """A storefront as `_build` found or made it, with the states of the cards asked for."""
+
+    stored: StoredStorefront
+    states: dict[str, CardStates]  # by the card's key
+
+
+def card_states_get(stored: StoredStorefront, scarce: dict[int, StockLevel]) -> Built:
     """The other states of the cards whose products are scarce: one cache round trip, none
-    when every product is in stock. Missing states (evicted) rebuild the page's entries."""
+    when every product is in stock. Missing states (evicted) build the page again: the
+    page and the states that build found or made are the answer."""
     needed = stored.cards_needed(scarce)
     if not needed:
-        return {}
+        return Built(stored, {})
     found = {key: _LOCAL_STATES.get(key) for key in needed}
     missing = [key for key, states in found.items() if states is None]
     if missing:
         fetched = entries_get(missing)
         if len(fetched) < len(missing):
-            _build(stored.handle)
-            fetched = entries_get(missing)
+            return _build(stored.handle, scarce=scarce)
         for key, states in fetched.items():
             _LOCAL_STATES.put(key, states)
         found.update(fetched)
-    return {needed[key].key: states for key, states in found.items() if states is not None}
+    return Built(
+        stored, {needed[key].key: states for key, states in found.items() if states is not None}
+    )
 
 
 def storefront_html(
@@ -188,7 +208,7 @@ def storefront_html(
     featured: StoredProduct | None,
 ) -> str:
     """The page for one visitor: cards in their live stock state, the visitor's parts."""
-    states = card_states_get(stored, scarce)
+    stored, states = card_states_get(stored, scarce)
     if featured is not None:
         top = featured_html(featured, live)
     else:
@@ -204,15 +224,51 @@ def storefront_html(
 # Stored for as long as its versions hold: built from the primary, never from a replica
 # that may not have the write that bumped them yet (common.replica).
 @primary_reads()
-def _build(handle: str) -> StoredStorefront:
+def _build(handle: str, *, scarce: dict[int, StockLevel] | None = None) -> Built:
+    """Build and store the storefront, one build of a handle at a time (`page_build_lock`).
+
+    With `scarce`, the states of the cards it makes scarce are wanted too: a page found
+    stored by whoever held the lock serves only if those are stored as well.
+    """
+    key = storefront_key(handle)
     catalog_version = versions_get([CATALOG_VERSION_KEY])[CATALOG_VERSION_KEY]
     creator_id = storefront_creator_id(handle=handle)
     if creator_id is None:
         # Stored too, so unknown handles cost no query; a creator taking the handle
         # deletes this entry (`creators.signals`).
         missing = StoredStorefront(catalog_version, "", None, handle, (), (), False)
-        cache.set(storefront_key(handle), missing, timeout=entry_seconds())
+        cache.set(key, missing, timeout=entry_seconds())
         raise NotFound("No such storefront.", code="storefront_not_found")
+    with page_build_lock(key) as held:
+        current = _stored_current(key)
+        if current is not None and current.creator_id is not None:
+            found = _states_stored(current, scarce)
+            if found is not None:
+                return Built(current, found)
+        # The versions are read after the lock: a build that waited stamps what it reads
+        # now, never what was current before the holder's build.
+        built = _render(handle, creator_id)
+        # Not stored when the handle changed hands meanwhile: its stamp is the other one's.
+        if held and built.stored.creator_id == creator_id:
+            _store(built)
+        return built
+
+
+def _states_stored(
+    stored: StoredStorefront, scarce: dict[int, StockLevel] | None
+) -> dict[str, CardStates] | None:
+    """The stored states of the cards `scarce` makes scarce; None when any is missing."""
+    if scarce is None:
+        return {}
+    needed = stored.cards_needed(scarce)
+    fetched = entries_get(list(needed))
+    if len(fetched) < len(needed):
+        return None
+    return {needed[key].key: states for key, states in fetched.items()}
+
+
+def _render(handle: str, creator_id: int) -> Built:
+    catalog_version = versions_get([CATALOG_VERSION_KEY])[CATALOG_VERSION_KEY]
     version_key = creator_version_key(creator_id)
     creator_version = versions_get([version_key])[version_key]
     page = storefront_page_get(handle=handle, every_fallback=True)
@@ -226,17 +282,19 @@ def _build(handle: str) -> StoredStorefront:
         product_ids=tuple(sorted(_products(page))),
         empty=not page.videos and not page.collections,
     )
+    return Built(stored, states)
+
+
+def _store(built: Built) -> None:
+    stored = built.stored
     # The states first: a reader that finds the page finds its cards' states.
     cache.set_many(
-        {
-            card_states_key(handle, catalog_version, creator_version, key): value
-            for key, value in states.items()
-        },
+        {stored.states_key_of(key): value for key, value in built.states.items()},
         timeout=entry_seconds(),
     )
-    cache.set(storefront_key(handle), stored, timeout=entry_seconds())
-    _LOCAL.put(storefront_key(handle), stored)
-    return stored
+    key = storefront_key(stored.handle)
+    cache.set(key, stored, timeout=entry_seconds())
+    _LOCAL.put(key, stored)
 
 
 def _products(page: StorefrontPage) -> dict[int, StorefrontProduct]:
