@@ -107,9 +107,9 @@ def storefront_page(request: HttpRequest, handle: str) -> HttpResponse:
             )
         except NotFound:
             featured = None  # a stale or mistyped ?product= still shows the storefront
-    product_ids = list(stored.product_ids)
+    product_ids = stored.product_ids
     if featured is not None and featured.fallback is not None:
-        product_ids.append(featured.fallback.id)
+        product_ids = product_ids.plus([featured.fallback.id])
     stock = stock_live_get(
         product_ids=product_ids,
         variant_product_ids=[featured.page.product.id] if featured and featured.page else [],

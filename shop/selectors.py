@@ -98,6 +98,28 @@ class LiveStock:
     variants: dict[int, StockLevel]
 
 
+@dataclass(frozen=True, slots=True)
+class IdArray:
+    """Ids as PostgreSQL's array literal (`{1,2,3}`), written once.
+
+    A stored page asks about the same hundreds or thousands of products on every request:
+    sent as one text parameter, they cost the request nothing per id, where psycopg would
+    check and dump each element of a list (a third of a 200-product storefront's CPU).
+    """
+
+    ids: tuple[int, ...]
+    literal: str
+
+    @classmethod
+    def of(cls, ids: Iterable[int]) -> IdArray:
+        unique = tuple(sorted(set(ids)))
+        return cls(unique, "{" + ",".join(map(str, unique)) + "}")
+
+    def plus(self, ids: Iterable[int]) -> IdArray:
+        more = set(ids).difference(self.ids)
+        return IdArray.of((*self.ids, *more)) if more else self
+
+
 _STOCK_LIVE_SQL = """
 SELECT ids.id, 0, COALESCE(SUM(GREATEST(v.on_hand - v.reserved, 0)), 0),
        COALESCE(MAX(v.low_stock_threshold), 0)
@@ -112,22 +134,22 @@ FROM {variant} v WHERE v.product_id = ANY(%s::bigint[])
 
 
 def stock_live_get(
-    *, product_ids: Iterable[int], variant_product_ids: Iterable[int] = ()
+    *, product_ids: Iterable[int] | IdArray, variant_product_ids: Iterable[int] = ()
 ) -> LiveStock:
     """Stock as it is now, in one statement, for pages whose shared part is stored: which of
     `product_ids` are scarce (low or sold out, summed over their variants), and every
     variant of `variant_product_ids`. Only the scarce products come back, so a page of
     thousands of products in stock reads a handful of rows; the ids travel as two arrays,
     not as thousands of placeholders the driver would split on every request."""
-    products = sorted(set(product_ids))
-    variant_products = sorted(set(variant_product_ids))
+    products = product_ids if isinstance(product_ids, IdArray) else IdArray.of(product_ids)
+    variant_products = IdArray.of(variant_product_ids)
     scarce: dict[int, StockLevel] = {}
     variants: dict[int, StockLevel] = {}
-    if not products and not variant_products:
+    if not products.ids and not variant_products.ids:
         return LiveStock(scarce, variants)
     sql = _STOCK_LIVE_SQL.format(variant=connection.ops.quote_name(Variant._meta.db_table))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [products, variant_products])
+        cursor.execute(sql, [products.literal, variant_products.literal])
         rows = cursor.fetchall()
     for product_id, variant_id, units, threshold in rows:
         level = StockLevel(int(units), int(threshold))

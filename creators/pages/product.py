@@ -110,6 +110,10 @@ def live_parts(
     chosen: int | None,
 ) -> LiveParts:
     """The visitor bar, the query carrying the visitor's tokens, and `page`'s buy box."""
+    bare = not atk and not satk and page is None and not visitor.carries_tokens(request)
+    if bare and _BARE_LIVE:
+        # No token, no cart, no buy box: the same for every such visitor of every page.
+        return _BARE_LIVE[0]
     html = render_to_string(
         "creators/_live.html",
         {
@@ -123,7 +127,13 @@ def live_parts(
         request,
     )
     bar, query, box = html.split(_SPLIT)
-    return LiveParts(bar, query, box)
+    live = LiveParts(bar, query, box)
+    if bare:
+        _BARE_LIVE[:] = [live]
+    return live
+
+
+_BARE_LIVE: list[LiveParts] = []  # the live parts of a visitor without tokens, once rendered
 
 
 def product_stored_get(

@@ -1,10 +1,12 @@
 """`/@handle` from a stored shared part.
 
-Stored per storefront (`StoredStorefront`): the page rendered without the visitor, cut into
-pieces at its slots. Each product card is stored rendered in every stock state it can show
-(in stock, low with the count left out, sold out, and sold out beside its fallback in stock
-or low), so a request reads the stock of the page's products in one query and only picks
-and joins strings, however many products the page has.
+Stored per storefront (`StoredStorefront`): the page rendered without the visitor, as one
+string with every card in stock, and where its slots and each product's cards sit in it.
+Each product card is stored rendered in every stock state it can show (in stock, low with
+the count left out, sold out, and sold out beside its fallback in stock or low), so a
+request reads which of the page's products are scarce in one query (their ids sent as one
+stored array literal) and replaces only the slots and those products' cards: its work does
+not grow with the number of products, only the bytes copied do.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from creators.selectors.storefront import (
     storefront_page_get,
 )
 from creators.templatetags.storefront_cards import CARD_SLOT_PATTERN
-from shop.selectors import StockLevel
+from shop.selectors import IdArray, StockLevel
 
 MAIN_SLOT = "tribe-main-attrs-slot"
 FEATURED_SLOT = "tribe-featured-slot"
@@ -98,15 +100,44 @@ def card_html(card: Card, scarce: dict[int, StockLevel], states: dict[str, CardS
     return other.sold_out
 
 
+class Cut(NamedTuple):
+    """Where a card (or a slot, by its name) sits in the stored page's HTML."""
+
+    start: int
+    end: int
+    what: Card | str
+
+
 @dataclass(frozen=True, slots=True)
 class StoredStorefront:
+    """The page as one string, every card in stock and each slot's name where it goes, and
+    where each product's cards and each slot sit in it: a request replaces only the slots
+    and the cards of its scarce products, however many products the page has."""
+
     catalog_version: str
     creator_version: str
     creator_id: int | None  # None: no storefront at this handle
     handle: str
-    pieces: tuple[str | Card, ...]  # static HTML (slots are pieces of their own) and cards
-    product_ids: tuple[int, ...]  # whose stock the cards need: products and fallbacks
+    html: str
+    slots: tuple[Cut, ...]
+    cards: dict[int, tuple[Cut, ...]]  # by product id
+    product_ids: IdArray  # whose stock the cards need: products and fallbacks
     empty: bool  # no videos and no collections
+
+    @property
+    def pieces(self) -> tuple[str | Card, ...]:
+        """The page as static HTML (slots are pieces of their own) and cards, in order."""
+        cuts = sorted([*self.slots, *(cut for cuts in self.cards.values() for cut in cuts)])
+        pieces: list[str | Card] = []
+        at = 0
+        for cut in cuts:
+            if cut.start > at:
+                pieces.append(self.html[at : cut.start])
+            pieces.append(cut.what)
+            at = cut.end
+        if at < len(self.html):
+            pieces.append(self.html[at:])
+        return tuple(pieces)
 
     def states_key(self, card: Card) -> str:
         return self.states_key_of(card.key)
@@ -117,9 +148,10 @@ class StoredStorefront:
     def cards_needed(self, scarce: dict[int, StockLevel]) -> dict[str, Card]:
         """The cards shown in a state other than in stock, by their states' cache key."""
         return {
-            self.states_key(piece): piece
-            for piece in self.pieces
-            if not isinstance(piece, str) and piece.product_id in scarce
+            self.states_key(card): card
+            for product_id in scarce
+            for _start, _end, card in self.cards.get(product_id, ())
+            if isinstance(card, Card)
         }
 
     def stale(self, versions: dict[str, Any]) -> bool:
@@ -214,10 +246,20 @@ def storefront_html(
     else:
         top = EMPTY_HTML if stored.empty else ""
     slots = {VISITOR_BAR_SLOT: live.visitor_bar, MAIN_SLOT: main_attrs(atk), FEATURED_SLOT: top}
-    parts = [
-        (slots.get(piece, piece) if isinstance(piece, str) else card_html(piece, scarce, states))
-        for piece in stored.pieces
-    ]
+    # The slots, and the cards of scarce products: a handful, whatever the page's size.
+    cuts = [(cut.start, cut.end, slots[cast(str, cut.what)]) for cut in stored.slots]
+    for product_id in scarce:
+        for cut in stored.cards.get(product_id, ()):
+            cuts.append((cut.start, cut.end, card_html(cast(Card, cut.what), scarce, states)))
+    cuts.sort()
+    html = stored.html
+    parts = []
+    at = 0
+    for start, end, text in cuts:
+        parts.append(html[at:start])
+        parts.append(text)
+        at = end
+    parts.append(html[at:])
     return visitor.fill_query("".join(parts), query_html=live.query_html, atk=atk)
 
 
@@ -236,7 +278,9 @@ def _build(handle: str, *, scarce: dict[int, StockLevel] | None = None) -> Built
     if creator_id is None:
         # Stored too, so unknown handles cost no query; a creator taking the handle
         # deletes this entry (`creators.signals`).
-        missing = StoredStorefront(catalog_version, "", None, handle, (), (), False)
+        missing = StoredStorefront(
+            catalog_version, "", None, handle, "", (), {}, IdArray.of(()), False
+        )
         cache.set(key, missing, timeout=entry_seconds())
         raise NotFound("No such storefront.", code="storefront_not_found")
     with page_build_lock(key) as held:
@@ -273,13 +317,16 @@ def _render(handle: str, creator_id: int) -> Built:
     creator_version = versions_get([version_key])[version_key]
     page = storefront_page_get(handle=handle, every_fallback=True)
     pieces, states = _pieces(page)
+    html, slots, cards = _layout(pieces)
     stored = StoredStorefront(
         catalog_version=catalog_version,
         creator_version=creator_version,
         creator_id=page.creator.pk,
         handle=handle,
-        pieces=pieces,
-        product_ids=tuple(sorted(_products(page))),
+        html=html,
+        slots=slots,
+        cards=cards,
+        product_ids=IdArray.of(_products(page)),
         empty=not page.videos and not page.collections,
     )
     return Built(stored, states)
@@ -309,6 +356,26 @@ def _products(page: StorefrontPage) -> dict[int, StorefrontProduct]:
         if product.fallback is not None:
             products.setdefault(product.fallback.id, product.fallback)
     return products
+
+
+def _layout(
+    pieces: tuple[str | Card, ...],
+) -> tuple[str, tuple[Cut, ...], dict[int, tuple[Cut, ...]]]:
+    """The pieces joined with every card in stock, and where the slots and cards sit."""
+    texts: list[str] = []
+    slots: list[Cut] = []
+    cards: dict[int, list[Cut]] = {}
+    at = 0
+    for piece in pieces:
+        text = piece.in_stock if isinstance(piece, Card) else piece
+        cut = Cut(at, at + len(text), piece)
+        if isinstance(piece, Card):
+            cards.setdefault(piece.product_id, []).append(cut)
+        elif piece in _SLOTS:
+            slots.append(cut)
+        texts.append(text)
+        at = cut.end
+    return "".join(texts), tuple(slots), {key: tuple(cuts) for key, cuts in cards.items()}
 
 
 def _pieces(page: StorefrontPage) -> tuple[tuple[str | Card, ...], dict[str, CardStates]]:

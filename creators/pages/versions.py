@@ -22,7 +22,7 @@ from django.db import transaction
 CATALOG_VERSION_KEY = "pages:v:catalog"
 # In the entries' keys: bumped when what an entry holds changes shape, so a deploy never
 # reads what the code before it stored.
-FORMAT = 3
+FORMAT = 4
 
 
 def creator_version_key(creator_id: int) -> str:
