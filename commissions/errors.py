@@ -53,3 +53,8 @@ class BrandPayoutAccountNotReady(ApplicationError):
     status_code = 422
     code = "brand_payout_account_not_ready"
     default_message = "The brand needs a payout account that finished onboarding first."
+
+
+class HoldAlreadyResolved(Conflict):
+    code = "hold_already_resolved"
+    default_message = "This hold was already resolved the other way."

@@ -8,6 +8,9 @@ payment's recording then reconciles it.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from commissions.selectors.holds import order_lines_reversed_hold_amounts
 from commissions.selectors.order_lines import order_line_refunded_amount
 from commissions.services.recording import commission_record_joined, commission_reverse_joined
 from common.outbox import handler_register
@@ -26,7 +29,11 @@ def on_refund_succeeded(event: OutboxEvent) -> int:
         line = commission_reverse_joined(
             order_line_id=order_line_id,
             refund_id=refund_id,
-            refunded_to_date=order_line_refunded_amount(order_line_id=order_line_id),
+            # A reversed hold (a lost dispute) took its part back already: cumulative with it.
+            refunded_to_date=order_line_refunded_amount(order_line_id=order_line_id)
+            + order_lines_reversed_hold_amounts(order_line_ids=[order_line_id]).get(
+                order_line_id, Decimal(0)
+            ),
         )
         reversed_lines += line is not None
     return reversed_lines

@@ -95,6 +95,7 @@ SIDEBAR_GROUPS: list[tuple[str, list[tuple[str, str, str]]]] = [
         "Money",
         [
             ("Commissions", "payments", "commissionline"),
+            ("Commission holds", "pause_circle", "commissionhold"),
             ("Commission terms", "percent", "commissionterms"),
             ("Settlements", "account_balance", "settlement"),
             ("Settlement payouts", "send_money", "settlementpayout"),

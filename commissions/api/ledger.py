@@ -6,7 +6,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -61,6 +61,14 @@ class CommissionBrandSerializer(serializers.ModelSerializer):
         fields = ("id", "slug", "name")
 
 
+class LineReviewSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["under_review"])
+    reasons = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Stable reason codes: dispute, fraud_self_dealing, ...",
+    )
+
+
 class CommissionLineSerializer(serializers.ModelSerializer):
     amount = MoneyField(amount="amount", currency="currency", help_text="Negative for a reversal.")
     base = MoneyField(
@@ -72,6 +80,10 @@ class CommissionLineSerializer(serializers.ModelSerializer):
     rate = RateField(help_text="The percent snapshotted when the order was placed.")
     link = CommissionLinkSerializer(allow_null=True, read_only=True)
     brand = CommissionBrandSerializer(read_only=True)
+    review = serializers.SerializerMethodField(
+        help_text="`under_review` while the line is held back from payout (a dispute, a fraud "
+        "check), with the reason codes; null otherwise."
+    )
     receipt = serializers.DictField(
         read_only=True,
         help_text="Why this line exists: the attribution receipt (which link and click, which "
@@ -96,6 +108,7 @@ class CommissionLineSerializer(serializers.ModelSerializer):
             "payable_at",
             "approved_at",
             "payout",
+            "review",
             "receipt",
         )
         read_only_fields = fields
@@ -103,6 +116,19 @@ class CommissionLineSerializer(serializers.ModelSerializer):
             "payable_at": {"help_text": "When the line becomes (or became) payable."},
             "payout": {"help_text": "The payout that paid this line; null until paid."},
         }
+
+    @extend_schema_field(LineReviewSerializer(allow_null=True))
+    def get_review(self, obj: CommissionLine) -> dict[str, Any] | None:
+        reasons = getattr(obj, "open_hold_reasons", None)
+        if reasons is None:
+            reasons = list(
+                obj.holds.filter(resolved_at__isnull=True)
+                .order_by("reason")
+                .values_list("reason", flat=True)
+            )
+        if not reasons:
+            return None
+        return {"status": "under_review", "reasons": list(reasons)}
 
 
 class MeCommissionListView(MeAPIView, generics.ListAPIView):
@@ -135,6 +161,11 @@ class BalanceSerializer(serializers.Serializer):
         currency="currency",
         help_text="Payable, not in a payout yet. Negative after a clawback: it is netted "
         "against your next earnings.",
+    )
+    under_review = MoneyField(
+        amount="under_review",
+        currency="currency",
+        help_text="Held back for review (a dispute, a fraud check): paid once released.",
     )
     in_payouts = MoneyField(
         amount="in_payouts", currency="currency", help_text="In payouts still being sent."

@@ -1,7 +1,8 @@
 """The ledger reconciliation's scan: every order line's due commission against the ledger.
 
 One set-based statement in PostgreSQL (no Python loop over lines, no correlated subquery per
-line): succeeded refunds and ledger lines are summed per order line once, joined to the order
+line): succeeded refunds (with what reversed commission holds took back, a lost dispute) and
+ledger lines are summed per order line once, joined to the order
 lines a commission is due on (paid, credited, with a rate), and only the lines whose ledger
 differs from what the one formula says (commissions.amounts) are returned, with the
 ledger lines of order lines no commission is due on whose sum is not zero. Rows are plain
@@ -21,7 +22,7 @@ from typing import Any
 from django.db import connection
 
 from commissions.amounts import ledger_due_sql_text, places_sql_text
-from commissions.models import CommissionLine
+from commissions.models import CommissionHold, CommissionLine
 from orders.models import Order, OrderLine, Refund, RefundLine
 
 SCAN_SQL = """
@@ -30,6 +31,11 @@ WITH refunded AS (
     FROM {refund_line} rl JOIN {refund} r ON r.id = rl.refund_id
     WHERE r.status = %(succeeded)s AND rl.order_line_id IS NOT NULL {only_refunds}
     GROUP BY rl.order_line_id
+), taken AS (
+    SELECT l.order_line_id, sum(coalesce(h.amount, l.base)) AS amount
+    FROM {hold} h JOIN {ledger} l ON l.id = h.line_id
+    WHERE h.resolution = %(reversed)s {only_taken}
+    GROUP BY l.order_line_id
 ), ledger AS (
     SELECT order_line_id, max(order_id) AS order_id, max(currency) AS currency,
            sum(amount) AS amount, bool_or(kind = %(commission)s) AS has_commission
@@ -37,11 +43,13 @@ WITH refunded AS (
     GROUP BY order_line_id
 ), due AS (
     SELECT ol.id AS order_line_id, ol.order_id, ol.currency, ol.line_total AS base,
-           ol.commission_rate AS rate, coalesce(r.amount, 0) AS refunded,
+           ol.commission_rate AS rate,
+           least(ol.line_total, coalesce(r.amount, 0) + coalesce(t.amount, 0)) AS refunded,
            coalesce(l.amount, 0) AS ledger, coalesce(l.has_commission, false) AS has_commission
     FROM {order_line} ol
     JOIN {order} o ON o.id = ol.order_id
     LEFT JOIN refunded r ON r.order_line_id = ol.id
+    LEFT JOIN taken t ON t.order_line_id = ol.id
     LEFT JOIN ledger l ON l.order_line_id = ol.id
     WHERE o.paid_at IS NOT NULL AND ol.attributed_creator_id IS NOT NULL
       AND ol.commission_rate IS NOT NULL {only_lines}
@@ -63,10 +71,12 @@ def _sql(restricted: bool) -> str:
         refund_line=RefundLine._meta.db_table,
         refund=Refund._meta.db_table,
         ledger=CommissionLine._meta.db_table,
+        hold=CommissionHold._meta.db_table,
         order_line=OrderLine._meta.db_table,
         order=Order._meta.db_table,
         only_refunds=only.format(col="rl.order_line_id"),
         only_ledger=only.format(col="order_line_id"),
+        only_taken=only.format(col="l.order_line_id"),
         only_lines=only.format(col="ol.id"),
         due=ledger_due_sql_text(
             base="base", rate="rate", refunded="refunded", places=places_sql_text("currency")
@@ -86,6 +96,7 @@ def commission_ledger_differences(
     params: dict[str, Any] = {
         "succeeded": Refund.Status.SUCCEEDED,
         "commission": CommissionLine.Kind.COMMISSION,
+        "reversed": CommissionHold.Resolution.REVERSED,
     }
     if order_line_ids is not None:
         params["ids"] = list(order_line_ids)

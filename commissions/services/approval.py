@@ -3,7 +3,8 @@
 A batch locks the due commission lines it takes (SKIP LOCKED, so two workers share the
 work and a reversal being written holds its line back until the next batch), then moves
 each order line's pending lines together: approved, or void when the order line was fully
-refunded inside the hold, so it never becomes payable. Killed mid-batch, a worker's
+refunded inside the hold, so it never becomes payable. An order line with an open commission
+hold (services/holds.py) is left pending until the hold is resolved. Killed mid-batch, a worker's
 transaction rolls back and the next run does the batch again.
 """
 
@@ -19,6 +20,7 @@ from django.utils import timezone
 
 from commissions import conf
 from commissions.models import CommissionLine
+from commissions.selectors.holds import held_order_line
 from commissions.services.recording import commissions_reconcile_refunds
 
 Kind = CommissionLine.Kind
@@ -39,9 +41,14 @@ def commissions_approve_due(
     """Approve (or void) one batch of commission lines whose hold has ended."""
     now = now or timezone.now()
     size = batch_size or conf.approve_batch_size()
-    due = CommissionLine.objects.filter(
-        kind=Kind.COMMISSION, status=Status.PENDING, payable_at__lte=now
-    ).order_by("payable_at", "pk")
+    # An order line with an open hold (a dispute, a fraud rule) waits until it is resolved.
+    due = (
+        CommissionLine.objects.filter(
+            kind=Kind.COMMISSION, status=Status.PENDING, payable_at__lte=now
+        )
+        .exclude(held_order_line())
+        .order_by("payable_at", "pk")
+    )
     candidates = list(due.values_list("order_line_id", flat=True)[:size])
     if not candidates:
         return ApprovalBatch(approved=0, voided=0, reconciled=0, more=False)

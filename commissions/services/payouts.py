@@ -1,7 +1,8 @@
 """Payouts: a creator's approved balance per currency, grouped and sent exactly once.
 
 Grouping (`payout_create_for_creator`) is one short transaction: lock the creator, take
-every approved, unpaid line in the currency (reversals included, so clawbacks net out),
+every approved, unpaid line in the currency (reversals included, so clawbacks net out;
+lines of an order line with an open commission hold left for a later payout),
 refuse below the minimum, create the payout and mark the lines paid. Sending
 (`payout_send`) happens after commit, outside any transaction: an attempt claims the payout
 with a lease, calls the provider, and records the result in another short transaction.
@@ -26,6 +27,7 @@ from commissions.errors import (
     PayoutBelowMinimum,
 )
 from commissions.models import CommissionLine, Payout, PayoutAccount
+from commissions.selectors.holds import held_order_line
 from commissions.services.providers import payout_transfer_order
 from commissions.services.sending import (
     transfer_mark_failed,
@@ -76,6 +78,7 @@ def payout_create_for_creator(
         lines = list(
             CommissionLine.objects.select_for_update()
             .filter(creator=creator, currency=code, status=Line.APPROVED, payout__isnull=True)
+            .exclude(held_order_line())
             .values_list("pk", "amount")
         )
         balance = sum((amount for _, amount in lines), Decimal(0))
@@ -108,6 +111,7 @@ def payouts_create_due(*, now: datetime | None = None) -> list[int]:
             creator__status=Creator.Status.ACTIVE,
             creator__payout_account__status=PayoutAccount.Status.READY,
         )
+        .exclude(held_order_line())
         .values("creator_id", "currency")
         .annotate(balance=Sum("amount"))
         .order_by("creator_id", "currency")

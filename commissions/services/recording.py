@@ -22,6 +22,7 @@ from commissions import conf
 from commissions.amounts import commission_amount, reversal_amount
 from commissions.errors import CurrencyMismatch, NegativeAmount
 from commissions.models import CommissionLine, CommissionTerms
+from commissions.selectors.holds import order_lines_reversed_hold_amounts
 from commissions.selectors.order_lines import (
     order_lines_commissionable,
     order_lines_refunded_amounts,
@@ -271,11 +272,19 @@ def _why(status: str) -> str:
 def commissions_reconcile_refunds(
     *, order_line_ids: Iterable[int], now: datetime | None = None
 ) -> int:
-    """Reverse refunds orders knows of that the ledger does not yet; returns lines appended."""
+    """Reverse refunds orders knows of that the ledger does not yet; returns lines appended.
+
+    What reversed holds took back (a lost dispute) counts as refunded, as their reversals did.
+    """
     ids = list(order_line_ids)
     if not ids:
         return 0
-    refunded = {k: v for k, v in order_lines_refunded_amounts(order_line_ids=ids).items() if v > 0}
+    taken = order_lines_reversed_hold_amounts(order_line_ids=ids)
+    refunded = {
+        k: v + taken.get(k, Decimal(0))
+        for k, v in order_lines_refunded_amounts(order_line_ids=ids).items()
+        if v + taken.get(k, Decimal(0)) > 0
+    }
     if not refunded:
         return 0
     seen = dict(
