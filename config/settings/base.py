@@ -341,6 +341,9 @@ STRIPE_API_KEY = env_value(env.str, "STRIPE_API_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env_value(env.str, "STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env_value(env.str, "STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env_value(env.str, "STRIPE_API_BASE", default="https://api.stripe.com")
+# Stripe's Files API has its own host; empty: the API base's host when that is not Stripe's
+# (the local emulator serves both), else https://files.stripe.com.
+STRIPE_FILES_BASE = env_value(env.str, "STRIPE_FILES_BASE", default="")
 STRIPE_JS_URL = env_value(env.str, "STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 STRIPE_MAX_NETWORK_RETRIES = env_value(env.int, "STRIPE_MAX_NETWORK_RETRIES", default=2)
 STRIPE_TIMEOUT_SECONDS = env_value(env.int, "STRIPE_TIMEOUT_SECONDS", default=15)

@@ -7,6 +7,8 @@ The modules, one idea each:
 - cards.py: Stripe's test cards that decline, and Stripe-shaped card errors;
 - payment_intents.py: the PaymentIntent parameters and actions real Stripe accepts;
 - refunds.py: refund reasons, over-refund checks and events;
+- disputes.py: the test card that is disputed, the Disputes and Files APIs, and the
+  controls that open and close a dispute;
 - webhooks.py: events, signed and retried webhook delivery;
 - connect.py: Connect Express accounts, account links and transfers (creator payouts);
 - app.py: the aiohttp app (auth, idempotency, CORS, routes, Stripe.js stand-in).

@@ -20,7 +20,7 @@ from localstripe.errors import UserError
 from localstripe.resources import Event, PaymentIntent, store
 
 # Importing cards, refunds and webhooks installs their patches over localstripe.
-from devtools.stripe_emulator import cards, connect, in_memory_only, refunds, webhooks  # noqa: F401
+from devtools.stripe_emulator import cards, connect, disputes, in_memory_only, refunds, webhooks  # noqa: F401
 from devtools.stripe_emulator.payment_intents import (
     api_authenticate,
     api_cancel,
@@ -60,7 +60,9 @@ def _request_key(request: web.Request, params: dict) -> str:
 async def auth_middleware(request: web.Request, handler):
     if request.path.startswith(("/js.stripe.com/", "/_config/")):
         return await handler(request)
-    if request.method == "POST":
+    if request.method == "POST" and request.content_type.startswith("multipart/"):
+        params: dict = {}  # a file upload: the key is in the Authorization header
+    elif request.method == "POST":
         params = await server.get_post_data(request, remove_auth=False) or {}
     else:
         params = server.unflatten_data(request.query)
@@ -244,6 +246,7 @@ def build_app() -> web.Application:
     router.add_post("/_config/events", trigger_event)
     router.add_post("/_config/events/{id}/resend", resend_event)
     connect.add_routes(router)
+    disputes.add_routes(router)
     for route in server.app.router.routes():
         path = route.resource.canonical
         if path in DROPPED or route.method == "HEAD":

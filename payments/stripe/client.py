@@ -31,9 +31,22 @@ def minimum_charge(currency: str) -> Decimal:
 # thread, so each web or worker thread reuses its kept-alive connection (one TLS handshake per
 # thread, not per call) and no two threads share a socket. A forked child starts empty: a
 # connection opened in the parent must not be shared with it.
-_clients: dict[tuple[str, str, int, float], stripe.StripeClient] = {}
+_clients: dict[tuple[str, str, int, float, str], stripe.StripeClient] = {}
 _clients_lock = threading.Lock()
 os.register_at_fork(after_in_child=_clients.clear)
+
+
+STRIPE_API = "https://api.stripe.com"
+STRIPE_FILES = "https://files.stripe.com"
+
+
+def files_base() -> str:
+    """Where Stripe's Files API is: its own host, or the emulator's when it serves the API."""
+    configured = getattr(settings, "STRIPE_FILES_BASE", "")
+    if configured:
+        return str(configured)
+    api = str(settings.STRIPE_API_BASE).rstrip("/")
+    return STRIPE_FILES if api == STRIPE_API else api
 
 
 def stripe_client() -> stripe.StripeClient:
@@ -43,6 +56,7 @@ def stripe_client() -> stripe.StripeClient:
         settings.STRIPE_API_BASE,
         settings.STRIPE_MAX_NETWORK_RETRIES,
         settings.STRIPE_TIMEOUT_SECONDS,
+        files_base(),
     )
     client = _clients.get(key)
     if client is None:
@@ -51,7 +65,7 @@ def stripe_client() -> stripe.StripeClient:
             if client is None:
                 client = stripe.StripeClient(
                     api_key=key[0],
-                    base_addresses={"api": key[1]},
+                    base_addresses={"api": key[1], "files": key[4]},
                     max_network_retries=key[2],
                     http_client=stripe.RequestsClient(timeout=key[3]),
                 )

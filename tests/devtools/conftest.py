@@ -77,7 +77,9 @@ class Emulator:
 
     def client(self, api_key: str = "sk_test_emulator") -> stripe.StripeClient:
         return stripe.StripeClient(
-            api_key, base_addresses={"api": self.api_base}, max_network_retries=0
+            api_key,
+            base_addresses={"api": self.api_base, "files": self.api_base},
+            max_network_retries=0,
         )
 
 
