@@ -3,7 +3,8 @@
 Each runs inside the transaction that marks its delivery done (common.outbox), so a
 payment or a refund is written to the ledger exactly once however often it is delivered,
 and in whichever order: a refund handled before its payment reverses nothing, and the
-payment's recording then reconciles it.
+payment's recording then reconciles it. A dispute holds its lines' commission when it
+opens and reverses or releases it when it closes (commissions.services.disputes).
 """
 
 from __future__ import annotations
@@ -11,15 +12,21 @@ from __future__ import annotations
 from decimal import Decimal
 
 from commissions.selectors.holds import order_lines_reversed_hold_amounts
-from commissions.selectors.order_lines import order_line_refunded_amount
+from commissions.selectors.order_lines import order_dispute_ids, order_line_refunded_amount
+from commissions.services.disputes import commission_dispute_sync
 from commissions.services.recording import commission_record_joined, commission_reverse_joined
 from common.outbox import handler_register
 from common.outbox.models import OutboxEvent
-from orders.events import ORDER_PAID, REFUND_SUCCEEDED
+from orders.events import DISPUTE_CLOSED, DISPUTE_OPENED, ORDER_PAID, REFUND_SUCCEEDED
 
 
 def on_order_paid(event: OutboxEvent) -> int:
-    return commission_record_joined(order_ids=[int(event.payload["order_id"])])
+    order_id = int(event.payload["order_id"])
+    recorded = commission_record_joined(order_ids=[order_id])
+    # A dispute handled before the payment was (events come in any order) holds it now.
+    for dispute_id in order_dispute_ids(order_id=order_id):
+        commission_dispute_sync(dispute_id=dispute_id)
+    return recorded
 
 
 def on_refund_succeeded(event: OutboxEvent) -> int:
@@ -39,6 +46,10 @@ def on_refund_succeeded(event: OutboxEvent) -> int:
     return reversed_lines
 
 
+def on_dispute_changed(event: OutboxEvent) -> int:
+    return commission_dispute_sync(dispute_id=int(event.payload["dispute_id"]))
+
+
 def register() -> None:
     """Register the handlers (CommissionsConfig.ready); their names are stored on deliveries."""
     handler_register(
@@ -49,3 +60,6 @@ def register() -> None:
         name="creators.commission_reverse_for_refund",
         fn=on_refund_succeeded,
     )
+    # Opened and closed reach the ledger in any order: each brings it to the dispute's state.
+    handler_register(event=DISPUTE_OPENED, name="commissions.dispute_hold", fn=on_dispute_changed)
+    handler_register(event=DISPUTE_CLOSED, name="commissions.dispute_settle", fn=on_dispute_changed)

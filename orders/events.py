@@ -10,3 +10,5 @@ REFUND_SUCCEEDED = "orders.refund_succeeded"  # {"refund_id", "order_id", "order
 SHIPMENT_CREATED = "orders.shipment_created"  # {"shipment_id"}
 SELLOUT_ALERT_OPENED = "orders.sellout_alert_opened"  # {"alert_id"}
 WAITLIST_NOTIFIED = "orders.waitlist_notified"  # {"notification_id"}
+DISPUTE_OPENED = "orders.dispute_opened"  # {"dispute_id", "order_id", "lines": {line id: share}}
+DISPUTE_CLOSED = "orders.dispute_closed"  # {"dispute_id", "order_id", "outcome": won|lost}

@@ -20,6 +20,8 @@ from common.errors import NotFound
 from common.money import Money
 from orders.brand_access import BrandAccess
 from orders.models import (
+    Dispute,
+    DisputeLine,
     Fulfilment,
     Order,
     OrderLine,
@@ -43,6 +45,13 @@ def order_view_queryset(brand_ids: Collection[int] | None = None) -> QuerySet[Or
         refunds = refunds.filter(
             Exists(
                 RefundLine.objects.filter(refund_id=OuterRef("pk"), brand_id__in=list(brand_ids))
+            )
+        )
+    disputes = Dispute.objects.order_by("id")
+    if brand_ids is not None:
+        disputes = disputes.filter(
+            Exists(
+                DisputeLine.objects.filter(dispute_id=OuterRef("pk"), brand_id__in=list(brand_ids))
             )
         )
     return Order.objects.prefetch_related(
@@ -71,6 +80,11 @@ def order_view_queryset(brand_ids: Collection[int] | None = None) -> QuerySet[Or
             "refunds__lines",
             queryset=RefundLine.objects.filter(_brand_q(brand_ids)).order_by("id"),
         ),
+        Prefetch("disputes", queryset=disputes),
+        Prefetch(
+            "disputes__lines",
+            queryset=DisputeLine.objects.filter(_brand_q(brand_ids)).order_by("id"),
+        ),
     )
 
 
@@ -94,6 +108,30 @@ def shipment_view(shipment: Shipment) -> dict[str, Any]:
         "lines": [
             {"line_id": part.order_line_id, "quantity": part.quantity}
             for part in shipment.lines.all()
+        ],
+    }
+
+
+def dispute_view(dispute: Dispute, *, brand_ids: Collection[int] | None = None) -> dict[str, Any]:
+    """A dispute as its readers see it: given brand ids, only those brands' shares."""
+    parts = [p for p in dispute.lines.all() if brand_ids is None or p.brand_id in set(brand_ids)]
+    share_only = brand_ids is not None
+    amount = sum((p.amount for p in parts), Decimal(0)) if share_only else dispute.amount
+    fee = sum((p.fee for p in parts), Decimal(0)) if share_only else dispute.fee
+    return {
+        "id": dispute.pk,
+        "status": dispute.status,
+        "reason": dispute.reason,
+        "amount": _money(amount, dispute.currency),
+        "fee": _money(fee, dispute.currency),
+        "evidence_due_by": dispute.evidence_due_by,
+        "evidence_submitted_at": dispute.evidence_submitted_at,
+        "opened_at": dispute.opened_at,
+        "closed_at": dispute.closed_at,
+        "lines": [
+            {"line_id": p.order_line_id, "amount": _money(p.amount, dispute.currency)}
+            for p in parts
+            if p.order_line_id is not None
         ],
     }
 
@@ -181,6 +219,7 @@ def order_view(order: Order, *, brand_ids: Collection[int] | None = None) -> dic
         "shipping_address": order.shipping_address,
         "brands": brands,
         "refunds": refunds,
+        "disputes": [dispute_view(d, brand_ids=brand_ids) for d in order.disputes.all()],
     }
     if brand_ids is None:
         view |= {

@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import Count, F, IntegerField, Q, QuerySet
 from django.db.models.functions import Coalesce
 
-from orders.models import OrderLine
+from orders.models import Dispute, DisputeLine, OrderLine
 
 # --- The ledger: the paid lines it records and their refunds ---------------------------
 
@@ -217,3 +217,30 @@ def creator_refund_count_subqueries(
         "sales_orders": Coalesce(Subquery(orders, output_field=IntegerField()), 0),
         "refunded_orders": Coalesce(Subquery(refunded, output_field=IntegerField()), 0),
     }
+
+
+# --- Disputes: what a chargeback takes from each line --------------------------------------
+
+
+def dispute_state(*, dispute_id: int) -> dict[str, Any] | None:
+    """A dispute as the ledger needs it, or None: `outcome` (None while open, else "won" or
+    "lost") and `lines`, each order line's share of the disputed amount. Two queries."""
+    row = Dispute.objects.filter(pk=dispute_id).values("status", "closed_at").first()
+    if row is None:
+        return None
+    outcome = None
+    if row["closed_at"] is not None:
+        outcome = "lost" if row["status"] == Dispute.Status.LOST else "won"
+    lines = dict(
+        DisputeLine.objects.filter(dispute_id=dispute_id, order_line__isnull=False).values_list(
+            "order_line_id", "amount"
+        )
+    )
+    return {"outcome": outcome, "lines": lines}
+
+
+def order_dispute_ids(*, order_id: int) -> list[int]:
+    """The order's disputes, oldest first."""
+    return list(
+        Dispute.objects.filter(order_id=order_id).order_by("pk").values_list("pk", flat=True)
+    )

@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from common.serializers import MoneySchema, StrictCharField, StrictSlugField
-from orders.models import Fulfilment, Order, Refund
+from orders.models import Dispute, Fulfilment, Order, Refund
 
 
 @extend_schema_field(MoneySchema)
@@ -89,6 +89,27 @@ class RefundViewSchema(serializers.Serializer):
     shipping = MoneyValue()
 
 
+class DisputeLineViewSchema(serializers.Serializer):
+    line_id = serializers.IntegerField()
+    amount = MoneyValue(help_text="The line's share of the disputed amount.")
+
+
+class DisputeViewSchema(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Dispute.Status.choices)
+    reason = serializers.CharField(help_text="The card network's reason, e.g. `fraudulent`.")
+    amount = MoneyValue(help_text="In the brand API: the brand's share of the disputed amount.")
+    evidence_due_by = serializers.DateTimeField(allow_null=True)
+    evidence_submitted_at = serializers.DateTimeField(allow_null=True)
+    opened_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    lines = DisputeLineViewSchema(many=True)
+
+
+class BrandDisputeViewSchema(DisputeViewSchema):
+    fee = MoneyValue(help_text="The brand's share of Stripe's dispute fee (less any returned).")
+
+
 class AddressSchema(serializers.Serializer):
     name = serializers.CharField()
     line1 = serializers.CharField()
@@ -115,6 +136,10 @@ class _OrderViewBase(serializers.Serializer):
 class BrandOrderSchema(_OrderViewBase):
     """One paid order as a brand sees it: only its own lines, shipping, shipments, refunds."""
 
+    disputes = BrandDisputeViewSchema(
+        many=True, help_text="Chargebacks of the payment, with the brand's share of each."
+    )
+
 
 class ShopperOrderSchema(_OrderViewBase):
     """One of the shopper's orders, every brand's part of it."""
@@ -124,6 +149,7 @@ class ShopperOrderSchema(_OrderViewBase):
     shipping_total = MoneyValue()
     grand_total = MoneyValue()
     refunded_total = MoneyValue()
+    disputes = DisputeViewSchema(many=True, help_text="Chargebacks of the payment by the bank.")
 
 
 # --- input -----------------------------------------------------------------------------

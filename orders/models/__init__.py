@@ -4,6 +4,7 @@
                 stock reservations, the order's audit events
 - fulfilment    each brand's part of an order, its shipments and shipped lines
 - refunds       refunds and their lines
+- disputes      chargebacks of an order's charge, their per-line shares and evidence files
 - notifications the emails sent (one claimed key each)
 - webhooks      brands' outbound webhook endpoints and deliveries
 - alerts        sell-out alerts for creators and their emails
@@ -310,6 +311,7 @@ class OrderEvent(models.Model):
 # The other concerns' models live in the modules beside this one; importing them here
 # registers them with the app.
 from orders.models.alerts import SellOutAlert, SellOutAlertEmail  # noqa: E402
+from orders.models.disputes import Dispute, DisputeEvidenceFile, DisputeLine  # noqa: E402
 from orders.models.fulfilment import Fulfilment, Shipment, ShipmentLine  # noqa: E402
 from orders.models.notifications import Notification  # noqa: E402
 from orders.models.refunds import Refund, RefundLine  # noqa: E402
@@ -325,6 +327,9 @@ __all__ = [
     "Cart",
     "CartCode",
     "CartLine",
+    "Dispute",
+    "DisputeEvidenceFile",
+    "DisputeLine",
     "Fulfilment",
     "Notification",
     "Order",

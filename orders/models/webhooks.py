@@ -12,6 +12,8 @@ from shop.models import Brand
 EVENT_TYPES = (
     "order.paid",
     "order.refunded",
+    "order.dispute_opened",
+    "order.dispute_closed",
     "fulfilment.updated",
     "variant.selling_out",
     "variant.sold_out",

@@ -1,4 +1,4 @@
-"""Emails about orders: confirmation, new order for each brand, shipped, refunded.
+"""Emails about orders: confirmation, new order for each brand, shipped, refunded, disputed.
 
 Each is sent from a Celery task after the commit that caused it, rendered as plain text
 with an HTML alternative, and recorded under a key (`Notification`) so that a task run
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from orders import order_selectors
-from orders.models import Notification, Order, Refund, Shipment
+from orders.models import Dispute, Notification, Order, Refund, Shipment
 from shop.models import Brand, BrandMember
 
 logger = logging.getLogger(__name__)
@@ -183,6 +184,42 @@ def notify_refund(*, refund_id: int) -> int:
                 "brand": brands[brand_id],
                 "parts": parts,
                 "share": sum(p.amount for p in parts),
+            },
+        )
+    return sent
+
+
+def notify_dispute_opened(*, dispute_id: int) -> int:
+    """Each brand concerned: its share of a new dispute and the evidence due date."""
+    dispute = (
+        Dispute.objects.select_related("order")
+        .prefetch_related("lines__order_line", "lines__shipping")
+        .get(pk=dispute_id)
+    )
+    shares: dict[int, list[Any]] = {}
+    for part in dispute.lines.all():
+        shares.setdefault(part.brand_id, []).append(part)
+    emails = _brand_emails(shares)
+    brands = Brand.objects.in_bulk(list(shares))
+    sent = 0
+    for brand_id, parts in sorted(shares.items()):
+        sent += _send_once(
+            key=f"dispute:{dispute.pk}:brand:{brand_id}",
+            order=dispute.order,
+            recipients=emails.get(brand_id, []),
+            subject=f"Payment disputed: order {dispute.order_id}, evidence due "
+            f"{dispute.evidence_due_by:%d %b %Y}"
+            if dispute.evidence_due_by
+            else f"Payment disputed: order {dispute.order_id}",
+            template="brand_dispute",
+            context={
+                "order": dispute.order,
+                "dispute": dispute,
+                "brand": brands[brand_id],
+                "parts": parts,
+                "share": sum((p.amount for p in parts), Decimal(0)),
+                "fee": sum((p.fee for p in parts), Decimal(0)),
+                "several": len(shares) > 1,
             },
         )
     return sent

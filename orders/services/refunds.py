@@ -32,7 +32,16 @@ from orders.brand_access import (
     order_lock_for,
 )
 from orders.events import REFUND_SUCCEEDED
-from orders.models import Fulfilment, Order, OrderLine, OrderShipping, Refund, RefundLine
+from orders.models import (
+    Dispute,
+    Fulfilment,
+    Order,
+    OrderLine,
+    OrderShipping,
+    Refund,
+    RefundLine,
+)
+from orders.services.dispute_errors import ChargeDisputed
 from orders.services.order_status import fulfilment_sync, order_status_sync
 from orders.services.refund_amounts import (
     line_take,
@@ -112,6 +121,9 @@ def _reserve(
         )
         if order.status not in SOLD_STATUSES or not order.stripe_payment_intent_id:
             raise Conflict("This order has nothing left to refund.", code="order_not_refundable")
+        if Dispute.objects.filter(order=order, closed_at__isnull=True).exists():
+            # The bank holds the money: Stripe refuses it too, and the shopper would be paid twice.
+            raise ChargeDisputed()
         parts: list[RefundLine] = []
         for wanted in sorted(lines, key=lambda r: r.line_id):
             line = found[wanted.line_id]

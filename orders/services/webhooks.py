@@ -29,7 +29,7 @@ from common.db import in_transaction
 from common.errors import ApplicationError, NotFound
 from common.tasks_queue import enqueue_on_commit, task_send, task_send_logged
 from orders import order_selectors
-from orders.models import BrandWebhookEndpoint, Order, Refund, WebhookDelivery
+from orders.models import BrandWebhookEndpoint, Dispute, Order, Refund, WebhookDelivery
 from orders.models.webhooks import order_subject
 from orders.services.webhook_urls import (
     EVENT_ID_HEADER,
@@ -118,11 +118,17 @@ def _deliver_on_commit(pairs: Iterable[tuple[int, str]]) -> None:
 
 
 def webhooks_emit(
-    *, order: Order, event_type: str, brand_ids: Iterable[int], refund: Refund | None = None
+    *,
+    order: Order,
+    event_type: str,
+    brand_ids: Iterable[int],
+    refund: Refund | None = None,
+    dispute: Dispute | None = None,
 ) -> int:
     """Queue an event for every brand's subscribed endpoints (inside the change's transaction).
 
-    Each brand's payload holds only its own part of the order (and of the refund).
+    Each brand's payload holds only its own part of the order (and of the refund, or of the
+    dispute: its share, the status and the evidence due date).
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("webhooks_emit must run inside the change's transaction.")
@@ -141,6 +147,10 @@ def webhooks_emit(
             if refund is not None:
                 data[endpoint.brand_id]["refund"] = next(
                     (r for r in view["refunds"] if r["id"] == refund.pk), None
+                )
+            if dispute is not None:
+                data[endpoint.brand_id]["dispute"] = order_selectors.dispute_view(
+                    dispute, brand_ids=[endpoint.brand_id]
                 )
     subject = order_subject(order.pk)
     rows = [
