@@ -96,6 +96,7 @@ SIDEBAR_GROUPS: list[tuple[str, list[tuple[str, str, str]]]] = [
         [
             ("Commissions", "payments", "commissionline"),
             ("Commission holds", "pause_circle", "commissionhold"),
+            ("Disputes", "gavel", "dispute"),
             ("Commission terms", "percent", "commissionterms"),
             ("Settlements", "account_balance", "settlement"),
             ("Settlement payouts", "send_money", "settlementpayout"),

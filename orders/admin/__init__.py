@@ -8,7 +8,8 @@ Superusers also get the plain order, refund and notification admins.
 
 Modules: `forms` (the "Ship" page), `refunds` (the "Refund" page), `shipments` (the
 shipments list and tracking-number import), `resources` (CSV export of the desk and import
-of tracking numbers), `webhooks` (brands' endpoints and the delivery log); the desk is here.
+of tracking numbers), `webhooks` (brands' endpoints and the delivery log), `disputes`
+(chargebacks and their evidence); the desk is here.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from unfold.contrib.import_export.forms import SelectableFieldsExportForm
 
 from common.admin_mixins import ReadOnlyAdminMixin, local_datetime, titled_filter
 from common.money import format_money
+from orders.admin.disputes import DisputeAdmin
 from orders.admin.forms import ShipForm, ship_view
 from orders.admin.refunds import RefundForm, refund_view
 from orders.admin.resources import OrderDeskResource
@@ -402,6 +404,7 @@ class NotificationAdmin(_SuperuserOnly):
 
 
 __all__ = [
+    "DisputeAdmin",
     "OrderDeskAdmin",
     "RefundForm",
     "ShipForm",

@@ -23,6 +23,7 @@ brands is the platform staff's.
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -331,12 +332,9 @@ def dispute_evidence_submit(
     uploaded: list[tuple[EvidenceFile, Any]] = []
     try:
         for item in files:
-            stored = client.v1.files.create(
-                params={
-                    "purpose": "dispute_evidence",
-                    "file": (item.filename, item.content, item.content_type),
-                }
-            )
+            upload = io.BytesIO(item.content)
+            upload.name = item.filename  # the SDK's multipart encoder names the part by it
+            stored = client.v1.files.create(params={"purpose": "dispute_evidence", "file": upload})
             uploaded.append((item, stored))
             evidence[item.field] = stored.id
         if text:
