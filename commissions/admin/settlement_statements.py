@@ -78,6 +78,8 @@ class SettlementStatementAdminMixin(_AdminBase):
             ("Refunds", -settlement.refunds),
             ("Creator commissions", -settlement.commissions),
             (f"Platform fee ({settlement.platform_fee_percent}%)", -settlement.platform_fee),
+            ("Disputes (taken back by banks, less reinstated)", -settlement.disputes),
+            ("Dispute fees", -settlement.dispute_fees),
             ("Amount due for the period", settlement.amount_due),
             ("Debt carried in from the previous period", settlement.carried_in),
             ("Payable", settlement.payable),

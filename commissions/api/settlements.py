@@ -43,6 +43,7 @@ class SettlementLineSchema(serializers.ModelSerializer):
             "order_id",
             "order_line_id",
             "refund_id",
+            "dispute_id",
             "commission_line",
             "occurred_at",
             "amount",
@@ -62,7 +63,14 @@ class SettlementSchema(serializers.ModelSerializer):
     refunds = _money("refunds", "Refunds that succeeded in the period.")
     commissions = _money("commissions", "Creator commissions earned less reversals.")
     platform_fee = _money("platform_fee", "Tribe's fee on gross less refunds.")
-    amount_due = _money("amount_due", "gross - refunds - commissions - platform_fee.")
+    disputes = _money(
+        "disputes", "Your share of what banks took back in disputes, less what was reinstated."
+    )
+    dispute_fees = _money("dispute_fees", "Your share of Stripe's dispute fees, less returned.")
+    amount_due = _money(
+        "amount_due",
+        "gross - refunds - commissions - platform_fee - disputes - dispute_fees.",
+    )
     carried_in = _money("carried_in", "The brand's debt from its previous period, netted here.")
     payable = _money("payable", "amount_due + carried_in: paid when positive, else carried.")
 
@@ -79,6 +87,8 @@ class SettlementSchema(serializers.ModelSerializer):
             "commissions",
             "platform_fee_percent",
             "platform_fee",
+            "disputes",
+            "dispute_fees",
             "amount_due",
             "carried_in",
             "payable",

@@ -14,7 +14,8 @@ from shop.models import Brand
 
 class Settlement(models.Model):
     """What Tribe owes a brand for one period in one currency: gross sales - refunds -
-    creator commissions - the platform fee. Written once, never edited."""
+    creator commissions - the platform fee - disputes - dispute fees. Written once, never
+    edited."""
 
     brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="settlements")
     period_start = models.DateTimeField()
@@ -27,6 +28,18 @@ class Settlement(models.Model):
     )
     platform_fee_percent = models.DecimalField(max_digits=5, decimal_places=2)
     platform_fee = models.DecimalField(max_digits=14, decimal_places=3)
+    disputes = models.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        default=Decimal(0),
+        help_text="The brand's share of disputed amounts taken back by banks, less reinstated.",
+    )
+    dispute_fees = models.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        default=Decimal(0),
+        help_text="The brand's share of Stripe's dispute fees, less any returned.",
+    )
     amount_due = models.DecimalField(
         max_digits=14,
         decimal_places=3,
@@ -59,8 +72,10 @@ class Settlement(models.Model):
                     - models.F("refunds")
                     - models.F("commissions")
                     - models.F("platform_fee")
+                    - models.F("disputes")
+                    - models.F("dispute_fees")
                 ),
-                name="settlement_adds_up",
+                name="settlement_adds_up_with_disputes",
             ),
             models.CheckConstraint(condition=CURRENCY_ISO, name="settlement_currency_iso"),
             models.CheckConstraint(
@@ -88,12 +103,17 @@ class SettlementLine(models.Model):
         COMMISSION = "commission", "Creator commission"
         REVERSAL = "reversal", "Commission reversal"
         PLATFORM_FEE = "platform_fee", "Platform fee"
+        DISPUTE = "dispute", "Disputed (taken back by the bank)"
+        DISPUTE_REINSTATED = "dispute_reinstated", "Dispute won (reinstated)"
+        DISPUTE_FEE = "dispute_fee", "Dispute fee"
+        DISPUTE_FEE_RETURNED = "dispute_fee_returned", "Dispute fee returned"
 
     settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="lines")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     order_id = models.PositiveBigIntegerField(null=True, blank=True)
     order_line_id = models.PositiveBigIntegerField(null=True, blank=True)
     refund_id = models.PositiveBigIntegerField(null=True, blank=True)
+    dispute_id = models.PositiveBigIntegerField(null=True, blank=True)
     commission_line = models.ForeignKey(
         CommissionLine, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -140,8 +140,8 @@ def brand_refunds_in_period(
 
 
 def brands_active_since(*, since: datetime) -> set[int]:
-    """Brands with a line of an order paid, or a refund completed, at or after `since`: what
-    the settlement job reads about orders."""
+    """Brands with a line of an order paid, a refund completed, or a dispute opened or closed
+    at or after `since`: what the settlement job reads about orders."""
     from orders.models import Refund, RefundLine
     from orders.state import PAID_STATUSES
 
@@ -151,7 +151,10 @@ def brands_active_since(*, since: datetime) -> set[int]:
     refunded = RefundLine.objects.filter(
         refund__status=Refund.Status.SUCCEEDED, refund__completed_at__gte=since
     ).values_list("brand_id", flat=True)
-    return set(sold.distinct()) | set(refunded.distinct())
+    disputed = DisputeLine.objects.filter(
+        Q(dispute__opened_at__gte=since) | Q(dispute__closed_at__gte=since)
+    ).values_list("brand_id", flat=True)
+    return set(sold.distinct()) | set(refunded.distinct()) | set(disputed.distinct())
 
 
 # --- Fraud basics: how many of a creator's orders were refunded, per brand ---------------
@@ -244,3 +247,69 @@ def order_dispute_ids(*, order_id: int) -> list[int]:
     return list(
         Dispute.objects.filter(order_id=order_id).order_by("pk").values_list("pk", flat=True)
     )
+
+
+def brand_disputes_in_period(
+    *, brand_id: int, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """A brand's shares of disputes, as the money moved in [start, end).
+
+    The disputed amount and the fee leave when the dispute opens (`kind` "dispute",
+    "dispute_fee", at `opened_at`); a won dispute brings the amount back, and the fee where
+    Stripe returns it, when it closes ("dispute_reinstated", "dispute_fee_returned", at
+    `closed_at`). Rows: `kind`, `dispute_id`, `order_id`, `order_line_id` (None for
+    shipping), `currency`, `amount` (positive), `at`. One query.
+    """
+    parts: Any = (
+        DisputeLine.objects.filter(brand_id=brand_id)
+        .filter(
+            Q(dispute__opened_at__gte=start, dispute__opened_at__lt=end)
+            | Q(dispute__closed_at__gte=start, dispute__closed_at__lt=end)
+        )
+        .order_by("dispute__opened_at", "pk")
+        .values(
+            "dispute_id",
+            "order_line_id",
+            "amount",
+            "fee",
+            "fee_returned",
+            order_id=F("dispute__order_id"),
+            currency=F("dispute__currency"),
+            opened_at=F("dispute__opened_at"),
+            closed_at=F("dispute__closed_at"),
+            status=F("dispute__status"),
+            total=F("dispute__amount"),
+            reinstated=F("dispute__reinstated"),
+        )
+    )
+    rows: list[dict[str, Any]] = []
+    for part in parts:
+        base = {
+            "dispute_id": part["dispute_id"],
+            "order_id": part["order_id"],
+            "order_line_id": part["order_line_id"],
+            "currency": part["currency"],
+        }
+        if start <= part["opened_at"] < end:
+            rows.append(
+                {**base, "kind": "dispute", "amount": part["amount"], "at": part["opened_at"]}
+            )
+            fee = part["fee"] + part["fee_returned"]
+            if fee:
+                rows.append({**base, "kind": "dispute_fee", "amount": fee, "at": part["opened_at"]})
+        closed = part["closed_at"]
+        if closed is None or not start <= closed < end or part["status"] != Dispute.Status.WON:
+            continue
+        back = part["amount"] * part["reinstated"] / part["total"] if part["total"] else 0
+        if back:
+            rows.append({**base, "kind": "dispute_reinstated", "amount": back, "at": closed})
+        if part["fee_returned"]:
+            rows.append(
+                {
+                    **base,
+                    "kind": "dispute_fee_returned",
+                    "amount": part["fee_returned"],
+                    "at": closed,
+                }
+            )
+    return rows

@@ -3,8 +3,11 @@
 gross (paid lines and shipping, by paid date) - refunds (by the date they succeeded) -
 creator commissions (ledger lines by `earned_at`, reversals included, whatever their status:
 a voided commission and its reversals net to zero) - the platform fee (a percentage of gross
-less refunds, `COMMISSION_PLATFORM_FEE_PERCENT`) = the amount due. Every amount is rounded
-to the currency's precision line by line, so the lines add up to the totals exactly.
+less refunds, `COMMISSION_PLATFORM_FEE_PERCENT`) - disputes (the brand's share of what banks
+took back, by the date the dispute opened, less what a won dispute reinstated, by the date it
+closed) - dispute fees (Stripe's, the brand's deduction, less any returned) = the amount due.
+Every amount is rounded to the currency's precision line by line, so the lines add up to the
+totals exactly.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class Entry:
     order_id: int | None = None
     order_line_id: int | None = None
     refund_id: int | None = None
+    dispute_id: int | None = None
     commission_line_id: int | None = None
     at: datetime | None = None
 
@@ -56,11 +60,20 @@ class Statement:
     refunds: Decimal = Decimal(0)
     commissions: Decimal = Decimal(0)
     platform_fee: Decimal = Decimal(0)
+    disputes: Decimal = Decimal(0)
+    dispute_fees: Decimal = Decimal(0)
     lines: list[tuple[Entry, Decimal]] = field(default_factory=list)  # (entry, signed amount)
 
     @property
     def amount_due(self) -> Decimal:
-        return self.gross - self.refunds - self.commissions - self.platform_fee
+        return (
+            self.gross
+            - self.refunds
+            - self.commissions
+            - self.platform_fee
+            - self.disputes
+            - self.dispute_fees
+        )
 
 
 def settlement_compute(
@@ -80,6 +93,14 @@ def settlement_compute(
         elif entry.kind in (Kind.COMMISSION, Kind.REVERSAL):
             statement.commissions += amount  # a reversal's amount is negative
             statement.lines.append((entry, -amount))
+        elif entry.kind in (Kind.DISPUTE, Kind.DISPUTE_REINSTATED):
+            signed = amount if entry.kind == Kind.DISPUTE else -amount
+            statement.disputes += signed
+            statement.lines.append((entry, -signed))
+        elif entry.kind in (Kind.DISPUTE_FEE, Kind.DISPUTE_FEE_RETURNED):
+            signed = amount if entry.kind == Kind.DISPUTE_FEE else -amount
+            statement.dispute_fees += signed
+            statement.lines.append((entry, -signed))
         else:
             raise ValueError(f"Unknown settlement entry kind {entry.kind!r}.")
     fee = quantize((statement.gross - statement.refunds) * fee_percent / 100, code)
@@ -89,7 +110,11 @@ def settlement_compute(
 
 
 def _entries(brand_id: int, start: datetime, end: datetime) -> dict[str, list[Entry]]:
-    from commissions.selectors.order_lines import brand_refunds_in_period, brand_sales_in_period
+    from commissions.selectors.order_lines import (
+        brand_disputes_in_period,
+        brand_refunds_in_period,
+        brand_sales_in_period,
+    )
 
     by_currency: dict[str, list[Entry]] = defaultdict(list)
     for row in brand_sales_in_period(brand_id=brand_id, start=start, end=end):
@@ -110,6 +135,17 @@ def _entries(brand_id: int, start: datetime, end: datetime) -> dict[str, list[En
                 order_id=row["order_id"],
                 order_line_id=row["order_line_id"],
                 refund_id=row["refund_id"],
+                at=row["at"],
+            )
+        )
+    for row in brand_disputes_in_period(brand_id=brand_id, start=start, end=end):
+        by_currency[row["currency"]].append(
+            Entry(
+                kind=row["kind"],
+                amount=row["amount"],
+                order_id=row["order_id"],
+                order_line_id=row["order_line_id"],
+                dispute_id=row["dispute_id"],
                 at=row["at"],
             )
         )
@@ -190,6 +226,8 @@ def _write(brand: Brand, start: datetime, end: datetime, statement: Statement) -
         commissions=statement.commissions,
         platform_fee_percent=statement.fee_percent,
         platform_fee=statement.platform_fee,
+        disputes=statement.disputes,
+        dispute_fees=statement.dispute_fees,
         amount_due=statement.amount_due,
         carried_in=_debt_before(brand, start, statement.currency),
     )
@@ -200,6 +238,7 @@ def _write(brand: Brand, start: datetime, end: datetime, statement: Statement) -
             order_id=entry.order_id,
             order_line_id=entry.order_line_id,
             refund_id=entry.refund_id,
+            dispute_id=entry.dispute_id,
             commission_line_id=entry.commission_line_id,
             occurred_at=entry.at,
             amount=amount,

@@ -40,6 +40,12 @@ class Dispute(models.Model):
         default=0,
         help_text="Stripe's dispute fees less any reinstated, from its balance transactions.",
     )
+    fee_returned = models.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        default=0,
+        help_text="The dispute fees Stripe gave back (a won dispute, in some countries).",
+    )
     reinstated = models.DecimalField(
         max_digits=14,
         decimal_places=3,
@@ -96,7 +102,12 @@ class DisputeLine(models.Model):
     )
     brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(max_digits=14, decimal_places=3)
-    fee = models.DecimalField(max_digits=14, decimal_places=3, default=0)
+    fee = models.DecimalField(
+        max_digits=14, decimal_places=3, default=0, help_text="Its share of the net fee."
+    )
+    fee_returned = models.DecimalField(
+        max_digits=14, decimal_places=3, default=0, help_text="Its share of the fee given back."
+    )
 
     class Meta:
         ordering = ("id",)

@@ -81,9 +81,10 @@ def _moment(value: Any) -> datetime | None:
     return None
 
 
-def _fees(data: dict[str, Any], currency: str) -> tuple[Decimal, Decimal]:
-    """The net dispute fee and the amount reinstated, from the dispute's balance transactions."""
-    fee, reinstated = 0, 0
+def _fees(data: dict[str, Any], currency: str) -> tuple[Decimal, Decimal, Decimal]:
+    """The net dispute fee, the fee given back and the amount reinstated, from the dispute's
+    balance transactions (a withdrawal's fee is positive, a reinstatement's negative)."""
+    fee, returned, reinstated = 0, 0, 0
     for txn in data.get("balance_transactions") or []:
         if str(txn.get("currency", currency)).upper() != currency:
             # Settled in another currency than the charge's: its fee is not ours to split.
@@ -91,9 +92,15 @@ def _fees(data: dict[str, Any], currency: str) -> tuple[Decimal, Decimal]:
                 "dispute %s: balance transaction in %s", data.get("id"), txn.get("currency")
             )
             continue
-        fee += int(txn.get("fee") or 0)
+        part = int(txn.get("fee") or 0)
+        fee += part
+        returned += max(0, -part)
         reinstated += max(0, int(txn.get("amount") or 0))
-    return from_minor_units(max(fee, 0), currency), from_minor_units(reinstated, currency)
+    return (
+        from_minor_units(max(fee, 0), currency),
+        from_minor_units(returned, currency),
+        from_minor_units(reinstated, currency),
+    )
 
 
 def dispute_shares(
@@ -127,6 +134,7 @@ def _split(order: Order, dispute: Dispute) -> None:
         parts=[part for _, _, part in targets],
         currency=dispute.currency,
     )
+    returned = allocate(dispute.fee_returned, shares, dispute.currency)
     DisputeLine.objects.bulk_create(
         [
             DisputeLine(
@@ -136,22 +144,27 @@ def _split(order: Order, dispute: Dispute) -> None:
                 brand_id=brand_id,
                 amount=share,
                 fee=fee,
+                fee_returned=back,
             )
-            for (target, brand_id, _), share, fee in zip(targets, shares, fees, strict=True)
-            if share > 0 or fee > 0
+            for (target, brand_id, _), share, fee, back in zip(
+                targets, shares, fees, returned, strict=True
+            )
+            if share > 0 or fee > 0 or back > 0
         ]
     )
 
 
 def _refee(dispute: Dispute) -> None:
-    """Share a changed fee again over the lines' shares of the amount."""
+    """Share a changed fee (and what of it came back) again over the lines' shares."""
     parts = list(dispute.lines.order_by("pk"))
     if not parts:
         return
-    fees = allocate(dispute.fee, [p.amount for p in parts], dispute.currency)
-    for part, fee in zip(parts, fees, strict=True):
-        if part.fee != fee:
-            DisputeLine.objects.filter(pk=part.pk).update(fee=fee)
+    weights = [p.amount for p in parts]
+    fees = allocate(dispute.fee, weights, dispute.currency)
+    returned = allocate(dispute.fee_returned, weights, dispute.currency)
+    for part, fee, back in zip(parts, fees, returned, strict=True):
+        if (part.fee, part.fee_returned) != (fee, back):
+            DisputeLine.objects.filter(pk=part.pk).update(fee=fee, fee_returned=back)
 
 
 def _brand_ids(dispute: Dispute) -> list[int]:
@@ -185,7 +198,7 @@ def dispute_sync(*, data: dict[str, Any]) -> Dispute | None:
     currency = str(data["currency"]).upper()
     status = str(data.get("status") or "needs_response")
     amount = from_minor_units(int(data["amount"]), currency)
-    fee, reinstated = _fees(data, currency)
+    fee, fee_returned, reinstated = _fees(data, currency)
     details = data.get("evidence_details") or {}
     charge = data.get("charge")
     with transaction.atomic(durable=True):
@@ -202,6 +215,7 @@ def dispute_sync(*, data: dict[str, Any]) -> Dispute | None:
                 amount=amount,
                 currency=currency,
                 fee=fee,
+                fee_returned=fee_returned,
                 reinstated=min(reinstated, amount),
                 status=status,
                 reason=str(data.get("reason") or ""),
@@ -212,9 +226,10 @@ def dispute_sync(*, data: dict[str, Any]) -> Dispute | None:
             _split(order, dispute)
             _opened(order, dispute)
         else:
-            fee_changed = dispute.fee != fee
+            fee_changed = (dispute.fee, dispute.fee_returned) != (fee, fee_returned)
             Dispute.objects.filter(pk=dispute.pk).update(
                 fee=fee,
+                fee_returned=fee_returned,
                 reinstated=min(reinstated, dispute.amount),
                 status=status if dispute.closed_at is None else dispute.status,
                 evidence_due_by=_moment(details.get("due_by")) or dispute.evidence_due_by,

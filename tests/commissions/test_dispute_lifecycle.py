@@ -207,3 +207,41 @@ def _credit(t: TwoBrands, creator: Creator) -> None:
         attributed_creator_id=creator.pk, commission_rate=RATE, attribution={"credited": True}
     )
     commission_record_for_orders(order_ids=[t.order.pk])
+
+
+def test_settlements_show_disputes_and_their_fees_as_their_own_figures(
+    t, django_capture_on_commit_callbacks
+):
+    from commissions.services.settlements import settlement_create
+
+    credited(t)
+    dispute_id = dispute_open(t.order)
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver("charge.dispute.created", dispute_id)
+    # Opened yesterday (the sale with it), closed today: two periods.
+    now = timezone.now()
+    Dispute.objects.update(opened_at=now - timedelta(days=1))
+    t.order.__class__.objects.filter(pk=t.order.pk).update(paid_at=now - timedelta(days=1))
+    start, end = now - timedelta(days=2), now - timedelta(hours=1)
+    dispute_close(dispute_id, "won", fee_reinstated=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver("charge.dispute.closed", dispute_id)
+    closed_end = timezone.now() + timedelta(days=1)
+
+    (opened,) = settlement_create(brand=t.brand_a, period_start=start, period_end=end)
+    (after,) = settlement_create(brand=t.brand_a, period_start=end, period_end=closed_end)
+
+    # Brand A's share of the 64.00 dispute: 40.00 + 5.00 shipping; of the 15.00 fee: 10.55.
+    shares = DisputeLine.objects.filter(brand=t.brand_a)
+    fee_share = sum((p.fee + p.fee_returned for p in shares), Decimal(0))
+    assert opened.disputes == Decimal("45.00")
+    assert opened.dispute_fees == fee_share
+    assert opened.amount_due == (
+        opened.gross - opened.refunds - opened.commissions - opened.platform_fee
+        - Decimal("45.00") - fee_share
+    )  # fmt: skip
+    assert after.disputes == Decimal("-45.00")  # won: reinstated
+    assert after.dispute_fees == -fee_share  # and the fee returned
+    kinds = set(opened.lines.values_list("kind", flat=True))
+    assert {"dispute", "dispute_fee"} <= kinds
+    assert sum(opened.lines.values_list("amount", flat=True)) == opened.amount_due
