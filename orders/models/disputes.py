@@ -29,6 +29,8 @@ class Dispute(models.Model):
         WON = "won", "Won"
         LOST = "lost", "Lost"
 
+    WON = ("won", "warning_closed")  # closed with the money kept
+
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="disputes")
     stripe_dispute_id = models.CharField(max_length=255, unique=True)
     stripe_charge_id = models.CharField(max_length=255)

@@ -9,7 +9,7 @@ class ChargeDisputed(Conflict):
     code = "charge_disputed"
     default_message = (
         "This payment is disputed by the card holder's bank: it cannot be refunded while the "
-        "dispute is open."
+        "dispute is open, nor after the bank gave the money back."
     )
 
 

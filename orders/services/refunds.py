@@ -121,8 +121,9 @@ def _reserve(
         )
         if order.status not in SOLD_STATUSES or not order.stripe_payment_intent_id:
             raise Conflict("This order has nothing left to refund.", code="order_not_refundable")
-        if Dispute.objects.filter(order=order, closed_at__isnull=True).exists():
-            # The bank holds the money: Stripe refuses it too, and the shopper would be paid twice.
+        if Dispute.objects.filter(order=order).exclude(status__in=Dispute.WON).exists():
+            # The bank holds the money, or gave it back to the card holder: Stripe refuses it
+            # too, and the shopper would be paid twice.
             raise ChargeDisputed()
         parts: list[RefundLine] = []
         for wanted in sorted(lines, key=lambda r: r.line_id):

@@ -6,23 +6,24 @@ orders of 1-3 lines, credited to a creator at a snapshotted rate, in a 0-, 2- or
 currency), payments (the order paid and `orders.order_paid` recorded in the outbox), refunds
 from every source (the brand's, through the refunds service that the brand API and the admin
 desk share, minus the Stripe call; and Stripe dashboard refunds through
-`refund_record_external`, spread over the order's lines), outbox deliveries in order, in
-reverse, or twice, the clock moving, approvals, payouts and settlements.
+`refund_record_external`, spread over the order's lines), disputes (opened on a paid order's
+charge for some of what is left, then won or lost, as Stripe's re-fetched dispute is synced),
+outbox deliveries in order, in reverse, or twice, the clock moving, approvals, payouts and
+settlements.
 
 After every step, once the outbox has delivered everything:
 
-- each paid, credited line's ledger holds exactly commission(paid) - reversed(refunded),
-  to the cent (amounts.py);
+- each paid, credited line's ledger holds exactly commission(paid) - reversed(refunded +
+  lost to disputes), to the cent (amounts.py); an open dispute's lines are never paid out;
 - a payout takes exactly the creator's approved balance, never more, and its lines add up
   to it;
-- each settlement is gross - refunds - commissions - platform fee, and its lines add up to
-  it; what it pays is its amount due plus the debt carried in, never below zero;
+- each settlement is gross - refunds - commissions - platform fee - disputes - dispute
+  fees, and its lines add up to it; what it pays is its amount due plus the debt carried
+  in, never below zero;
 - the ledger reconciliation finds nothing.
 
 Later money rules add their steps and invariants here, rather than each writing its own:
-discount codes (a `checkout` with a code, and the settlement's `- discounts`), disputes (a
-`dispute_opened` step holding the commission, `dispute_lost` reversing it, and `- lost
-disputes - dispute fees` in the settlement invariant).
+discount codes (a `checkout` with a code, and the settlement's `- discounts`).
 
 Services are called directly (no HTTP), on PostgreSQL, with a fixed seed and a bounded
 budget (derandomize, MAX_EXAMPLES x STEPS) so CI runs the same sequences every time.
@@ -55,7 +56,7 @@ from hypothesis.stateful import (
 from commissions import conf
 from commissions.amounts import commission_amount, reversed_target
 from commissions.errors import PayoutBelowMinimum
-from commissions.models import CommissionLine, Payout, Settlement
+from commissions.models import CommissionHold, CommissionLine, Payout, Settlement
 from commissions.selectors.reconciliation import commission_ledger_differences
 from commissions.services.approval import commissions_approve_due
 from commissions.services.payouts import payout_create_for_creator
@@ -69,8 +70,9 @@ from common.outbox.models import OutboxDelivery
 from common.outbox.services import delivery_run
 from creators.models import Creator
 from orders.events import ORDER_PAID
-from orders.models import Order, OrderLine
+from orders.models import Dispute, DisputeLine, Order, OrderLine
 from orders.order_selectors import order_lines_refunded_succeeded
+from orders.services.disputes import dispute_sync
 from orders.services.refund_events import refund_record_external
 from orders.services.refunds import RefundLineRequest, _reserve, refund_complete
 from shop.models import Brand
@@ -78,6 +80,23 @@ from tests.commissions.helpers import paid_order, variant_of
 from tests.creators.factories import CreatorFactory, PayoutAccountFactory
 from tests.orders.aftersale_helpers import member
 from tests.shop.factories import BrandFactory
+
+
+def stripe_units(amount: Decimal, currency: str) -> int:
+    """Minor units as Stripe moves them: 3-decimal currencies in multiples of 0.010."""
+    if quantum(currency) == Decimal("0.001"):
+        step = Decimal("0.010")
+        amount = (amount / step).to_integral_value(rounding=ROUND_FLOOR) * step
+    return to_minor_units(amount, currency)
+
+
+def held_order_lines() -> list[int]:
+    return list(
+        CommissionHold.objects.filter(resolved_at__isnull=True).values_list(
+            "line__order_line_id", flat=True
+        )
+    )
+
 
 MAX_EXAMPLES = 15
 STEPS = 25
@@ -100,6 +119,7 @@ class MoneyMachine(RuleBasedStateMachine):
         self.order_ids: list[int] = []
         self.payouts: list[int] = []
         self.brand_ids: set[int] = set()
+        self.disputes: dict[str, dict] = {}  # Stripe's dispute, as last synced
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -199,8 +219,8 @@ class MoneyMachine(RuleBasedStateMachine):
     @rule(order_id=paid, share=st.integers(1, 100))
     def refund_in_dashboard(self, order_id: int, share: int) -> None:
         order = Order.objects.get(pk=order_id)
-        if order.paid_at is None:
-            return
+        if order.paid_at is None or self.charged_back(order_id):
+            return  # Stripe refuses to refund a charge the bank holds or took back
         left = order.grand_total - order.refunded_total
         # Stripe moves 3-decimal currencies in multiples of 0.010: so does its dashboard.
         step = Decimal("0.010") if quantum(order.currency) == Decimal("0.001") else None
@@ -217,6 +237,57 @@ class MoneyMachine(RuleBasedStateMachine):
             status="succeeded",
             reason="duplicate",
         )
+
+    def charged_back(self, order_id: int) -> bool:
+        return Dispute.objects.filter(order_id=order_id).exclude(status="won").exists()
+
+    @rule(order_id=paid, share=st.integers(1, 100), fee=st.integers(0, 2000))
+    def dispute_opened(self, order_id: int, share: int, fee: int) -> None:
+        """The bank disputes some of what is left of the charge (one dispute per charge)."""
+        order = Order.objects.get(pk=order_id)
+        if order.paid_at is None or Dispute.objects.filter(order=order).exists():
+            return
+        left = order.grand_total - order.refunded_total
+        amount = stripe_units(quantize(left * share / 100, order.currency), order.currency)
+        if amount <= 0:
+            return
+        data = {
+            "id": f"dp_{uuid.uuid4().hex}",
+            "object": "dispute",
+            "payment_intent": order.stripe_payment_intent_id,
+            "charge": f"ch_{order.pk}",
+            "amount": amount,
+            "currency": order.currency.lower(),
+            "status": "needs_response",
+            "reason": "fraudulent",
+            "created": int(self.now.timestamp()),
+            "evidence_details": {"due_by": int((self.now + timedelta(days=7)).timestamp())},
+            "balance_transactions": [
+                {"amount": -amount, "fee": fee, "currency": order.currency.lower()}
+            ],
+        }
+        dispute_sync(data=data)
+        self.disputes[data["id"]] = data
+
+    @rule(pick=st.integers(0, 10**6), won=st.booleans(), fee_back=st.booleans())
+    def dispute_closed(self, pick: int, won: bool, fee_back: bool) -> None:
+        """The bank decides; Stripe's closed dispute is synced (twice: a duplicate event)."""
+        open_ = sorted(k for k, d in self.disputes.items() if d["status"] == "needs_response")
+        if not open_:
+            return
+        data = dict(self.disputes[open_[pick % len(open_)]])
+        data["status"] = "won" if won else "lost"
+        if won:
+            withdrawn = data["balance_transactions"][0]
+            back = {
+                "amount": data["amount"],
+                "fee": -withdrawn["fee"] if fee_back else 0,
+                "currency": data["currency"],
+            }
+            data["balance_transactions"] = [withdrawn, back]
+        dispute_sync(data=data)
+        dispute_sync(data=data)
+        self.disputes[data["id"]] = data
 
     @rule(reverse=st.booleans(), twice=st.booleans())
     def deliver(self, reverse: bool, twice: bool) -> None:
@@ -243,8 +314,10 @@ class MoneyMachine(RuleBasedStateMachine):
         approved = CommissionLine.objects.filter(
             creator=self.creator, status=Status.APPROVED, payout__isnull=True
         )
+        held = held_order_lines()
         for currency in sorted(set(approved.values_list("currency", flat=True))):
-            balance = approved.filter(currency=currency).aggregate(s=Sum("amount"))["s"]
+            payable = approved.filter(currency=currency).exclude(order_line_id__in=held)
+            balance = payable.aggregate(s=Sum("amount"))["s"] or Decimal(0)
             try:
                 payout = payout_create_for_creator(
                     creator_id=self.creator.pk, currency=currency, now=self.now
@@ -252,7 +325,9 @@ class MoneyMachine(RuleBasedStateMachine):
             except PayoutBelowMinimum:
                 assert balance < conf.payout_minimum(currency)
                 continue
-            assert payout.amount == balance  # exactly the approved balance, never more
+            # Exactly the approved balance not held back (a dispute), never more.
+            assert payout.amount == balance
+            assert not payout.lines.filter(order_line_id__in=held).exists()
             self.payouts.append(payout.pk)
 
     @rule()
@@ -272,6 +347,14 @@ class MoneyMachine(RuleBasedStateMachine):
             return  # holds once the outbox has delivered what was recorded
         lines = self.lines()
         refunded = order_lines_refunded_succeeded(order_line_ids=[line.pk for line in lines])
+        lost = dict(
+            DisputeLine.objects.filter(
+                order_line_id__in=[line.pk for line in lines], dispute__status="lost"
+            )
+            .values("order_line_id")
+            .annotate(s=Sum("amount"))
+            .values_list("order_line_id", "s")
+        )
         ledger = dict(
             CommissionLine.objects.filter(order_line_id__in=[line.pk for line in lines])
             .values("order_line_id")
@@ -286,7 +369,7 @@ class MoneyMachine(RuleBasedStateMachine):
             due = commission - reversed_target(
                 commission=commission,
                 base=line.line_total,
-                refunded=refunded[line.pk],
+                refunded=min(line.line_total, refunded[line.pk] + lost.get(line.pk, 0)),
                 currency=line.currency,
             )
             assert ledger.get(line.pk, Decimal(0)) == due, (line.pk, line.currency)
@@ -297,6 +380,18 @@ class MoneyMachine(RuleBasedStateMachine):
             return
         ids = [line.pk for line in self.lines()]
         assert commission_ledger_differences(order_line_ids=ids) == []
+
+    @invariant()
+    def open_disputes_hold_their_lines(self) -> None:
+        if self.undelivered():
+            return
+        disputed = DisputeLine.objects.filter(
+            dispute__closed_at__isnull=True, order_line__isnull=False, amount__gt=0
+        ).values_list("order_line_id", flat=True)
+        for line in CommissionLine.objects.filter(
+            order_line_id__in=list(disputed), kind="commission"
+        ):
+            assert line.holds.filter(reason="dispute", resolved_at__isnull=True).exists()
 
     @invariant()
     def payouts_pay_exactly_their_lines(self) -> None:
@@ -313,6 +408,8 @@ class MoneyMachine(RuleBasedStateMachine):
                 - settlement.refunds
                 - settlement.commissions
                 - settlement.platform_fee
+                - settlement.disputes
+                - settlement.dispute_fees
             )
             by_kind = dict(
                 settlement.lines.values("kind").annotate(s=Sum("amount")).values_list("kind", "s")
@@ -321,6 +418,12 @@ class MoneyMachine(RuleBasedStateMachine):
             assert -by_kind.get("refund", 0) == settlement.refunds
             assert -(by_kind.get("commission", 0) + by_kind.get("reversal", 0)) == (
                 settlement.commissions
+            )
+            assert -(by_kind.get("dispute", 0) + by_kind.get("dispute_reinstated", 0)) == (
+                settlement.disputes
+            )
+            assert -(by_kind.get("dispute_fee", 0) + by_kind.get("dispute_fee_returned", 0)) == (
+                settlement.dispute_fees
             )
             assert sum(by_kind.values(), Decimal(0)) == settlement.amount_due
             assert settlement.carried_in <= 0
