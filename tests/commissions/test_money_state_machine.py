@@ -34,7 +34,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from django.db import transaction
@@ -251,8 +251,9 @@ class MoneyMachine(RuleBasedStateMachine):
         amount = stripe_units(quantize(left * share / 100, order.currency), order.currency)
         if amount <= 0:
             return
-        data = {
-            "id": f"dp_{uuid.uuid4().hex}",
+        dispute_id = f"dp_{uuid.uuid4().hex}"
+        data: dict[str, Any] = {
+            "id": dispute_id,
             "object": "dispute",
             "payment_intent": order.stripe_payment_intent_id,
             "charge": f"ch_{order.pk}",
@@ -267,7 +268,7 @@ class MoneyMachine(RuleBasedStateMachine):
             ],
         }
         dispute_sync(data=data)
-        self.disputes[data["id"]] = data
+        self.disputes[dispute_id] = data
 
     @rule(pick=st.integers(0, 10**6), won=st.booleans(), fee_back=st.booleans())
     def dispute_closed(self, pick: int, won: bool, fee_back: bool) -> None:
