@@ -37,6 +37,7 @@ from orders.admin.resources import OrderDeskResource
 from orders.admin.shipments import ShipmentAdmin
 from orders.admin.webhooks import WebhookDeliveryAdmin, WebhookEndpointAdmin
 from orders.models import (
+    DisputeLine,
     Fulfilment,
     Notification,
     Order,
@@ -134,6 +135,7 @@ class OrderDeskAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ExportMixin, Mod
         "ship_to_address",
         "lines_table",
         "refunds_table",
+        "disputes_table",
         "ship_action",
         "refund_action",
     )
@@ -318,6 +320,33 @@ class OrderDeskAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ExportMixin, Mod
         return format_html(
             "<table><tr><th>Refund</th><th>Status</th><th>By</th><th>Line</th><th>Amount</th>"
             "</tr>{}</table>",
+            rows,
+        )
+
+    @admin.display(description="Disputes")
+    def disputes_table(self, obj: Fulfilment) -> SafeString:
+        """The brand's shares of the payment's disputes, each linked to its evidence page."""
+        parts = DisputeLine.objects.filter(dispute__order_id=obj.order_id, brand_id=obj.brand_id)
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:orders_dispute_change", args=[p.dispute_id]),
+                    p.dispute_id,
+                    p.dispute.get_status_display(),
+                    local_datetime(p.dispute.evidence_due_by),
+                    p.order_line.sku if p.order_line else "shipping",
+                    format_money(p.amount, p.dispute.currency),
+                )
+                for p in parts.select_related("dispute", "order_line").order_by("pk")
+            ),
+        )
+        if not rows:
+            return mark_safe("None")
+        return format_html(
+            "<table><tr><th>Dispute</th><th>Status</th><th>Evidence due</th><th>Line</th>"
+            "<th>Amount</th></tr>{}</table>",
             rows,
         )
 

@@ -149,6 +149,22 @@ class TestFromStripe:
         assert mine[0]["status"] == "needs_response"
         assert Decimal(mine[0]["fee"]["amount"]) + Decimal(theirs[0]["fee"]["amount"]) == 15
 
+    def test_the_order_desk_shows_the_brands_share_of_the_dispute_and_its_status(
+        self, django_capture_on_commit_callbacks
+    ):
+        t = two_brand_order(qty_a=2, price_a="20.00")
+        dispute = disputed(t, django_capture_on_commit_callbacks)
+        desk = Client()
+        desk.force_login(t.owner_a)
+        fulfilment = Fulfilment.objects.get(order=t.order, brand=t.brand_a)
+
+        page = desk.get(f"/admin/orders/fulfilment/{fulfilment.pk}/change/").content.decode()
+
+        assert f"/admin/orders/dispute/{dispute.pk}/change/" in page
+        assert "Needs a response" in page
+        assert "$40.00" in page
+        assert t.line_b.sku not in page
+
     def test_the_stripe_dispute_shows_the_charge_refused_too(self):
         t = two_brand_order()
         dispute_open(t.order)
