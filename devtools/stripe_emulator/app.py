@@ -218,6 +218,13 @@ async def resend_event(request: web.Request) -> web.Response:
     return server.json_response(event._export())
 
 
+async def confirmations(request: web.Request) -> web.Response:
+    """GET /_config/payment_intents/{id}/confirmations: what each confirmation sent (its
+    payment method and `radar_options`), oldest first."""
+    obj = PaymentIntent._api_retrieve(request.match_info["id"])
+    return web.json_response({"data": list(getattr(obj, "_confirmations", []))})
+
+
 OVERRIDES = {
     ("POST", "/v1/payment_intents/{id}/confirm"): server.api_extra(api_confirm, None),
     ("POST", "/v1/payment_intents/{id}/cancel"): server.api_extra(api_cancel, None),
@@ -245,6 +252,7 @@ def build_app() -> web.Application:
     router.add_get("/_config/health", health)
     router.add_post("/_config/events", trigger_event)
     router.add_post("/_config/events/{id}/resend", resend_event)
+    router.add_get("/_config/payment_intents/{id}/confirmations", confirmations)
     connect.add_routes(router)
     disputes.add_routes(router)
     for route in server.app.router.routes():

@@ -79,6 +79,30 @@ def _charge_raise_failure(self):
     )
 
 
+_orig_charge_export = Charge._export
+
+
+def _charge_export(self, expand=None):
+    """localstripe's charge, plus `payment_method_details.card` with the card's fingerprint
+    (the same card number always has the same one, as on Stripe)."""
+    obj = _orig_charge_export(self, expand=expand)
+    try:
+        method = PaymentMethod._api_retrieve(self.payment_method) if self.payment_method else None
+    except UserError:
+        method = None
+    card = getattr(method, "card", None)
+    if isinstance(card, dict):
+        obj["payment_method_details"] = {
+            "type": "card",
+            "card": {
+                name: card.get(name)
+                for name in ("brand", "country", "exp_month", "exp_year", "fingerprint", "last4")
+            },
+        }
+    return obj
+
+
 PaymentMethod._charging_is_declined = _charging_is_declined
+Charge._export = _charge_export
 Charge._set_auth_failure = _charge_set_auth_failure
 Charge._raise_failure = _charge_raise_failure

@@ -38,8 +38,9 @@ PI_DEFAULTS: dict[str, Any] = {
     "canceled_at": None,
     "cancellation_reason": None,
 }
-PI_CREATE_EXTRAS = set(PI_DEFAULTS) - {"canceled_at", "cancellation_reason"}
+PI_CREATE_EXTRAS = set(PI_DEFAULTS) - {"canceled_at", "cancellation_reason"} | {"radar_options"}
 PI_CONFIRM_EXTRAS = {
+    "radar_options",
     "receipt_email",
     "shipping",
     "setup_future_usage",
@@ -47,7 +48,11 @@ PI_CONFIRM_EXTRAS = {
     "payment_method_types",
     "capture_method",
 }
-PI_UPDATABLE = PI_CREATE_EXTRAS - {"confirmation_method", "automatic_payment_methods"} | {
+PI_UPDATABLE = PI_CREATE_EXTRAS - {
+    "confirmation_method",
+    "automatic_payment_methods",
+    "radar_options",
+} | {
     "amount",
     "currency",
     "customer",
@@ -59,7 +64,6 @@ PI_IGNORED = {  # accepted and dropped: they only steer real Stripe's UI/risk ma
     "use_stripe_sdk",
     "mandate_data",
     "error_on_requires_action",
-    "radar_options",
     "payment_method_configuration",
     "expected_payment_method_type",
     "return_url",
@@ -103,8 +107,30 @@ def _clean_pi_params(params: dict) -> dict:
         }
     if "payment_method_data" in params:
         params["payment_method"] = _payment_method_from_data(params.pop("payment_method_data")).id
+    if "radar_options" in params:
+        params["radar_options"] = _parse_radar_options(params["radar_options"])
     check_metadata(params.get("metadata"))
     return params
+
+
+def _parse_radar_options(value) -> dict:
+    """Stripe's `radar_options`: `session`, the Radar session id from Stripe.js or an SDK."""
+    if not isinstance(value, dict) or set(value) - {"session"}:
+        raise error(400, "Invalid radar_options: only `session`.", param="radar_options")
+    session = value.get("session")
+    if session is not None and (not isinstance(session, str) or not session):
+        raise error(400, "Invalid string: radar_options[session].", param="radar_options[session]")
+    return {"session": session} if session else {}
+
+
+def _record_attempt(obj: PaymentIntent, radar_options: dict | None) -> None:
+    """Remember what each confirmation sent (Stripe keeps Radar sessions to itself; the
+    emulator shows them at /_config/payment_intents/{id}/confirmations)."""
+    if not hasattr(obj, "_confirmations"):
+        obj._confirmations = []
+    obj._confirmations.append(
+        {"payment_method": obj.payment_method, "radar_options": radar_options or {}}
+    )
 
 
 def _payment_method_from_data(data) -> PaymentMethod:
@@ -147,12 +173,16 @@ def _pi_create(cls, confirm=None, off_session=None, **params):
         raise error(400, "off_session can only be used with confirm=true.", param="off_session")
     params = _clean_pi_params(params)
     extras = {name: params.pop(name) for name in PI_CREATE_EXTRAS if name in params}
+    radar_options = extras.pop("radar_options", None)
+    if radar_options is not None and not confirm:
+        raise error(400, "radar_options needs confirm=true.", param="radar_options")
     obj = cls(**params)  # localstripe validates amount, currency, customer, payment_method
     for name, value in extras.items():
         setattr(obj, name, value)
     obj.payment_method_types = obj.payment_method_types or ["card"]
     schedule(obj, "payment_intent.created")
     if confirm:
+        _record_attempt(obj, radar_options)
         obj._confirm(on_failure_now=obj._report_failure)
     return obj
 
@@ -192,8 +222,10 @@ def api_confirm(id, client_secret=None, payment_method=None, **params):
             code="payment_intent_unexpected_state",
         )
     obj.next_action = None
+    radar_options = extras.pop("radar_options", None)
     for name, value in extras.items():
         setattr(obj, name, value)
+    _record_attempt(obj, radar_options)
     obj._confirm(on_failure_now=obj._report_failure)
     return obj
 

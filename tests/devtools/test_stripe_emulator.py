@@ -295,3 +295,73 @@ def test_nothing_is_written_to_the_localstripe_pickle(stripe_emulator, stripe_cl
     new_intent(stripe_client)
     after = PICKLE.stat().st_mtime if PICKLE.exists() else None
     assert after == stripe_emulator.pickle_before
+
+
+def _confirmations(emulator: Emulator, intent_id: str) -> list[dict]:
+    url = f"{emulator.api_base}/_config/payment_intents/{intent_id}/confirmations"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())["data"]
+
+
+def test_confirm_records_the_radar_session_it_was_given(stripe_emulator, stripe_client):
+    intent = new_intent(stripe_client)
+
+    confirmed = stripe_client.v1.payment_intents.confirm(
+        intent.id,
+        params={"payment_method": "pm_card_visa", "radar_options": {"session": "rse_test_1"}},
+    )
+
+    assert confirmed.status == "succeeded"
+    recorded = _confirmations(stripe_emulator, intent.id)
+    assert [c["radar_options"] for c in recorded] == [{"session": "rse_test_1"}]
+
+
+def test_radar_options_other_than_a_session_are_refused(stripe_client):
+    intent = new_intent(stripe_client)
+    with pytest.raises(stripe.InvalidRequestError) as exc_info:
+        stripe_client.v1.payment_intents.confirm(
+            intent.id,
+            params={"payment_method": "pm_card_visa", "radar_options": {"skip": "true"}},
+        )
+    assert error_of(exc_info.value)["param"] == "radar_options"
+
+
+def test_the_same_card_has_the_same_fingerprint_on_method_and_charge(stripe_client):
+    def paid_with(number: str) -> Any:
+        method = stripe_client.v1.payment_methods.create(params=card_params_dict(number))
+        intent = new_intent(stripe_client)
+        stripe_client.v1.payment_intents.confirm(intent.id, params={"payment_method": method.id})
+        return method, stripe_client.v1.payment_intents.retrieve(
+            intent.id, params={"expand": ["latest_charge"]}
+        )
+
+    first_method, first = paid_with(CARD_OK)
+    second_method, second = paid_with(CARD_OK)
+    _, other = paid_with("5555555555554444")
+
+    fingerprint = first_method.card.fingerprint
+    assert fingerprint
+    assert second_method.card.fingerprint == fingerprint
+    assert first.latest_charge.payment_method_details.card.fingerprint == fingerprint
+    assert second.latest_charge.payment_method_details.card.fingerprint == fingerprint
+    assert other.latest_charge.payment_method_details.card.fingerprint != fingerprint
+
+
+def test_a_decline_sends_payment_failed_with_the_card_fingerprint(stripe_emulator, stripe_client):
+    intent = new_intent(stripe_client)
+    method = stripe_client.v1.payment_methods.create(params=card_params_dict(CARD_DECLINED))
+
+    with pytest.raises(stripe.CardError):
+        stripe_client.v1.payment_intents.confirm(intent.id, params={"payment_method": method.id})
+
+    delivery = stripe_emulator.webhooks.wait_for_event("payment_intent.payment_failed", intent.id)
+    error = delivery.event["data"]["object"]["last_payment_error"]
+    assert error["payment_method"]["card"]["fingerprint"] == method.card.fingerprint
+    assert error["charge"]
+
+
+def card_params_dict(number: str) -> Any:
+    return {
+        "type": "card",
+        "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+    }
