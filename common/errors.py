@@ -135,7 +135,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             retryable=exc.retryable,
         )
         set_rollback()
-        return Response(body, status=exc.status_code)
+        # An error may name response headers, e.g. `Retry-After` on a 429.
+        return Response(body, status=exc.status_code, headers=getattr(exc, "headers", None))
 
     if isinstance(exc, drf_exceptions.ValidationError):
         body = error_body(

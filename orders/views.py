@@ -14,6 +14,11 @@ from common.errors import ApplicationError, NotFound
 from orders import order_selectors, selectors
 from orders.models import Cart, Order
 from orders.services.checkout import order_payment_intent_ensure
+from orders.services.payment_attempts import (
+    PaymentAttemptsExceeded,
+    payment_attempts_check,
+    payment_client,
+)
 from orders.state import PAID_STATUSES
 from orders.web.wording import shopper_message
 
@@ -49,6 +54,11 @@ def payment_page(request: HttpRequest, token: str) -> HttpResponse:
         return order
     if order.status in PAID_STATUSES:
         return redirect("checkout-complete", token=token)
+    if order.status == Order.Status.PENDING_PAYMENT:
+        try:
+            payment_attempts_check(subjects=payment_client(request).subjects(cart_id=order.cart_id))
+        except PaymentAttemptsExceeded as exc:
+            return _payments_paused(request, exc)
     error = None
     expired = (
         order.status == Order.Status.PENDING_PAYMENT
@@ -76,6 +86,18 @@ def payment_page(request: HttpRequest, token: str) -> HttpResponse:
         "cart_url": _open_cart_url(order),
     }
     return visitor.token_page(render(request, "orders/payment.html", context))
+
+
+def _payments_paused(request: HttpRequest, exc: PaymentAttemptsExceeded) -> HttpResponse:
+    """A plain page, before the card form is shown (and before Stripe is called)."""
+    response = render(
+        request,
+        "error.html",
+        {"status_code": exc.status_code, "message": shopper_message(exc)},
+        status=exc.status_code,
+    )
+    response["Retry-After"] = str(exc.retry_after)
+    return visitor.token_page(response)
 
 
 def _open_cart_url(order: Order) -> str:

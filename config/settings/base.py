@@ -402,6 +402,15 @@ CART_MAX_LINES = 50
 # Unknown codes a client may try per window before code lookups answer 429 (anti-guessing).
 CODE_LOOKUP_MISSES = env_value(env.int, "CODE_LOOKUP_MISSES", default=10)
 CODE_LOOKUP_WINDOW_SECONDS = env_value(env.int, "CODE_LOOKUP_WINDOW_SECONDS", default=600)
+# Card testing: declines counted per window for each client IP (hashed), device id, cart and
+# card fingerprint; at a limit, that one's payment attempts answer 429 for PAYMENT_BLOCK_SECONDS.
+PAYMENT_DECLINES_PER_CLIENT = env_value(env.int, "PAYMENT_DECLINES_PER_CLIENT", default=10)
+PAYMENT_DECLINES_PER_DEVICE = env_value(env.int, "PAYMENT_DECLINES_PER_DEVICE", default=6)
+PAYMENT_DECLINES_PER_CART = env_value(env.int, "PAYMENT_DECLINES_PER_CART", default=5)
+PAYMENT_DECLINES_PER_CARD = env_value(env.int, "PAYMENT_DECLINES_PER_CARD", default=4)
+PAYMENT_DECLINE_WINDOW_SECONDS = env_value(env.int, "PAYMENT_DECLINE_WINDOW_SECONDS", default=3600)
+PAYMENT_BLOCK_SECONDS = env_value(env.int, "PAYMENT_BLOCK_SECONDS", default=3600)
+PAYMENT_GUARD_KEY_PREFIX = env_value(env.str, "PAYMENT_GUARD_KEY_PREFIX", default="tribe")
 
 # --- Inventory feeds ------------------------------------------------------
 # Feed URLs may never reach private, loopback or link-local addresses; tests allow loopback.

@@ -19,9 +19,19 @@ from common.serializers import ErrorSchema, StrictCharField
 from common.throttling import ScopedRateThrottle
 from orders import selectors
 from orders.api.carts import CART_TOKEN_PARAM, cart_token
-from orders.api.serializers import CheckoutSerializer
+from orders.api.serializers import CheckoutConfirmSerializer, CheckoutSerializer
 from orders.models import Order
 from orders.services.checkout import checkout_start_or_replay
+from orders.services.payment_attempts import DEVICE_HEADER, DEVICE_ID, payment_client
+from orders.services.payment_confirm import checkout_payment_confirm
+
+DEVICE_PARAM = OpenApiParameter(
+    DEVICE_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The app's install or device id (8 to 128 of A-Z a-z 0-9 . _ : -).",
+)
 
 
 class AddressInput(serializers.Serializer):
@@ -106,6 +116,7 @@ class CheckoutCreateView(APIView):
         parameters=[
             CART_TOKEN_PARAM,
             OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=True),
+            DEVICE_PARAM,
         ],
         request=CheckoutInput,
         responses={
@@ -114,6 +125,7 @@ class CheckoutCreateView(APIView):
             404: ErrorSchema,
             409: ErrorSchema,
             422: ErrorSchema,
+            429: ErrorSchema,
             502: ErrorSchema,
             503: ErrorSchema,
         },
@@ -136,6 +148,7 @@ class CheckoutCreateView(APIView):
             request_fingerprint=body_fingerprint(request.data),
             email=data.validated_data["email"],
             shipping_address=dict(data.validated_data["shipping_address"]),
+            client=payment_client(request._request),
         )
         if "lines" not in getattr(order, "_prefetched_objects_cache", {}):
             order = selectors.order_get_by_token(token=order.token)  # a retry: read it back
@@ -156,3 +169,68 @@ class CheckoutDetailView(APIView):
     )
     def get(self, request: Request, token: str) -> Response:
         return Response(CheckoutSerializer(selectors.order_get_by_token(token=token)).data)
+
+
+class CheckoutConfirmInput(serializers.Serializer):
+    payment_method = serializers.RegexField(
+        r"^pm_[A-Za-z0-9_]{1,250}$",
+        help_text="The PaymentMethod the app created with Stripe's SDK (pm_...).",
+    )
+    radar_session = serializers.RegexField(
+        r"^rse_[A-Za-z0-9_]{1,250}$",
+        required=False,
+        help_text=(
+            "The Radar session Stripe.js or the mobile SDK created (rse_...); passed to Stripe "
+            "as radar_options.session so Radar sees the device."
+        ),
+    )
+    device_id = serializers.RegexField(
+        DEVICE_ID.pattern,
+        required=False,
+        help_text=f"The app's install or device id; the {DEVICE_HEADER} header also works.",
+    )
+
+
+class CheckoutConfirmView(APIView):
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "checkout"
+
+    @extend_schema(
+        summary="Pay a checkout: confirm its PaymentIntent on the server",
+        description=(
+            "For apps that finalise payments on the server: send the PaymentMethod and the "
+            "Radar session from Stripe's SDK. Answers the checkout with `payment_status` (the "
+            "PaymentIntent's; `requires_action` means the SDK must handle the next action "
+            "with `client_secret`). A declined card answers 402 `card_declined`. Too many "
+            "declines from this client, device, cart or card answer 429 "
+            "`payment_attempts_exceeded` with `Retry-After` (seconds), before Stripe is "
+            "called."
+        ),
+        parameters=[DEVICE_PARAM],
+        request=CheckoutConfirmInput,
+        responses={
+            200: CheckoutConfirmSerializer,
+            400: ErrorSchema,
+            402: ErrorSchema,
+            404: ErrorSchema,
+            409: ErrorSchema,
+            429: ErrorSchema,
+            502: ErrorSchema,
+            503: ErrorSchema,
+        },
+    )
+    def post(self, request: Request, token: str) -> Response:
+        order = selectors.order_get_by_token(token=token)
+        data = CheckoutConfirmInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        order, payment_status = checkout_payment_confirm(
+            order=order,
+            payment_method=data.validated_data["payment_method"],
+            radar_session=data.validated_data.get("radar_session", ""),
+            client=payment_client(
+                request._request, device_id=data.validated_data.get("device_id", "")
+            ),
+        )
+        order = selectors.order_get_by_token(token=order.token)
+        return Response({**checkout_body(order), "payment_status": payment_status})

@@ -193,3 +193,21 @@ class CheckoutSerializer(serializers.ModelSerializer):
         from django.conf import settings
 
         return f"{settings.SITE_URL}/checkout/{order.token}/"
+
+
+class CheckoutConfirmSerializer(CheckoutSerializer):
+    payment_status = serializers.ChoiceField(
+        choices=[
+            "succeeded",
+            "processing",
+            "requires_action",
+            "requires_capture",
+            "requires_payment_method",
+            "requires_confirmation",
+            "canceled",
+        ],
+        help_text="The PaymentIntent's status after the confirmation.",
+    )
+
+    class Meta(CheckoutSerializer.Meta):
+        fields = (*CheckoutSerializer.Meta.fields, "payment_status")  # type: ignore[assignment]

@@ -24,6 +24,11 @@ urlpatterns = [
     path("checkouts/", checkouts.CheckoutCreateView.as_view(), name="checkout-create"),
     path("checkouts/<text:token>/", checkouts.CheckoutDetailView.as_view(), name="checkout-detail"),
     path(
+        "checkouts/<text:token>/confirm/",
+        checkouts.CheckoutConfirmView.as_view(),
+        name="checkout-confirm",
+    ),
+    path(
         "brand/order-lines/<int:line_id>/receipt/",
         receipts.BrandLineReceiptView.as_view(),
         name="brand-line-receipt",

@@ -141,6 +141,12 @@ class Order(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     # Reserved by refunds in flight plus refunded: never more than the order's total.
     refunded_total = models.DecimalField(max_digits=14, decimal_places=3, default=0)
+    # Risk signals for the card-testing defence and the creator fraud rules, for staff only:
+    # salted hashes of the client IP and the app's device id at checkout, and the paying
+    # card's fingerprint (Stripe's, the same for the same card) once paid.
+    client_ip_hash = models.CharField(max_length=64, blank=True, default="")
+    device_hash = models.CharField(max_length=64, blank=True, default="")
+    card_fingerprint = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -164,7 +170,18 @@ class Order(models.Model):
             ),
         ]
         # Paid orders are read by when they were paid: the brand dashboard, settlements.
-        indexes = [models.Index(fields=["paid_at"], name="order_paid_at")]
+        indexes = [
+            models.Index(fields=["paid_at"], name="order_paid_at"),
+            # The fraud rules look orders up by device and by card.
+            models.Index(
+                fields=["device_hash"], name="order_device_hash", condition=~Q(device_hash="")
+            ),
+            models.Index(
+                fields=["card_fingerprint"],
+                name="order_card_fingerprint",
+                condition=~Q(card_fingerprint=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Order #{self.pk}"

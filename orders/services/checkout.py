@@ -31,6 +31,7 @@ from orders.models import Cart, CartCode, CartLine, Order, OrderLine, OrderShipp
 from orders.pricing import price_lines
 from orders.selectors import cart_owned_by, link_pace
 from orders.services.carts import OutOfStock, cart_check_size
+from orders.services.payment_attempts import PaymentClient, payment_attempts_check
 from orders.services.reservations import order_holds_release, reservation_hold
 from orders.state import order_note, order_transition
 from payments.stripe.client import minimum_charge, stripe_amount, stripe_client, upstream_error
@@ -196,6 +197,7 @@ def _create_order(
     fingerprint: str,
     email: str,
     shipping_address: dict[str, Any],
+    client: PaymentClient,
 ) -> tuple[Order, bool]:
     """Write the order, its lines and shipping, and hold the stock: one short transaction.
 
@@ -258,6 +260,8 @@ def _create_order(
             shipping_total=quantize(totals.shipping, currency),
             grand_total=quantize(totals.grand, currency),
             reservation_expires_at=expires_at,
+            client_ip_hash=client.ip_hash,
+            device_hash=client.device_hash,
         )
         buyer_id = buyer.pk if buyer is not None else None
         order_lines = OrderLine.objects.bulk_create(
@@ -389,6 +393,7 @@ def checkout_start(
     email: str,
     shipping_address: dict[str, Any],
     request_fingerprint: str | None = None,
+    client: PaymentClient | None = None,
 ) -> Order:
     """Start (or resume, for a repeated key) the checkout of a cart the caller has already
     found to be theirs (the web shop reads it by its token)."""
@@ -400,6 +405,7 @@ def checkout_start(
         email=email,
         shipping_address=shipping_address,
         request_fingerprint=request_fingerprint,
+        client=client,
     )
     return order
 
@@ -413,6 +419,7 @@ def checkout_start_or_replay(
     email: str,
     shipping_address: dict[str, Any],
     request_fingerprint: str | None = None,
+    client: PaymentClient | None = None,
 ) -> tuple[Order, bool]:
     """Start the checkout of the caller's cart, or resume it for a repeated key:
     (order, replayed).
@@ -421,7 +428,8 @@ def checkout_start_or_replay(
     (`cart_owned_by`), checked by the statement that locks it; any other cart is 404
     `cart_not_found`. A repeated key with any other request is refused with 422. The API
     passes the fingerprint of the whole request body (`body_fingerprint`); other callers
-    get one of the arguments.
+    get one of the arguments. A client or cart blocked for declined payments is refused
+    with 429 before anything is written or sent to Stripe (`orders.services.payment_attempts`).
     """
     owned = cart_owned_by(user=user, token=cart_token)
     if owned is None:
@@ -434,6 +442,7 @@ def checkout_start_or_replay(
         email=email,
         shipping_address=shipping_address,
         request_fingerprint=request_fingerprint,
+        client=client,
     )
 
 
@@ -446,7 +455,10 @@ def _checkout(
     email: str,
     shipping_address: dict[str, Any],
     request_fingerprint: str | None,
+    client: PaymentClient | None,
 ) -> tuple[Order, bool]:
+    client = client or PaymentClient()
+    payment_attempts_check(subjects=client.subjects(cart_id=cart_id))
     if request_fingerprint is None:
         request_fingerprint = body_fingerprint(
             {"cart_id": cart_id, "email": email, "shipping_address": shipping_address}
@@ -463,6 +475,7 @@ def _checkout(
             fingerprint=request_fingerprint,
             email=email,
             shipping_address=shipping_address,
+            client=client,
         )
     except IntegrityError:
         # The same key raced us to it: that order is the answer.

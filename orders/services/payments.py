@@ -25,6 +25,7 @@ from orders.events import ORDER_PAID, ORDER_UNFULFILLABLE
 from orders.models import Order, OrderLine, StockReservation
 from orders.services.checkout import order_payment_intent_record
 from orders.services.fulfilment import fulfilments_create
+from orders.services.payment_attempts import payment_decline_count
 from orders.services.reservations import order_holds_release
 from orders.services.webhooks import webhooks_emit
 from orders.state import PAID_STATUSES, order_note, order_transition
@@ -49,6 +50,8 @@ def payment_intent_event_handle(payload: dict[str, Any]) -> None:
     obj = payload["data"]["object"]
     metadata = obj.get("metadata")
     order = _order_for_intent(obj["id"], metadata if isinstance(metadata, dict) else {})
+    if payload.get("type") == "payment_intent.payment_failed":
+        _count_decline(obj, order, event_id=str(payload.get("id", "")))
     if order is None:
         logger.info("PaymentIntent %s matches no order; ignored", obj["id"])
         return
@@ -68,20 +71,42 @@ def payment_intent_event_handle(payload: dict[str, Any]) -> None:
         intent_status=intent.status,
         amount=intent.amount,
         currency=intent.currency,
-        last_error=_error_of(intent),
+        last_error=error_of(intent),
         event_id=payload.get("id", ""),
-        payment_fingerprint=_card_fingerprint(intent),
+        payment_fingerprint=card_fingerprint_of(intent),
     )
 
 
-def _card_fingerprint(intent: Any) -> str:
+def _count_decline(obj: dict[str, Any], order: Order | None, *, event_id: str) -> None:
+    """Count a decline Stripe reported against its card, and against the order's client,
+    device and cart: declines of payments confirmed in the app or the browser reach us only
+    this way. Once per charge, so a repeated event, or the event of a decline the server's
+    confirm already counted, counts nothing more."""
+    error = obj.get("last_payment_error")
+    if not isinstance(error, dict):
+        return
+    method = error.get("payment_method")
+    card = method.get("card") if isinstance(method, dict) else None
+    fingerprint = card.get("fingerprint") if isinstance(card, dict) else None
+    subjects = [("card", str(fingerprint))] if isinstance(fingerprint, str) and fingerprint else []
+    if order is not None:
+        subjects += [
+            ("client", order.client_ip_hash),
+            ("device", order.device_hash),
+            ("cart", str(order.cart_id or "")),
+        ]
+    charge = error.get("charge")
+    payment_decline_count(subjects=subjects, once=str(charge) if charge else event_id)
+
+
+def card_fingerprint_of(intent: Any) -> str:
     """The paying card's fingerprint (the same card has the same one, whoever's account)."""
     method = getattr(intent, "payment_method", None)
     card = None if method is None or isinstance(method, str) else getattr(method, "card", None)
     return str(getattr(card, "fingerprint", None) or "") if card is not None else ""
 
 
-def _error_of(intent: Any) -> dict[str, Any] | None:
+def error_of(intent: Any) -> dict[str, Any] | None:
     error = getattr(intent, "last_payment_error", None)
     if not error:
         return None
@@ -229,6 +254,8 @@ def order_mark_paid(
             was = order.status
             _sell_lines(order)
             _void_credit_paid_by_creator(order, payment_fingerprint)
+            if payment_fingerprint:
+                Order.objects.filter(pk=order.pk).update(card_fingerprint=payment_fingerprint)
             order_transition(
                 order=order,
                 to_status=Order.Status.PAID,

@@ -21,6 +21,7 @@ from common import visitor
 from common.errors import ApplicationError
 from orders.models import Cart
 from orders.services.checkout import checkout_start
+from orders.services.payment_attempts import payment_client
 from orders.web.carts import cart_or_404, line_titles, render_cart
 from orders.web.forms import CheckoutForm
 from orders.web.wording import shopper_message
@@ -66,10 +67,14 @@ def checkout_form(request: HttpRequest, token: str) -> HttpResponse:
             idempotency_key=form.idempotency_key(),
             email=form.cleaned_data["email"],
             shipping_address=form.address(),
+            client=payment_client(request),
         )
     except ApplicationError as exc:
         message = shopper_message(exc, titles=line_titles(cart))
-        return _show(request, cart, form, error=message, status=exc.status_code)
+        response = _show(request, cart, form, error=message, status=exc.status_code)
+        for name, value in getattr(exc, "headers", {}).items():
+            response[name] = value  # Retry-After when payments are paused
+        return response
     response = HttpResponse(status=303)
     response["Location"] = reverse("checkout-page", args=[order.token])
     return visitor.token_page(response)

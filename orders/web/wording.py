@@ -58,6 +58,12 @@ def shopper_message(exc: ApplicationError, *, titles: Mapping[str, str] = {}) ->
         return "Payments are not available right now. Nothing was charged; try again in a minute."
     if code == "card_declined":
         return exc.message
+    if code == "payment_attempts_exceeded":
+        minutes = max(1, -(-int(exc.details.get("retry_after", 60)) // 60))
+        return (
+            "Too many payments were declined, so paying is paused for your safety. Nothing was "
+            f"charged. Please try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        )
     if code == "idempotency_key_reused":
         return "This form was already sent with other details. Reload the page and try again."
     return "Something went wrong. Nothing was changed; please try again."
