@@ -41,8 +41,10 @@ LIMITS = {
     "card": "PAYMENT_DECLINES_PER_CARD",
 }
 
-# KEYS: per subject (declines, in-flight, block); ARGV: in-flight seconds, then each limit.
-# Returns 0 when a slot is taken, else the milliseconds to wait.
+# KEYS: per subject (declines, in-flight, block); ARGV: in-flight seconds, block
+# milliseconds, then each limit. Returns 0 when a slot is taken, else the milliseconds to
+# wait: a block's time left, or, when the attempts in flight would pass a limit, the
+# window's time left (at most a block; a second when only attempts in flight count).
 _BEGIN = """
 local wait = 0
 for i = 1, #KEYS, 3 do
@@ -51,11 +53,12 @@ for i = 1, #KEYS, 3 do
 end
 if wait > 0 then return wait end
 for i = 1, #KEYS, 3 do
-  local limit = tonumber(ARGV[(i + 2) / 3 + 1])
+  local limit = tonumber(ARGV[(i + 2) / 3 + 2])
   local used = tonumber(redis.call('GET', KEYS[i]) or '0')
   local busy = tonumber(redis.call('GET', KEYS[i + 1]) or '0')
   if used + busy + 1 > limit then
     local left = redis.call('PTTL', KEYS[i])
+    if left > tonumber(ARGV[2]) then left = tonumber(ARGV[2]) end
     if left < 1000 then left = 1000 end
     if left > wait then wait = left end
   end
@@ -188,7 +191,8 @@ def payment_attempt_begin(*, subjects: Iterable[tuple[str, str]]) -> list[tuple[
     keys = [
         _key(kind, value, part) for kind, value in pairs for part in ("declines", "busy", "block")
     ]
-    wait = _run(_BEGIN, keys, [IN_FLIGHT_SECONDS, *(_limit(kind) for kind, _ in pairs)])
+    args = [IN_FLIGHT_SECONDS, settings.PAYMENT_BLOCK_SECONDS * 1000]
+    wait = _run(_BEGIN, keys, [*args, *(_limit(kind) for kind, _ in pairs)])
     if wait > 0:
         raise _refuse(wait)
     return pairs
