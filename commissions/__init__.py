@@ -23,6 +23,8 @@ that an order was paid or refunded through outbox events (handlers.py).
 - amounts.py: the commission formula, the pure arithmetic (commission of a line, cumulative
   reversal of refunds) and its SQL twin;
 - fraud.py: creators whose sales for a brand are refunded too often are flagged for it;
+- fraud_rules.py: the pure fraud rules a recorded sale is checked against, each with a
+  stable reason code (self-dealing, shared device, no-click share, refund rate);
 - conf.py: the settings, read at call time; errors.py: the refusals, each with a stable code.
 
 The viral rate lock's rule is creators' (creators/rates.py); orders counts a link's pace

@@ -36,6 +36,15 @@ class CommissionTerms(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(92)],
         help_text="Length of the brand's settlement period in days (7: weekly, from Monday).",
     )
+    fraud_refund_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=RATE_VALIDATORS,
+        help_text="Percent of a creator's orders refunded or disputed above which their new "
+        "sales are held for review; empty: the platform's default (COMMISSION_FRAUD_REFUND_RATE).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -5,6 +5,7 @@
 - ledger.py: a creator's ledger, balances and payouts;
 - order_lines.py: what the ledger, settlements and the fraud check read about paid order
   lines and refunds (plain rows: the ledger keeps order ids as integers);
+- fraud_signals.py: the buyer signals orders kept, by sale and by creator, for the fraud rules;
 - settlements.py: a brand's settlement statements as its members read them;
 - reconciliation.py: the reconciliation's scan, every order line's ledger against the
   commission due on it, in one SQL statement;

@@ -179,6 +179,12 @@ def _creator_paid_lines(brand_ids: Iterable[int] | None) -> QuerySet[OrderLine]:
     return lines.annotate(was_refunded=Exists(refunded))
 
 
+def creator_paid_lines(*, brand_ids: Iterable[int] | None) -> QuerySet[OrderLine]:
+    """Credited lines of paid orders (of `brand_ids`; None: every brand), annotated with
+    `was_refunded`, as the refund-rate flag counts them."""
+    return _creator_paid_lines(brand_ids)
+
+
 def creator_refund_counts(
     *, brand_ids: Iterable[int] | None, creator_ids: Iterable[int] | None = None
 ) -> dict[int, tuple[int, int]]:

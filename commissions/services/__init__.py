@@ -1,6 +1,8 @@
 """Every write of the commissions app, one idea per module.
 
-- recording.py: a line per credited order line when an order is paid, reversals on refunds;
+- recording.py: a line per credited order line when an order is paid (fraud rules checked);
+- reversals.py: a negative line per refund or reversed hold, cumulative, never twice;
+- fraud_holds.py: a recorded sale a fraud rule matches is held for review under its code;
 - ledger_load.py: a batch of ledger lines written at once (COPY), skipping lines already
   recorded;
 - approval.py: pending lines become approved after the hold, or void if fully refunded;

@@ -43,7 +43,7 @@ from commissions.errors import HoldAlreadyResolved, NegativeAmount
 from commissions.models import CommissionHold, CommissionLine
 from commissions.selectors.holds import order_lines_reversed_hold_amounts
 from commissions.selectors.order_lines import order_line_refunded_amount
-from commissions.services.recording import commission_reverse_joined
+from commissions.services.reversals import commission_reverse_joined
 from common.errors import NotFound, ValidationFailed
 from creators.models import Creator
 

@@ -394,6 +394,19 @@ COMMISSION_PLATFORM_FEE_PERCENT = env_value(env.str, "COMMISSION_PLATFORM_FEE_PE
 # A creator is flagged to brands above this refund rate (percent) over at least N orders.
 COMMISSION_FRAUD_REFUND_RATE = env_value(env.str, "COMMISSION_FRAUD_REFUND_RATE", default="30")
 COMMISSION_FRAUD_MIN_ORDERS = env_value(env.int, "COMMISSION_FRAUD_MIN_ORDERS", default=20)
+# Fraud rules that hold a new sale's commission for review (commissions/fraud_rules.py), over
+# the paid orders of the last COMMISSION_FRAUD_WINDOW_DAYS: one device or address ordering
+# through at least _SHARED_CREATORS creators in at least _SHARED_ORDERS orders; a creator with
+# at least _NO_CLICK_MIN_ORDERS orders of which more than _NO_CLICK_SHARE percent had no click.
+COMMISSION_FRAUD_WINDOW_DAYS = env_value(env.int, "COMMISSION_FRAUD_WINDOW_DAYS", default=30)
+COMMISSION_FRAUD_SHARED_ORDERS = env_value(env.int, "COMMISSION_FRAUD_SHARED_ORDERS", default=5)
+COMMISSION_FRAUD_SHARED_CREATORS = env_value(env.int, "COMMISSION_FRAUD_SHARED_CREATORS", default=3)
+COMMISSION_FRAUD_NO_CLICK_SHARE = env_value(
+    env.str, "COMMISSION_FRAUD_NO_CLICK_SHARE", default="90"
+)
+COMMISSION_FRAUD_NO_CLICK_MIN_ORDERS = env_value(
+    env.int, "COMMISSION_FRAUD_NO_CLICK_MIN_ORDERS", default=20
+)
 
 # --- Checkout -------------------------------------------------------------
 CHECKOUT_HOLD_MINUTES = env_value(env.int, "CHECKOUT_HOLD_MINUTES", default=15)

@@ -1,4 +1,4 @@
-"""Keep an order's risk signals: the client IP and device id hashes at checkout and the
+"""Keep an order's risk signals: the client IP, device id and address hashes at checkout and the
 paying card's fingerprint. The columns have a constant default (no table rewrite); their
 partial indexes are built concurrently, so a live orders table is not locked."""
 
@@ -27,6 +27,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="order",
+            name="shipping_hash",
+            field=models.CharField(blank=True, default="", max_length=64),
+        ),
+        migrations.AddField(
+            model_name="order",
             name="card_fingerprint",
             field=models.CharField(blank=True, default="", max_length=64),
         ),
@@ -34,6 +39,12 @@ class Migration(migrations.Migration):
             model_name="order",
             index=models.Index(
                 condition=~Q(device_hash=""), fields=["device_hash"], name="order_device_hash"
+            ),
+        ),
+        AddIndexConcurrently(
+            model_name="order",
+            index=models.Index(
+                condition=~Q(shipping_hash=""), fields=["shipping_hash"], name="order_shipping_hash"
             ),
         ),
         AddIndexConcurrently(

@@ -142,10 +142,12 @@ class Order(models.Model):
     # Reserved by refunds in flight plus refunded: never more than the order's total.
     refunded_total = models.DecimalField(max_digits=14, decimal_places=3, default=0)
     # Risk signals for the card-testing defence and the creator fraud rules, for staff only:
-    # salted hashes of the client IP and the app's device id at checkout, and the paying
-    # card's fingerprint (Stripe's, the same for the same card) once paid.
+    # salted hashes of the client IP, the app's device id and the normalised shipping address
+    # at checkout, and the paying card's fingerprint (Stripe's, the same for the same card)
+    # once paid.
     client_ip_hash = models.CharField(max_length=64, blank=True, default="")
     device_hash = models.CharField(max_length=64, blank=True, default="")
+    shipping_hash = models.CharField(max_length=64, blank=True, default="")
     card_fingerprint = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -175,6 +177,9 @@ class Order(models.Model):
             # The fraud rules look orders up by device and by card.
             models.Index(
                 fields=["device_hash"], name="order_device_hash", condition=~Q(device_hash="")
+            ),
+            models.Index(
+                fields=["shipping_hash"], name="order_shipping_hash", condition=~Q(shipping_hash="")
             ),
             models.Index(
                 fields=["card_fingerprint"],

@@ -29,6 +29,7 @@ from creators.selectors.codes import codes_with_discounts
 from orders.discounts import AppliedCode, codes_price
 from orders.models import Cart, CartCode, CartLine, Order, OrderLine, OrderShipping
 from orders.pricing import price_lines
+from orders.risk import shipping_hash as risk_shipping_hash
 from orders.selectors import cart_owned_by, link_pace
 from orders.services.carts import OutOfStock, cart_check_size
 from orders.services.payment_attempts import PaymentClient, payment_attempts_check
@@ -262,6 +263,7 @@ def _create_order(
             reservation_expires_at=expires_at,
             client_ip_hash=client.ip_hash,
             device_hash=client.device_hash,
+            shipping_hash=risk_shipping_hash(shipping_address),
         )
         buyer_id = buyer.pk if buyer is not None else None
         order_lines = OrderLine.objects.bulk_create(

@@ -14,8 +14,6 @@ Each step is one Lua script, so the check and the count are one atomic step in R
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -28,6 +26,7 @@ from django.http import HttpRequest
 
 from common.client_ip import client_ip
 from common.errors import ApplicationError
+from common.hashing import salted_hash
 
 # The app's install id, the header click tracking already reads (creators.attribution.clients).
 DEVICE_HEADER = "X-Device-ID"
@@ -120,19 +119,14 @@ class PaymentClient:
         return [(kind, value) for kind, value in pairs if value]
 
 
-def _salted(value: str) -> str:
-    salt = (settings.CLICK_HASH_SALT or settings.SECRET_KEY).encode()
-    return hmac.new(salt, value.encode(), hashlib.sha256).hexdigest()
-
-
 def payment_client(request: HttpRequest, *, device_id: str = "") -> PaymentClient:
     """The paying client of a request: the trusted-proxy client IP and the device id (the
     `X-Device-ID` header unless given), each hashed; an id that is not one is ignored."""
     ip = client_ip(request)
     device = device_id or request.headers.get(DEVICE_HEADER, "")
     return PaymentClient(
-        ip_hash=_salted(f"ip:{ip}") if ip else "",
-        device_hash=_salted(f"device:{device}") if DEVICE_ID.match(device) else "",
+        ip_hash=salted_hash(f"ip:{ip}") if ip else "",
+        device_hash=salted_hash(f"device:{device}") if DEVICE_ID.match(device) else "",
     )
 
 

@@ -230,3 +230,18 @@ def test_a_blocked_client_is_refused_a_new_checkout(settings):
     assert _error(refused) == "payment_attempts_exceeded"
     assert int(refused["Retry-After"]) > 0
     assert not Order.objects.filter(cart=cart).exists()
+
+
+def test_checkout_keeps_the_clients_signals_as_hashes_only():
+    cart = cart_with((variant_in_stock(on_hand=5), 1))
+    client = cart_client(cart)
+    client.credentials(HTTP_X_CART_TOKEN=cart.token, HTTP_X_DEVICE_ID="device-abcdef-123")
+
+    response = checkout(client, cart, key="k-signals")
+
+    order = Order.objects.get(pk=response.json()["order_id"])
+    assert len(order.device_hash) == 64
+    assert "device-abcdef-123" not in order.device_hash
+    assert len(order.client_ip_hash) == 64
+    assert len(order.shipping_hash) == 64
+    assert order.card_fingerprint == ""  # known once paid
