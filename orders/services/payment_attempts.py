@@ -10,10 +10,13 @@ whether the server's confirm saw it or a `payment_intent.payment_failed` event r
 the decline that reaches a subject's limit blocks it for PAYMENT_BLOCK_SECONDS.
 
 Each step is one Lua script, so the check and the count are one atomic step in Redis.
+With Redis unreachable the defence steps aside (logged) rather than stop every payment:
+Stripe's own Radar still screens them.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -27,6 +30,8 @@ from django.http import HttpRequest
 from common.client_ip import client_ip
 from common.errors import ApplicationError
 from common.hashing import salted_hash
+
+logger = logging.getLogger(__name__)
 
 # The app's install id, the header click tracking already reads (creators.attribution.clients).
 DEVICE_HEADER = "X-Device-ID"
@@ -137,17 +142,24 @@ _scripts: dict[tuple[int, str], Any] = {}
 def _redis() -> redis.Redis:
     client = _clients.get(settings.REDIS_URL)
     if client is None:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2
+        )
         _clients[settings.REDIS_URL] = client
     return client
 
 
 def _run(source: str, keys: Sequence[str], args: Sequence[int]) -> int:
+    """Run a script; 0 (allowed, nothing counted) when Redis cannot be reached."""
     client = _redis()
     script = _scripts.get((id(client), source))
     if script is None:
         script = _scripts[(id(client), source)] = client.register_script(source)
-    return int(script(keys=list(keys), args=list(args)))
+    try:
+        return int(script(keys=list(keys), args=list(args)))
+    except (redis.ConnectionError, redis.TimeoutError):
+        logger.warning("Payment attempt counters unreachable; attempt allowed", exc_info=True)
+        return 0
 
 
 def _key(kind: str, value: str, part: str) -> str:
@@ -167,9 +179,14 @@ def payment_attempts_check(*, subjects: Iterable[tuple[str, str]]) -> None:
     pairs = list(subjects)
     if not pairs:
         return
-    client = _redis()
-    waits = [int(client.pttl(_key(kind, value, "block"))) for kind, value in pairs]
-    wait = max(waits)
+    try:
+        with _redis().pipeline(transaction=False) as pipe:
+            for kind, value in pairs:
+                pipe.pttl(_key(kind, value, "block"))
+            wait = max(int(ms) for ms in pipe.execute())
+    except (redis.ConnectionError, redis.TimeoutError):
+        logger.warning("Payment attempt counters unreachable; attempt allowed", exc_info=True)
+        return
     if wait > 0:
         raise _refuse(wait)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.test import Client
 from rest_framework.test import APIClient
 
 from orders.models import Order
@@ -20,6 +21,7 @@ from tests.orders.helpers import (
     stripe_test_client,
     variant_in_stock,
 )
+from tests.orders.test_web_checkout import check_out
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_emulator")]
 
@@ -245,3 +247,27 @@ def test_checkout_keeps_the_clients_signals_as_hashes_only():
     assert len(order.client_ip_hash) == 64
     assert len(order.shipping_hash) == 64
     assert order.card_fingerprint == ""  # known once paid
+
+
+def test_with_the_counters_unreachable_payments_still_go_through(settings):
+    started = _checkout()
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+
+    response = _confirm(started["order_token"], payment_method="pm_card_visa")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["payment_status"] == "succeeded"
+
+
+def test_a_blocked_client_gets_a_plain_page_from_the_web_checkout_form(settings):
+    settings.PAYMENT_DECLINES_PER_CLIENT = 1
+    started = _checkout()
+    assert _confirm(started["order_token"], payment_method=_declined_method().id).status_code == 402
+    cart = cart_with((variant_in_stock(on_hand=5), 1))
+
+    page = check_out(Client(), cart)
+
+    assert page.status_code == 429
+    assert int(page["Retry-After"]) > 0
+    assert "Too many payments were declined" in page.content.decode()
+    assert not Order.objects.filter(cart=cart).exists()
