@@ -18,6 +18,10 @@ from commissions.models.ledger import CommissionLine
 class CommissionHold(models.Model):
     """One reason a commission line may not be paid yet; at most one open per (line, reason)."""
 
+    # The reason of a hold a card dispute puts on the disputed lines (the fraud rules' own
+    # reasons are in commissions/fraud_rules.py).
+    DISPUTE = "dispute"
+
     class Resolution(models.TextChoices):
         RELEASED = "released", "Released (payable again)"
         REVERSED = "reversed", "Reversed (commission taken back)"

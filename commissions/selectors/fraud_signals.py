@@ -22,7 +22,6 @@ from orders.risk import email_key
 from orders.state import PAID_STATUSES
 
 # The reason code a dispute's hold carries (commissions.services.holds).
-DISPUTE_REASON = "dispute"
 # Attribution rules that credit a sale after a click (creators.selectors.attribution).
 CLICK_RULES = ["last_click", "storefront", "link_over_code"]
 
@@ -159,7 +158,7 @@ def creators_refund_or_dispute_counts(
     """(brand id, creator id) -> (paid orders credited to the creator for the brand, of which
     refunded or disputed), as the refund-rate flag counts them. One query."""
     disputed = CommissionHold.objects.filter(
-        reason=DISPUTE_REASON, line__order_line_id=OuterRef("pk")
+        reason=CommissionHold.DISPUTE, line__order_line_id=OuterRef("pk")
     )
     rows = (
         creator_paid_lines(brand_ids=brand_ids)

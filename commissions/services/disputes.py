@@ -21,7 +21,7 @@ from commissions.services.holds import (
     commission_lines_hold,
 )
 
-DISPUTE = "dispute"
+DISPUTE = CommissionHold.DISPUTE
 
 
 def commission_dispute_sync(*, dispute_id: int) -> int:

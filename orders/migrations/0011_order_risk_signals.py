@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("orders", "0009_codes_and_discounts"),
+        ("orders", "0010_disputes"),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('commissions', '0004_commission_holds'),
+        ('commissions', '0005_settlement_disputes'),
     ]
 
     operations = [
