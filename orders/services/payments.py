@@ -20,6 +20,7 @@ from common.money import from_minor_units
 from common.observability import context as log_context
 from common.observability.metrics import CHECKOUTS_PAID
 from common.outbox import event_record
+from common.tasks_queue import enqueue_on_commit
 from creators.services.attribution import attribution_review_payment
 from orders.events import ORDER_PAID, ORDER_UNFULFILLABLE
 from orders.models import Order, OrderLine, StockReservation
@@ -120,6 +121,14 @@ def error_of(intent: Any) -> dict[str, Any] | None:
     }
 
 
+# Declines after which Stripe advises never to charge the card again and which mark the
+# attempt as fraud (its decline codes reference): the checkout ends there, the order is
+# canceled and its stock and code uses go back, rather than held until the hold lapses.
+FINAL_DECLINE_CODES = frozenset(
+    {"fraudulent", "lost_card", "stolen_card", "pickup_card", "merchant_blacklist"}
+)
+
+
 class _Unfulfillable(Exception):
     def __init__(self, shortages: dict[str, int]) -> None:
         self.shortages = shortages
@@ -146,6 +155,9 @@ def payment_reconcile(
     elif intent_status == "canceled":
         order_cancel_unpaid(order_id=order_id, reason="payment_intent_canceled")
     elif intent_status == "requires_payment_method" and last_error:
+        if last_error.get("decline_code") in FINAL_DECLINE_CODES:
+            order_cancel_unpaid(order_id=order_id, reason="payment_failed_final", error=last_error)
+            return
         with transaction.atomic(durable=True):
             order = Order.objects.select_for_update().get(pk=order_id)
             already = order.events.filter(
@@ -161,13 +173,22 @@ def payment_reconcile(
                 )
 
 
-def order_cancel_unpaid(*, order_id: int, reason: str) -> None:
+def order_cancel_unpaid(*, order_id: int, reason: str, error: dict[str, Any] | None = None) -> None:
+    """Cancel an order that will never be paid, once: its stock holds and code uses go back.
+
+    After a final decline its PaymentIntent, still open to another card, is canceled too,
+    so no later payment lands on the canceled order.
+    """
     with transaction.atomic(durable=True):
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status != Order.Status.PENDING_PAYMENT:
             return
         order_holds_release(order=order)
-        order_transition(order=order, to_status=Order.Status.CANCELED, kind=reason)
+        order_transition(
+            order=order, to_status=Order.Status.CANCELED, kind=reason, data=error or {}
+        )
+        if reason == "payment_failed_final":
+            enqueue_on_commit("orders.tasks.payment_intent_cancel", order.pk)
 
 
 def _sell_lines(order: Order) -> None:

@@ -159,6 +159,13 @@ SELECT "id", %(code)s::text, %(order)s::bigint, %(email)s::text, %(user)s::bigin
 RETURNING "id"
 """
 
+# The per-shopper count above is read from the statement's snapshot, and PostgreSQL's recheck
+# of a row another checkout updated does not re-run it: two checkouts of one shopper would
+# both see the uses as they were before either. Locking the discount's row first, in its own
+# statement, makes the taking statement start after the other checkout committed, so its
+# snapshot holds that checkout's use. Only discounts with a per-shopper cap pay for it.
+_LOCK_SQL = 'SELECT 1 FROM "shop_discount" WHERE "id" = %(discount)s::bigint FOR UPDATE'
+
 
 def discount_use_reserve(
     *,
@@ -172,7 +179,8 @@ def discount_use_reserve(
     """Take one use of the discount for an order, in the caller's transaction; the use's id.
 
     One statement takes it only while the discount is live, a use is left and the shopper
-    (normalised email, or account) is under their cap; a miss raises `code_exhausted` or
+    (normalised email, or account) is under their cap, counting the uses of the same
+    shopper's checkouts that committed while this one waited; a miss raises `code_exhausted` or
     `code_limit_per_shopper` (or `code_expired`) and the caller's rollback undoes the rest.
     """
     connection = transaction.get_connection()
@@ -181,6 +189,8 @@ def discount_use_reserve(
     at = at or timezone.now()
     user_id = user.pk if user is not None and user.is_authenticated else None
     with connection.cursor() as cursor:
+        if discount.max_uses_per_shopper is not None:
+            cursor.execute(_LOCK_SQL, {"discount": discount.pk})
         cursor.execute(
             _RESERVE_SQL,
             {
