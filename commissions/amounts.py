@@ -91,12 +91,17 @@ def places_sql_text(currency: str) -> str:
     )
 
 
-def ledger_due_sql_text(*, base: str, rate: str, refunded: str, places: str) -> str:
+def ledger_due_sql_text(
+    *, base: str, rate: str, refunded: str, places: str, basis: str | None = None
+) -> str:
     """What a line's ledger should hold, as raw SQL over the given columns: `commission_amount`
     less `reversed_target`, rounded the same way (PostgreSQL's round() is half away from
     zero, half-up for these non-negative amounts), for a set-based comparison with the ledger.
+
+    `basis` is what the commission is computed on when it is not `base` (a list price);
+    refunds reverse pro rata of `base`, what was paid, either way.
     """
-    commission = f"round({base} * coalesce({rate}, 0) * 0.01, {places})"
+    commission = f"round({basis or base} * coalesce({rate}, 0) * 0.01, {places})"
     reversed_part = (
         f"CASE WHEN {base} <= 0 THEN 0 WHEN {refunded} >= {base} THEN {commission} "
         f"ELSE round({commission} * {refunded} / {base}, {places}) END"

@@ -36,9 +36,11 @@ logger = logging.getLogger(__name__)
 @admin.register(CommissionTerms)
 class CommissionTermsAdmin(BrandScopedAdminMixin, ModelAdmin):
     brand_path = "brand"
-    list_display = ("brand", "hold_days", "fraud_refund_rate", "updated_at")
+    list_display = (
+        "brand", "hold_days", "commission_on_list_price", "fraud_refund_rate", "updated_at"
+    )
     list_select_related = ("brand",)
-    fields = ("brand", "hold_days", "fraud_refund_rate")
+    fields = ("brand", "hold_days", "commission_on_list_price", "fraud_refund_rate")
 
 
 @admin.register(CommissionLine)

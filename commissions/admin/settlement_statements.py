@@ -75,6 +75,7 @@ class SettlementStatementAdminMixin(_AdminBase):
         ]
         totals = [
             ("Gross sales", settlement.gross),
+            ("Discounts (codes)", -settlement.discounts),
             ("Refunds", -settlement.refunds),
             ("Creator commissions", -settlement.commissions),
             (f"Platform fee ({settlement.platform_fee_percent}%)", -settlement.platform_fee),

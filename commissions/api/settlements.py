@@ -59,17 +59,18 @@ class SettlementSchema(serializers.ModelSerializer):
     brand: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
     )
-    gross = _money("gross", "Paid lines and shipping, by paid date.")
+    gross = _money("gross", "Paid lines at list price, and shipping, by paid date.")
+    discounts = _money("discounts", "What codes took off those lines' list price.")
     refunds = _money("refunds", "Refunds that succeeded in the period.")
     commissions = _money("commissions", "Creator commissions earned less reversals.")
-    platform_fee = _money("platform_fee", "Tribe's fee on gross less refunds.")
+    platform_fee = _money("platform_fee", "Tribe's fee on gross less discounts and refunds.")
     disputes = _money(
         "disputes", "Your share of what banks took back in disputes, less what was reinstated."
     )
     dispute_fees = _money("dispute_fees", "Your share of Stripe's dispute fees, less returned.")
     amount_due = _money(
         "amount_due",
-        "gross - refunds - commissions - platform_fee - disputes - dispute_fees.",
+        "gross - discounts - refunds - commissions - platform_fee - disputes - dispute_fees.",
     )
     carried_in = _money("carried_in", "The brand's debt from its previous period, netted here.")
     payable = _money("payable", "amount_due + carried_in: paid when positive, else carried.")
@@ -83,6 +84,7 @@ class SettlementSchema(serializers.ModelSerializer):
             "period_end",
             "currency",
             "gross",
+            "discounts",
             "refunds",
             "commissions",
             "platform_fee_percent",

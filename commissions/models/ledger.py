@@ -45,6 +45,12 @@ class CommissionTerms(models.Model):
         help_text="Percent of a creator's orders refunded or disputed above which their new "
         "sales are held for review; empty: the platform's default (COMMISSION_FRAUD_REFUND_RATE).",
     )
+    commission_on_list_price = models.BooleanField(
+        default=False,
+        help_text="Pay commission on the list price of a discounted line instead of what the "
+        "shopper paid after a code's discount. Refunds still reverse pro rata of what was "
+        "paid. Applies to sales recorded afterwards.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

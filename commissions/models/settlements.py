@@ -13,15 +13,23 @@ from shop.models import Brand
 
 
 class Settlement(models.Model):
-    """What Tribe owes a brand for one period in one currency: gross sales - refunds -
-    creator commissions - the platform fee - disputes - dispute fees. Written once, never
-    edited."""
+    """What Tribe owes a brand for one period in one currency: gross sales - codes' discounts -
+    refunds - creator commissions - the platform fee - disputes - dispute fees. Written once,
+    never edited."""
 
     brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="settlements")
     period_start = models.DateTimeField()
     period_end = models.DateTimeField(help_text="Exclusive.")
     currency = models.CharField(max_length=3)
-    gross = models.DecimalField(max_digits=14, decimal_places=3)
+    gross = models.DecimalField(
+        max_digits=14, decimal_places=3, help_text="Paid lines at list price, and shipping."
+    )
+    discounts = models.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        default=Decimal(0),
+        help_text="What codes took off the paid lines' list price.",
+    )
     refunds = models.DecimalField(max_digits=14, decimal_places=3)
     commissions = models.DecimalField(
         max_digits=14, decimal_places=3, help_text="Commissions earned less reversals."
@@ -69,6 +77,7 @@ class Settlement(models.Model):
             models.CheckConstraint(
                 condition=Q(
                     amount_due=models.F("gross")
+                    - models.F("discounts")
                     - models.F("refunds")
                     - models.F("commissions")
                     - models.F("platform_fee")
@@ -98,6 +107,7 @@ class SettlementLine(models.Model):
 
     class Kind(models.TextChoices):
         SALE = "sale", "Sale"
+        DISCOUNT = "discount", "Discount"
         SHIPPING = "shipping", "Shipping"
         REFUND = "refund", "Refund"
         COMMISSION = "commission", "Creator commission"

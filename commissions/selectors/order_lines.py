@@ -25,7 +25,8 @@ def order_lines_commissionable(*, order_ids: Iterable[int]) -> list[dict[str, An
     One row per line with a credited creator, of an order that was paid (it has `paid_at`,
     whatever happened since: refunds are reversed separately): `order_line_id`, `order_id`,
     `brand_id`, `creator_id`, `link_id`, `currency`, `paid_amount` (the line total: shipping
-    is charged on its own line), `commission_rate` (the percent snapshotted at checkout),
+    is charged on its own line), `list_amount` (before a code's discount), `discount_code`,
+    `commission_rate` (the percent snapshotted at checkout),
     `receipt` (the attribution receipt) and `paid_at`. One query.
     """
     rows: Any = (
@@ -41,10 +42,12 @@ def order_lines_commissionable(*, order_ids: Iterable[int]) -> list[dict[str, An
             "brand_id",
             "currency",
             "commission_rate",
+            "discount_code",
             order_line_id=F("pk"),
             creator_id=F("attributed_creator_id"),
             link_id=F("attributed_link_id"),
             paid_amount=F("line_total"),
+            list_amount=F("list_total"),
             receipt=F("attribution"),
             paid_at=F("order__paid_at"),
         )
@@ -76,7 +79,8 @@ def brand_sales_in_period(*, brand_id: int, start: datetime, end: datetime) -> l
     [start, end), refunded since or not (refunds settle in the period they happen).
 
     One row per line (`kind` "sale") or shipping charge (`kind` "shipping"): `order_id`,
-    `order_line_id` (None for shipping), `currency`, `amount`, `at`. Two queries.
+    `order_line_id` (None for shipping), `currency`, `amount` (a line's list price), `discount`
+    (what a code took off it; 0 for shipping), `at`. Two queries.
     """
     from orders.models import OrderShipping
     from orders.state import PAID_STATUSES
@@ -94,7 +98,8 @@ def brand_sales_in_period(*, brand_id: int, start: datetime, end: datetime) -> l
             "order_id",
             "currency",
             order_line_id=F("pk"),
-            amount=F("line_total"),
+            amount=Coalesce("list_total", "line_total"),
+            discount=F("discount_amount"),
             at=F("order__paid_at"),
         )
     )
@@ -104,7 +109,7 @@ def brand_sales_in_period(*, brand_id: int, start: datetime, end: datetime) -> l
         .values("order_id", "amount", currency=F("order__currency"), at=F("order__paid_at"))
     )
     rows: list[dict[str, Any]] = [{"kind": "sale", **row} for row in lines]
-    rows += [{"kind": "shipping", "order_line_id": None, **row} for row in shipping]
+    rows += [{"kind": "shipping", "order_line_id": None, "discount": 0, **row} for row in shipping]
     return rows
 
 

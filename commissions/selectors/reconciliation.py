@@ -12,6 +12,10 @@ Raw SQL, not the ORM: annotations referring to annotated subqueries are inlined 
 are used, so the ORM version ran each line's refund and ledger subqueries several times and
 took 46 times as long as this statement on 5,000 lines (bench/bench_reconcile.py);
 this one matches the hand-written baseline scan.
+
+A line's commission is on what was paid for it, or on its list price where the ledger
+recorded it so (its receipt's `commission_basis`); a line the ledger lacks takes its brand's
+current terms, as recording would.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 from django.db import connection
 
 from commissions.amounts import ledger_due_sql_text, places_sql_text
-from commissions.models import CommissionHold, CommissionLine
+from commissions.models import CommissionHold, CommissionLine, CommissionTerms
 from orders.models import Order, OrderLine, Refund, RefundLine
 
 SCAN_SQL = """
@@ -38,18 +42,24 @@ WITH refunded AS (
     GROUP BY l.order_line_id
 ), ledger AS (
     SELECT order_line_id, max(order_id) AS order_id, max(currency) AS currency,
-           sum(amount) AS amount, bool_or(kind = %(commission)s) AS has_commission
+           sum(amount) AS amount, bool_or(kind = %(commission)s) AS has_commission,
+           bool_or(kind = %(commission)s AND receipt->>'commission_basis' = 'list_price')
+               AS on_list_price
     FROM {ledger} WHERE true {only_ledger}
     GROUP BY order_line_id
 ), due AS (
     SELECT ol.id AS order_line_id, ol.order_id, ol.currency, ol.line_total AS base,
+           CASE WHEN CASE WHEN l.has_commission THEN l.on_list_price
+                          ELSE coalesce(t.commission_on_list_price, false) END
+                THEN coalesce(ol.list_total, ol.line_total) ELSE ol.line_total END AS basis,
            ol.commission_rate AS rate,
-           least(ol.line_total, coalesce(r.amount, 0) + coalesce(t.amount, 0)) AS refunded,
+           least(ol.line_total, coalesce(r.amount, 0) + coalesce(tk.amount, 0)) AS refunded,
            coalesce(l.amount, 0) AS ledger, coalesce(l.has_commission, false) AS has_commission
     FROM {order_line} ol
     JOIN {order} o ON o.id = ol.order_id
+    LEFT JOIN {terms} t ON t.brand_id = ol.brand_id
     LEFT JOIN refunded r ON r.order_line_id = ol.id
-    LEFT JOIN taken t ON t.order_line_id = ol.id
+    LEFT JOIN taken tk ON tk.order_line_id = ol.id
     LEFT JOIN ledger l ON l.order_line_id = ol.id
     WHERE o.paid_at IS NOT NULL AND ol.attributed_creator_id IS NOT NULL
       AND ol.commission_rate IS NOT NULL {only_lines}
@@ -74,12 +84,17 @@ def _sql(restricted: bool) -> str:
         hold=CommissionHold._meta.db_table,
         order_line=OrderLine._meta.db_table,
         order=Order._meta.db_table,
+        terms=CommissionTerms._meta.db_table,
         only_refunds=only.format(col="rl.order_line_id"),
         only_ledger=only.format(col="order_line_id"),
         only_taken=only.format(col="l.order_line_id"),
         only_lines=only.format(col="ol.id"),
         due=ledger_due_sql_text(
-            base="base", rate="rate", refunded="refunded", places=places_sql_text("currency")
+            base="base",
+            rate="rate",
+            refunded="refunded",
+            places=places_sql_text("currency"),
+            basis="basis",
         ),
     )
 

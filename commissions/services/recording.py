@@ -42,21 +42,41 @@ Status = CommissionLine.Status
 COMMISSION, PENDING = Kind.COMMISSION.value, Status.PENDING.value
 ORDER_LINE = COLUMNS.index("order_line_id")
 COMMISSION_FORMULA = "amount = round_half_up(base x rate / 100)"
+LIST_PRICE_FORMULA = "amount = round_half_up(list_price x rate / 100)"
 RECONCILED_PREFIX = "reconciled:"
 
 
-def _hold_days(brand_ids: set[int]) -> dict[int, int]:
-    found = dict(
-        CommissionTerms.objects.filter(brand_id__in=brand_ids).values_list("brand_id", "hold_days")
-    )
-    default = conf.hold_days_default()
+def _terms(brand_ids: set[int]) -> dict[int, tuple[int, bool]]:
+    """Brand id -> (hold days, commission on list price), the defaults for brands without terms."""
+    found = {
+        brand_id: (hold, on_list)
+        for brand_id, hold, on_list in CommissionTerms.objects.filter(
+            brand_id__in=brand_ids
+        ).values_list("brand_id", "hold_days", "commission_on_list_price")
+    }
+    default = (conf.hold_days_default(), False)
     return {brand_id: found.get(brand_id, default) for brand_id in brand_ids}
 
 
-def _commission_row(row: dict[str, Any], hold_days: int, link_id: int | None) -> Row:
-    """One pending commission line, as a row in ledger_load.COLUMNS order."""
+def commission_basis(row: dict[str, Any], *, on_list_price: bool, currency: str) -> Decimal:
+    """What the commission is computed on: what the shopper paid for the line after a code's
+    discount, or its list price when the brand's terms say so."""
+    if on_list_price and row.get("list_amount") is not None:
+        return quantize(row["list_amount"], currency)
+    return quantize(row["paid_amount"], currency)
+
+
+def _commission_row(
+    row: dict[str, Any], hold_days: int, link_id: int | None, *, on_list_price: bool = False
+) -> Row:
+    """One pending commission line, as a row in ledger_load.COLUMNS order.
+
+    `base` is always what the shopper paid (refunds reverse pro rata of it); on list price
+    the amount is computed on the line's list price instead, and the receipt says so.
+    """
     currency = normalize_currency(row["currency"])
     base = quantize(row["paid_amount"], currency)
+    basis = commission_basis(row, on_list_price=on_list_price, currency=currency)
     rate: Decimal = row["commission_rate"]
     paid_at: datetime = row["paid_at"]
     payable_at = paid_at + timedelta(days=hold_days)
@@ -68,11 +88,15 @@ def _commission_row(row: dict[str, Any], hold_days: int, link_id: int | None) ->
         "rate_source": attribution.get("rate_source"),
         "base": shown_amount(base, currency),
         "currency": currency,
-        "formula": COMMISSION_FORMULA,
+        "formula": LIST_PRICE_FORMULA if basis != base else COMMISSION_FORMULA,
         "hold_days": hold_days,
         "paid_at": paid_at.isoformat(),
         "payable_at": payable_at.isoformat(),
     }
+    if row.get("discount_code"):
+        receipt["discount_code"] = row["discount_code"]
+        receipt["commission_basis"] = "list_price" if on_list_price else "paid"
+        receipt["list_price"] = _shown(row["list_amount"] or base, currency)
     return (
         COMMISSION,
         PENDING,
@@ -85,7 +109,7 @@ def _commission_row(row: dict[str, Any], hold_days: int, link_id: int | None) ->
         currency,
         base,
         rate,
-        commission_amount(base=base, rate=rate, currency=currency),
+        commission_amount(base=basis, rate=rate, currency=currency),
         receipt,
         paid_at,
         payable_at,
@@ -117,10 +141,13 @@ def commission_record_joined(*, order_ids: Iterable[int]) -> int:
             pk__in={r["link_id"] for r in rows if r["link_id"] is not None}
         ).values_list("pk", flat=True)
     )
-    holds = _hold_days({r["brand_id"] for r in rows})
+    terms = _terms({r["brand_id"] for r in rows})
     lines = [
         _commission_row(
-            row, holds[row["brand_id"]], row["link_id"] if row["link_id"] in links else None
+            row,
+            terms[row["brand_id"]][0],
+            row["link_id"] if row["link_id"] in links else None,
+            on_list_price=terms[row["brand_id"]][1],
         )
         for row in rows
         if row["creator_id"] in creators

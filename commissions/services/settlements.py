@@ -1,12 +1,13 @@
 """Brand settlements: per brand, period and currency, what Tribe owes the brand, line by line.
 
-gross (paid lines and shipping, by paid date) - refunds (by the date they succeeded) -
-creator commissions (ledger lines by `earned_at`, reversals included, whatever their status:
-a voided commission and its reversals net to zero) - the platform fee (a percentage of gross
-less refunds, `COMMISSION_PLATFORM_FEE_PERCENT`) - disputes (the brand's share of what banks
-took back, by the date the dispute opened, less what a won dispute reinstated, by the date it
-closed) - dispute fees (Stripe's, the brand's deduction, less any returned) = the amount due.
-Every amount is rounded to the currency's precision line by line, so the lines add up to the
+gross (paid lines at list price and shipping, by paid date) - discounts (what codes took off
+those lines) - refunds (by the date they succeeded) - creator commissions (ledger lines by
+`earned_at`, reversals included, whatever their status: a voided commission and its
+reversals net to zero) - the platform fee (a percentage of gross less discounts and refunds,
+`COMMISSION_PLATFORM_FEE_PERCENT`) - disputes (the brand's share of what banks took back, by
+the date the dispute opened, less what a won dispute reinstated, by the date it closed) -
+dispute fees (Stripe's, the brand's deduction, less any returned) = the amount due. Every
+amount is rounded to the currency's precision line by line, so the lines add up to the
 totals exactly.
 """
 
@@ -57,6 +58,7 @@ class Statement:
     currency: str
     fee_percent: Decimal
     gross: Decimal = Decimal(0)
+    discounts: Decimal = Decimal(0)
     refunds: Decimal = Decimal(0)
     commissions: Decimal = Decimal(0)
     platform_fee: Decimal = Decimal(0)
@@ -68,6 +70,7 @@ class Statement:
     def amount_due(self) -> Decimal:
         return (
             self.gross
+            - self.discounts
             - self.refunds
             - self.commissions
             - self.platform_fee
@@ -87,6 +90,9 @@ def settlement_compute(
         if entry.kind in (Kind.SALE, Kind.SHIPPING):
             statement.gross += amount
             statement.lines.append((entry, amount))
+        elif entry.kind == Kind.DISCOUNT:
+            statement.discounts += amount
+            statement.lines.append((entry, -amount))
         elif entry.kind == Kind.REFUND:
             statement.refunds += amount
             statement.lines.append((entry, -amount))
@@ -103,7 +109,8 @@ def settlement_compute(
             statement.lines.append((entry, -signed))
         else:
             raise ValueError(f"Unknown settlement entry kind {entry.kind!r}.")
-    fee = quantize((statement.gross - statement.refunds) * fee_percent / 100, code)
+    net = statement.gross - statement.discounts - statement.refunds
+    fee = quantize(net * fee_percent / 100, code)
     statement.platform_fee = fee
     statement.lines.append((Entry(kind=Kind.PLATFORM_FEE, amount=fee), -fee))
     return statement
@@ -127,6 +134,16 @@ def _entries(brand_id: int, start: datetime, end: datetime) -> dict[str, list[En
                 at=row["at"],
             )
         )
+        if row["discount"]:
+            by_currency[row["currency"]].append(
+                Entry(
+                    kind=Kind.DISCOUNT,
+                    amount=row["discount"],
+                    order_id=row["order_id"],
+                    order_line_id=row["order_line_id"],
+                    at=row["at"],
+                )
+            )
     for row in brand_refunds_in_period(brand_id=brand_id, start=start, end=end):
         by_currency[row["currency"]].append(
             Entry(
@@ -222,6 +239,7 @@ def _write(brand: Brand, start: datetime, end: datetime, statement: Statement) -
         period_end=end,
         currency=statement.currency,
         gross=statement.gross,
+        discounts=statement.discounts,
         refunds=statement.refunds,
         commissions=statement.commissions,
         platform_fee_percent=statement.fee_percent,

@@ -38,7 +38,9 @@ MID = START + timedelta(days=10)
 
 AMOUNTS = st.decimals(min_value=Decimal("0"), max_value=Decimal("100000"), places=3)
 ENTRY = st.tuples(
-    st.sampled_from([Kind.SALE, Kind.SHIPPING, Kind.REFUND, Kind.COMMISSION, Kind.REVERSAL]),
+    st.sampled_from(
+        [Kind.SALE, Kind.DISCOUNT, Kind.SHIPPING, Kind.REFUND, Kind.COMMISSION, Kind.REVERSAL]
+    ),
     AMOUNTS,
 )
 
@@ -60,12 +62,17 @@ def test_settlement_plus_commissions_fees_and_refunds_equal_gross_to_the_minor_u
 
     exponent = currency_exponent(currency)
     assert (
-        statement.amount_due + statement.commissions + statement.platform_fee + statement.refunds
+        statement.amount_due
+        + statement.commissions
+        + statement.platform_fee
+        + statement.refunds
+        + statement.discounts
         == statement.gross
     )
     assert sum((amount for _, amount in statement.lines), Decimal(0)) == statement.amount_due
     for total in (
         statement.gross,
+        statement.discounts,
         statement.refunds,
         statement.commissions,
         statement.platform_fee,
