@@ -1,10 +1,12 @@
-"""A brand's settlement statements, under /api/v1/brand/."""
+"""A brand's settlement statements and codes' figures, under /api/v1/brand/."""
 
 from django.urls import path
 
-from commissions.api import settlements
+from commissions.api import codes, settlements
 
 urlpatterns = [
+    path("codes/stats/", codes.BrandCodeStatsView.as_view(), name="brand-code-stats"),
+    path("codes/leaks/", codes.BrandCodeLeaksView.as_view(), name="brand-code-leaks"),
     path(
         "settlements/",
         settlements.BrandSettlementListView.as_view(),

@@ -1,8 +1,9 @@
-"""A creator's earnings, payouts, payout account and stats, under /api/v1/creators/."""
+"""A creator's earnings, payouts, payout account, stats and codes' figures, under
+/api/v1/creators/."""
 
 from django.urls import path
 
-from commissions.api import ledger, stats
+from commissions.api import codes, ledger, stats
 from common.replica import replica_view
 
 urlpatterns = [
@@ -18,5 +19,6 @@ urlpatterns = [
         ledger.MePayoutAccountView.as_view(),
         name="creator-payout-account",
     ),
+    path("me/codes/stats/", codes.MeCodeStatsView.as_view(), name="creator-code-stats"),
     path("me/stats/", replica_view(stats.MeStatsView.as_view()), name="creator-stats"),
 ]

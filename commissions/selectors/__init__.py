@@ -1,5 +1,7 @@
 """Every non-trivial read of the commissions app.
 
+- codes.py: creator codes' uses, revenue, discount and commission per day, and a brand's
+  leaking codes (uses without a click on the code's creator's links);
 - brands.py: a brand's commission owed, settlements awaiting payment, and its top
   creators, videos and links by revenue (the admin's dashboard);
 - ledger.py: a creator's ledger, balances and payouts;
