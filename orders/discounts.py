@@ -34,6 +34,7 @@ def priced_line(line: CartLine, currency: str) -> PricedLine:
         key=line.pk,
         product_id=variant.product_id,
         amount=quantize(variant.price * line.quantity, currency),
+        collection=variant.product.category,
     )
 
 

@@ -56,6 +56,7 @@ class PricedLine:
     key: int
     product_id: int
     amount: Decimal
+    collection: str = ""  # the product's category
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +129,17 @@ def discount_evaluate(
     """Check the discount against the brand's lines of a cart and compute what it takes off.
 
     `lines` are the cart's lines of the discount's brand; `product_ids` the products it is
-    limited to (ignored when it applies to the whole brand).
+    limited to (ignored when it applies to the whole brand), besides its collections.
     """
     discount_check_live(discount, at=at)
-    eligible = [line for line in lines if discount.applies_to_all or line.product_id in product_ids]
+    collections = set(discount.collections or ())
+    eligible = [
+        line
+        for line in lines
+        if discount.applies_to_all
+        or line.product_id in product_ids
+        or (line.collection and line.collection in collections)
+    ]
     if not eligible:
         raise CodeNotApplicable()
     minimum = discount.minimum_subtotal

@@ -22,6 +22,7 @@ class DiscountAdminForm(forms.ModelForm):
             "value",
             "applies_to_all",
             "products",
+            "collections",
             "minimum_subtotal",
             "starts_at",
             "ends_at",
@@ -40,8 +41,8 @@ class DiscountAdminForm(forms.ModelForm):
             and any(product.brand_id != brand.pk for product in products)
         ):
             self.add_error("products", "Choose products of the discount's brand only.")
-        if not data.get("applies_to_all", True) and not products:
-            self.add_error("products", "Choose products, or apply to the whole brand.")
+        if not data.get("applies_to_all", True) and not products and not data.get("collections"):
+            self.add_error("products", "Choose products or collections, or apply to the brand.")
         return data
 
 

@@ -38,6 +38,7 @@ class DiscountSerializer(serializers.ModelSerializer):
             "value",
             "applies_to_all",
             "products",
+            "collections",
             "minimum_subtotal",
             "starts_at",
             "ends_at",
@@ -63,6 +64,12 @@ class DiscountInput(serializers.Serializer):
         child=serializers.IntegerField(min_value=1, max_value=MAX_INTEGER),
         required=False,
         max_length=500,
+    )
+    collections = serializers.ListField(
+        child=StrictCharField(max_length=100),
+        required=False,
+        max_length=100,
+        help_text="Collections (product categories) of the brand it applies to, with products.",
     )
     minimum_subtotal = serializers.DecimalField(
         max_digits=14, decimal_places=3, required=False, allow_null=True

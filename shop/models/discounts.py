@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 
@@ -30,9 +31,17 @@ class Discount(models.Model):
         "currency, for a fixed discount.",
     )
     applies_to_all = models.BooleanField(
-        default=True, help_text="The whole brand; otherwise only the chosen products."
+        default=True,
+        help_text="The whole brand; otherwise only the chosen products and collections.",
     )
     products = models.ManyToManyField("shop.Product", blank=True, related_name="+")
+    collections = ArrayField(
+        models.CharField(max_length=100),
+        default=list,
+        blank=True,
+        help_text="The brand's collections (product categories) it applies to, with the "
+        "chosen products: a product in any of them is included, as it is when added later.",
+    )
     minimum_subtotal = models.DecimalField(
         max_digits=14,
         decimal_places=3,

@@ -27,6 +27,7 @@ _FIELDS = (
     "kind",
     "value",
     "applies_to_all",
+    "collections",
     "minimum_subtotal",
     "starts_at",
     "ends_at",
@@ -61,10 +62,32 @@ def _validate(discount: Discount, product_ids: list[int] | None) -> None:
         raise _invalid(
             "max_uses", "discount_cap_below_uses", f"{discount.uses} uses are already taken."
         )
-    if not discount.applies_to_all and not product_ids:
+    if not discount.applies_to_all and not product_ids and not discount.collections:
         raise _invalid(
-            "products", "discount_products_required", "Choose products, or apply to the brand."
+            "products",
+            "discount_products_required",
+            "Choose products or collections, or apply to the brand.",
         )
+
+
+def _collections_of_brand(brand: Brand, collections: Iterable[str]) -> list[str]:
+    """The collections named, trimmed and without repeats; each must hold a brand's product."""
+    wanted = sorted({name.strip() for name in collections if name and name.strip()})
+    if not wanted:
+        return []
+    found = set(
+        Product.objects.filter(brand=brand, category__in=wanted)
+        .values_list("category", flat=True)
+        .distinct()
+    )
+    missing = [name for name in wanted if name not in found]
+    if missing:
+        raise ValidationFailed(
+            "Some collections hold none of this brand's products.",
+            code="discount_collection_not_in_brand",
+            fields={"collections": [{"code": "not_in_brand", "message": f"Unknown: {missing}."}]},
+        )
+    return wanted
 
 
 def _products_of_brand(brand: Brand, product_ids: Iterable[int]) -> list[int]:
@@ -87,6 +110,7 @@ def discount_create(*, brand: Brand, product_ids: Iterable[int] = (), **data: An
         raise TypeError(f"Unknown discount fields: {sorted(unknown)}")
     with transaction.atomic(durable=True):
         discount = Discount(brand=brand, **data)
+        discount.collections = _collections_of_brand(brand, discount.collections or ())
         products = _products_of_brand(brand, product_ids)
         _validate(discount, products)
         discount.save()
@@ -106,6 +130,8 @@ def discount_update(
         locked = Discount.objects.select_for_update().get(pk=discount.pk)
         for name, value in changes.items():
             setattr(locked, name, value)
+        if "collections" in changes:
+            locked.collections = _collections_of_brand(locked.brand, locked.collections or ())
         if product_ids is not None:
             products = _products_of_brand(locked.brand, product_ids)
         else:

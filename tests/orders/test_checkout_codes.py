@@ -232,3 +232,25 @@ def test_a_code_whose_brands_lines_were_removed_is_passed_over_at_checkout():
     order = buy(cart)
     assert (order.discount_total, order.grand_total) == (Decimal(0), Decimal("15"))
     assert not DiscountUse.objects.exists()
+
+
+def test_a_discount_on_a_collection_takes_off_only_its_products_even_ones_added_later():
+    serum = variant_in_stock(price="20.00")
+    brand = serum.product.brand
+    type(serum.product).objects.filter(pk=serum.product_id).update(category="Serums")
+    cream = VariantFactory.create(
+        product=ProductFactory.create(brand=brand, category="Creams"), price=Decimal("10.00")
+    )
+    code = code_for(brand, "SERUMS", applies_to_all=False)
+    Discount.objects.filter(pk=code.discount_id).update(collections=["Serums"])
+    later = VariantFactory.create(
+        product=ProductFactory.create(brand=brand, category="Serums"), price=Decimal("30.00")
+    )
+
+    order = buy(with_code(cart_with((serum, 1), (cream, 1), (later, 1)), "SERUMS"))
+
+    lines = {line.sku: line for line in order.lines.all()}
+    assert lines[serum.sku].discount_amount == Decimal("2")
+    assert lines[later.sku].discount_amount == Decimal("3")
+    assert lines[cream.sku].discount_amount == 0
+    assert order.discount_total == Decimal("5")

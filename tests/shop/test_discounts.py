@@ -133,3 +133,25 @@ def test_admin_changelist_shows_only_own_brand_discounts(client: Client, brand):
     assert response.status_code == 200
     assert {d.pk for d in response.context["cl"].result_list} == {mine.pk}
     assert client.get(f"/admin/shop/discount/{theirs.pk}/change/").status_code in (302, 404)
+
+
+def test_owner_creates_a_discount_on_a_collection(owner_client, brand):
+    ProductFactory.create(brand=brand, category="Serums")
+    response = owner_client.post(
+        DISCOUNTS,
+        body(applies_to_all=False, collections=[" Serums", "Serums"]),
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["collections"] == ["Serums"]
+    assert response.json()["products"] == []
+
+
+def test_a_collection_with_none_of_the_brands_products_is_refused(owner_client):
+    ProductFactory.create(brand=BrandFactory.create(), category="Serums")
+    response = owner_client.post(
+        DISCOUNTS, body(applies_to_all=False, collections=["Serums"]), format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "discount_collection_not_in_brand"
+    assert not Discount.objects.exists()
