@@ -170,6 +170,20 @@ class Collaboration(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     responded_at = models.DateTimeField(null=True, blank=True)
+    # The brand's limits on codes the creator makes for themselves while it is in force.
+    codes_allowed = models.BooleanField(
+        default=False, help_text="The creator may make their own discount codes for the brand."
+    )
+    code_max_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(10),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal(100))],
+        help_text="The largest percentage off a code of theirs may give.",
+    )
+    code_max_count = models.PositiveSmallIntegerField(
+        default=1, help_text="How many codes for the brand they may have in all."
+    )
     # Claimed by the invitation email before it is sent, so it is sent once.
     invite_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -182,6 +196,10 @@ class Collaboration(models.Model):
             models.CheckConstraint(
                 condition=Q(valid_until__isnull=True) | Q(valid_until__gt=models.F("valid_from")),
                 name="collaboration_window_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(code_max_percent__gt=0) & Q(code_max_percent__lte=100),
+                name="collaboration_code_percent_0_100",
             ),
         ]
 
@@ -354,6 +372,8 @@ class CreatorCode(models.Model):
         Creator, on_delete=models.CASCADE, null=True, blank=True, related_name="codes"
     )
     is_active = models.BooleanField(default=True)
+    # Made by the creator within their collaboration's limits, not issued by the brand.
+    made_by_creator = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -84,7 +84,18 @@ class CollaborationAdmin(BrandScopedAdminMixin, ModelAdmin):
     search_fields = ("creator__handle",)
     autocomplete_fields = ("creator", "product")
     actions = ("revoke",)
-    add_fields = ("brand", "creator", "product", "rate", "valid_from", "valid_until", "message")
+    add_fields = (
+        "brand",
+        "creator",
+        "product",
+        "rate",
+        "valid_from",
+        "valid_until",
+        "message",
+        "codes_allowed",
+        "code_max_percent",
+        "code_max_count",
+    )
     detail_fields = (
         *add_fields,
         "status",
@@ -134,6 +145,9 @@ class CollaborationAdmin(BrandScopedAdminMixin, ModelAdmin):
             valid_until=obj.valid_until,
             invited_by=cast(User, request.user),
             message=obj.message,
+            codes_allowed=obj.codes_allowed,
+            code_max_percent=obj.code_max_percent,
+            code_max_count=obj.code_max_count,
         )
         for field in Collaboration._meta.concrete_fields:
             setattr(obj, field.attname, getattr(created, field.attname))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db import models
 from django.utils import timezone
 
 from creators.models import Collaboration
@@ -15,7 +16,18 @@ class CollaborationInviteForm(forms.ModelForm):
 
     class Meta:
         model = Collaboration
-        fields = ("brand", "creator", "product", "rate", "valid_from", "valid_until", "message")
+        fields = (
+            "brand",
+            "creator",
+            "product",
+            "rate",
+            "valid_from",
+            "valid_until",
+            "message",
+            "codes_allowed",
+            "code_max_percent",
+            "code_max_count",
+        )
         help_texts = {
             "rate": "Commission percentage, 0 to 100.",
             "valid_from": "Empty: from now.",
@@ -26,9 +38,21 @@ class CollaborationInviteForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "valid_from" in self.fields:
             self.fields["valid_from"].required = False
+        # Left empty, the code limits take the model's defaults (codes are off by default).
+        for name in ("code_max_percent", "code_max_count"):
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def _default_if_empty(self, name: str) -> None:
+        if name in self.cleaned_data and self.cleaned_data[name] in (None, ""):
+            field = Collaboration._meta.get_field(name)
+            assert isinstance(field, models.Field)
+            self.cleaned_data[name] = field.get_default()
 
     def clean(self) -> dict[str, Any]:
         super().clean()
+        self._default_if_empty("code_max_percent")
+        self._default_if_empty("code_max_count")
         cleaned = self.cleaned_data
         brand = cleaned.get("brand") or getattr(self.instance, "brand", None)
         product = cleaned.get("product")

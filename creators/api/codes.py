@@ -1,7 +1,9 @@
-"""Creator codes: brands issue and switch them off; creators list theirs with their uses."""
+"""Creator codes: brands issue and switch them off; creators list theirs with their uses and
+make their own within their collaboration's limits."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -40,7 +42,16 @@ class CreatorCodeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CreatorCode
-        fields = ("id", "code", "brand", "discount", "is_active", "uses", "created_at")
+        fields = (
+            "id",
+            "code",
+            "brand",
+            "discount",
+            "is_active",
+            "made_by_creator",
+            "uses",
+            "created_at",
+        )
 
 
 class BrandCodeSerializer(CreatorCodeSerializer):
@@ -60,6 +71,18 @@ class CodeInput(serializers.Serializer):
         required=False,
         allow_null=True,
         help_text="The creator the code credits; none for a brand's own code.",
+    )
+
+
+class OwnCodeInput(serializers.Serializer):
+    brand = StrictSlugField(help_text="Slug of a brand you collaborate with.")
+    code = StrictCharField(max_length=40, help_text="3-40 of A-Z, 0-9, - and _; any case.")
+    percent = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=Decimal(100),
+        help_text="Percent off, at most your collaboration's `code_max_percent`.",
     )
 
 
@@ -150,7 +173,7 @@ class BrandCodeDetailView(generics.GenericAPIView):
 
 
 class MeCodeListView(MeAPIView, generics.ListAPIView):
-    """The codes brands issued you, newest first, with their uses."""
+    """The codes brands issued you or you made, newest first, with their uses."""
 
     serializer_class = CreatorCodeSerializer
 
@@ -162,3 +185,35 @@ class MeCodeListView(MeAPIView, generics.ListAPIView):
     @extend_schema(summary="List your codes")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.list(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Make your own code for a brand, within your collaboration's limits",
+        description="400 `code_invalid` or `code_percent_above_limit` (`details.max_percent`); "
+        "403 `codes_not_allowed` when your collaboration does not let you; 404 "
+        "`brand_not_found`, or `collaboration_not_found` with no collaboration in force; 409 "
+        "`code_limit_reached` (`details.max_codes`) or `code_taken`.",
+        request=OwnCodeInput,
+        responses={
+            201: CreatorCodeSerializer,
+            400: ErrorSchema,
+            403: ErrorSchema,
+            404: ErrorSchema,
+            409: ErrorSchema,
+        },
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        creator = self.creator()
+        data = OwnCodeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        brand = Brand.objects.filter(slug=data.validated_data["brand"], is_active=True).first()
+        if brand is None:
+            raise NotFound("No such brand.", code="brand_not_found")
+        code = services.code_create_own(
+            creator=creator,
+            brand=brand,
+            code=data.validated_data["code"],
+            percent=data.validated_data["percent"],
+        )
+        shown = selectors.code_list_for_creator(creator=creator).get(pk=code.pk)
+        return Response(CreatorCodeSerializer(shown).data, status=status.HTTP_201_CREATED)

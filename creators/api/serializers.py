@@ -236,6 +236,9 @@ class MeCollaborationSerializer(serializers.ModelSerializer):
             "status",
             "in_force",
             "message",
+            "codes_allowed",
+            "code_max_percent",
+            "code_max_count",
             "created_at",
             "responded_at",
         )

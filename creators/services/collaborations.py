@@ -26,6 +26,9 @@ def collaboration_invite(
     product: Product | None = None,
     invited_by: User | None = None,
     message: str = "",
+    codes_allowed: bool = False,
+    code_max_percent: Decimal = Decimal(10),
+    code_max_count: int = 1,
 ) -> Collaboration:
     if not Decimal(0) <= rate <= Decimal(100):
         raise ValidationFailed(
@@ -36,6 +39,11 @@ def collaboration_invite(
         raise ValidationFailed(
             "The product must be the brand's own.",
             fields={"product": [{"code": "invalid", "message": "Another brand's product."}]},
+        )
+    if not Decimal(0) < code_max_percent <= Decimal(100):
+        raise ValidationFailed(
+            "A code's percentage cap is above 0 and at most 100.",
+            fields={"code_max_percent": [{"code": "out_of_range", "message": "0 to 100."}]},
         )
     start = valid_from or timezone.now()
     if valid_until is not None and valid_until <= start:
@@ -54,6 +62,9 @@ def collaboration_invite(
             valid_until=valid_until,
             invited_by=invited_by,
             message=message,
+            codes_allowed=codes_allowed,
+            code_max_percent=code_max_percent,
+            code_max_count=code_max_count,
         )
         # The creator hears of it once it commits, even if the broker is down then.
         event_record(

@@ -105,18 +105,27 @@ def _products_of_brand(brand: Brand, product_ids: Iterable[int]) -> list[int]:
 
 def discount_create(*, brand: Brand, product_ids: Iterable[int] = (), **data: Any) -> Discount:
     """A new discount of `brand`; `data` holds the model's editable fields."""
+    with transaction.atomic(durable=True):
+        return discount_create_joined(brand=brand, product_ids=product_ids, **data)
+
+
+def discount_create_joined(
+    *, brand: Brand, product_ids: Iterable[int] = (), **data: Any
+) -> Discount:
+    """`discount_create` in the caller's transaction (a creator's own code makes one)."""
     unknown = set(data) - set(_FIELDS)
     if unknown:
         raise TypeError(f"Unknown discount fields: {sorted(unknown)}")
-    with transaction.atomic(durable=True):
-        discount = Discount(brand=brand, **data)
-        discount.collections = _collections_of_brand(brand, discount.collections or ())
-        products = _products_of_brand(brand, product_ids)
-        _validate(discount, products)
-        discount.save()
-        if products and not discount.applies_to_all:
-            discount.products.set(products)
-        return discount
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("discount_create_joined runs inside the caller's transaction.")
+    discount = Discount(brand=brand, **data)
+    discount.collections = _collections_of_brand(brand, discount.collections or ())
+    products = _products_of_brand(brand, product_ids)
+    _validate(discount, products)
+    discount.save()
+    if products and not discount.applies_to_all:
+        discount.products.set(products)
+    return discount
 
 
 def discount_update(
