@@ -3,8 +3,9 @@
 Any catalog change (a brand, product, variant or image saved, or products' status set in
 bulk) retires every stored page, as it retires the catalog's list pages (`shop.cache`).
 Stock moves through conditional UPDATEs that send no signal and is read live by the pages.
-A creator's own rows retire that creator's pages. Bulk writes send no model signal: their
-services call `pages_changed` themselves.
+A creator's own rows retire that creator's pages, and so do their codes and the discounts
+those point at (the storefront lists the live ones). Bulk writes send no model signal:
+their services call `pages_changed` themselves.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from creators.models import (
     Collection,
     CollectionItem,
     Creator,
+    CreatorCode,
     Storefront,
     Video,
     VideoProduct,
 )
 from creators.pages.versions import pages_changed
 from shop.cache import catalog_change
+from shop.models import Discount
 
 
 @receiver(catalog_change)
@@ -69,3 +72,19 @@ def _tag_changed(sender: type, instance: VideoProduct, **kwargs: Any) -> None:
         return
     creator_id = Video.objects.filter(pk=instance.video_id).values_list("creator_id", flat=True)
     pages_changed(creator_ids=list(creator_id))
+
+
+@receiver([post_save, post_delete], sender=CreatorCode)
+def _code_changed(sender: type, instance: CreatorCode, **kwargs: Any) -> None:
+    if instance.creator_id is not None:
+        pages_changed(creator_ids=[instance.creator_id])
+
+
+@receiver([post_save, post_delete], sender=Discount)
+def _discount_changed(sender: type, instance: Discount, **kwargs: Any) -> None:
+    # Its value, dates or status show beside each code pointing at it. Taking a use is a
+    # conditional UPDATE that sends no signal: the pages show no use counts.
+    creator_ids = CreatorCode.objects.filter(
+        discount_id=instance.pk, creator_id__isnull=False
+    ).values_list("creator_id", flat=True)
+    pages_changed(creator_ids=sorted(set(creator_ids)))

@@ -82,6 +82,14 @@ class PublicStorefrontCollectionSerializer(serializers.Serializer):
     products = PublicStorefrontProductSerializer(many=True)
 
 
+class PublicStorefrontCodeSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Type it at checkout.")
+    brand = serializers.CharField(source="brand_slug")
+    brand_name = serializers.CharField()
+    offer = serializers.CharField(help_text='What it takes off: "10% off", "$5.00 off".')
+    ends_at = serializers.DateTimeField(allow_null=True)
+
+
 class PublicStorefrontSerializer(serializers.Serializer):
     storefront_token = serializers.CharField(
         allow_null=True,
@@ -93,6 +101,9 @@ class PublicStorefrontSerializer(serializers.Serializer):
     storefront = PublicStorefrontThemeSerializer(source="*")
     videos = PublicStorefrontVideoSerializer(many=True, help_text="Newest first.")
     collections = PublicStorefrontCollectionSerializer(many=True)
+    codes = PublicStorefrontCodeSerializer(
+        many=True, help_text="The creator's codes a shopper can use now, newest first."
+    )
 
 
 class StorefrontView(APIView):

@@ -14,10 +14,12 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from django.core.cache import cache
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from common import visitor
 from common.errors import NotFound
@@ -122,7 +124,9 @@ class StoredStorefront:
     slots: tuple[Cut, ...]
     cards: dict[int, tuple[Cut, ...]]  # by product id
     product_ids: IdArray  # whose stock the cards need: products and fallbacks
-    empty: bool  # no videos and no collections
+    empty: bool  # no videos, collections or codes
+    # The codes shown change by the clock then (one ends or starts): stale from that moment.
+    changes_at: datetime | None = None
 
     @property
     def pieces(self) -> tuple[str | Card, ...]:
@@ -156,6 +160,8 @@ class StoredStorefront:
 
     def stale(self, versions: dict[str, Any]) -> bool:
         if versions.get(CATALOG_VERSION_KEY) != self.catalog_version:
+            return True
+        if self.changes_at is not None and timezone.now() >= self.changes_at:
             return True
         if self.creator_id is None:
             return False
@@ -327,7 +333,8 @@ def _render(handle: str, creator_id: int) -> Built:
         slots=slots,
         cards=cards,
         product_ids=IdArray.of(_products(page)),
-        empty=not page.videos and not page.collections,
+        empty=not page.videos and not page.collections and not page.codes,
+        changes_at=page.codes_change_at,
     )
     return Built(stored, states)
 

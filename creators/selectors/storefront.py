@@ -11,13 +11,22 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, Q
+from django.utils import timezone
 
 from common.errors import NotFound
-from common.money import Money
-from creators.models import AffiliateLink, Collection, CollectionItem, Creator, Video, VideoProduct
+from common.money import Money, format_money
+from creators.models import (
+    AffiliateLink,
+    Collection,
+    CollectionItem,
+    Creator,
+    CreatorCode,
+    Video,
+    VideoProduct,
+)
 from shop import selectors as shop_selectors
-from shop.models import Brand, Product, ProductImage
+from shop.models import Brand, Discount, Product, ProductImage
 
 
 class StockState:
@@ -112,6 +121,17 @@ class StorefrontCollection:
 
 
 @dataclass(frozen=True, slots=True)
+class StorefrontCode:
+    """A live code of the creator's, as the storefront shows it."""
+
+    code: str
+    brand_name: str
+    brand_slug: str
+    offer: str  # "10% off", "5.00 USD off"
+    ends_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class StorefrontPage:
     creator: Creator
     title: str
@@ -120,6 +140,10 @@ class StorefrontPage:
     social_accounts: list[dict[str, str]]
     videos: list[StorefrontVideo]
     collections: list[StorefrontCollection]
+    codes: list[StorefrontCode] = dataclasses.field(default_factory=list)
+    # When the codes shown change by the clock alone (one ends, or one starts): a stored
+    # page built from this one is stale from then on.
+    codes_change_at: datetime | None = None
 
     @property
     def path(self) -> str:
@@ -230,9 +254,52 @@ def storefront_creator_id(*, handle: str) -> int | None:
     )
 
 
+def _offer(discount: Discount, currency: str) -> str:
+    if discount.kind == Discount.Kind.PERCENTAGE:
+        return f"{discount.value_decimal.normalize():f}% off"
+    return f"{format_money(discount.value_decimal, currency)} off"
+
+
+def _live_codes(creator: Creator) -> tuple[list[StorefrontCode], datetime | None]:
+    """The creator's codes a shopper can use now, newest first, and when that list changes
+    by the clock (the first end or start to come). One query."""
+    now = timezone.now()
+    rows = (
+        CreatorCode.objects.filter(
+            creator=creator,
+            is_active=True,
+            brand__is_active=True,
+            discount__status=Discount.Status.ACTIVE,
+        )
+        .filter(Q(discount__ends_at__isnull=True) | Q(discount__ends_at__gt=now))
+        .select_related("discount", "brand")
+        .order_by("-created_at", "-id")
+    )
+    codes: list[StorefrontCode] = []
+    moments: list[datetime] = []
+    for row in rows:
+        discount = row.discount
+        if discount.starts_at is not None and discount.starts_at > now:
+            moments.append(discount.starts_at)
+            continue
+        if discount.ends_at is not None:
+            moments.append(discount.ends_at)
+        codes.append(
+            StorefrontCode(
+                code=row.code,
+                brand_name=row.brand.name,
+                brand_slug=row.brand.slug,
+                offer=_offer(discount, row.brand.currency),
+                ends_at=discount.ends_at,
+            )
+        )
+    return codes, min(moments, default=None)
+
+
 def storefront_page_get(*, handle: str, every_fallback: bool = False) -> StorefrontPage:
     """An active creator's storefront: videos newest first with their tagged products in order,
-    collections with theirs, and stock. Nine queries, however many videos and products.
+    collections with theirs, the creator's live codes, and stock. Ten queries, however many
+    videos, products and codes.
 
     Only publicly visible products (active, of an active brand) appear; a fallback is offered
     for a sold-out product only when the fallback itself can be bought. `every_fallback`
@@ -321,8 +388,11 @@ def storefront_page_get(*, handle: str, every_fallback: bool = False) -> Storefr
             )
         )
 
+    codes, codes_change_at = _live_codes(creator)
     return StorefrontPage(
         creator=creator,
+        codes=codes,
+        codes_change_at=codes_change_at,
         title=storefront.title or creator.display_name,
         theme_color=storefront.theme_color,
         avatar_url=http_url(creator.avatar_url),

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from creators.models import Collaboration, Creator, CreatorCode
+from creators.pages.versions import pages_changed
 from creators.selectors.codes import code_is_wellformed, code_normalise
 from shop.models import Brand, Discount
 from shop.services.discounts import discount_create_joined
@@ -51,6 +52,8 @@ def code_issue(
 def code_set_active(*, code: CreatorCode, is_active: bool) -> CreatorCode:
     """Switch a code on or off (an issued code is never renamed: receipts name it)."""
     CreatorCode.objects.filter(pk=code.pk).update(is_active=is_active)
+    if code.creator_id is not None:  # the storefront lists the creator's live codes
+        pages_changed(creator_ids=[code.creator_id])
     code.is_active = is_active
     return code
 
