@@ -7,9 +7,12 @@ us", a proxy of Creator scoped to creators with an invitation from, or a link to
 their brands. Creator and Video themselves are superuser-only; brand writers reach creators'
 handles only through the invite form's autocomplete.
 
-Modules: `forms` (the invitation form); the rest is here. "Creators working with us" shows
-sales and refund rates, which are the commissions app's reads, so its admin lives in
-commissions/admin/creators.py (above orders).
+Brand members also get their brand's creator codes (`codes`: issue through `code_issue`,
+switch on and off through `code_set_active`, never deleted).
+
+Modules: `forms` (the invitation form), `codes` (creator codes); the rest is here.
+"Creators working with us" shows sales and refund rates, which are the commissions app's
+reads, so its admin lives in commissions/admin/creators.py (above orders).
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from unfold.admin import ModelAdmin, TabularInline
 
 from accounts.models import User
 from common.admin_mixins import ReadOnlyAdminMixin
+from creators.admin import codes as _codes  # noqa: F401  (registers the codes admin)
 from creators.admin.forms import CollaborationInviteForm
 from creators.models import (
     AffiliateLink,
     Collaboration,
     Creator,
+    CreatorCode,
     Video,
     VideoProduct,
 )
@@ -47,14 +52,15 @@ def brand_scope(request: HttpRequest) -> frozenset[int] | None:
 
 
 def _is_invite_autocomplete(request: HttpRequest) -> bool:
-    """The creator autocomplete of the invitation form, and nothing else."""
+    """The creator autocomplete of the invitation and code forms, and nothing else."""
     match = getattr(request, "resolver_match", None)
     params = request.GET
     return bool(
         match
         and match.url_name == "autocomplete"
         and params.get("app_label") == Collaboration._meta.app_label
-        and params.get("model_name") == Collaboration._meta.model_name
+        and params.get("model_name")
+        in (Collaboration._meta.model_name, CreatorCode._meta.model_name)
         and params.get("field_name") == "creator"
     )
 

@@ -50,6 +50,11 @@ def code_get_live(*, code: str) -> CreatorCode:
     return found
 
 
+def codes_with_uses(queryset: QuerySet[CreatorCode]) -> QuerySet[CreatorCode]:
+    """`queryset` with each code's `uses` (held or paid checkouts), discount and brand."""
+    return _with_uses(queryset)
+
+
 def _with_uses(queryset: QuerySet[CreatorCode]) -> QuerySet[CreatorCode]:
     held = (
         DiscountUse.objects.filter(code=OuterRef("code"), status=DiscountUse.Status.HELD)

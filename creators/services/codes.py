@@ -41,7 +41,8 @@ def code_issue(
         if creator is None:
             raise NotFound("No such creator.", code="creator_not_found")
     try:
-        with transaction.atomic(durable=True):
+        # It composes (a savepoint), so the admin may call it inside its own transaction.
+        with transaction.atomic():
             return CreatorCode.objects.create(
                 code=normalised, brand=brand, discount=discount, creator=creator
             )
