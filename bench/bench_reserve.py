@@ -1,6 +1,6 @@
 """Reserve step on one hot SKU, 64 clients, stock running out mid-run, against the bare view.
 
-    python -m bench.bench_reserve [--smoke] [--stock N] [--reuse-db]
+    python -m bench.bench_reserve [--smoke] [--stock N] [--reuse-db] [--code]
 
 One server measures the bare view and `POST /bench/reserve/<variant>/<order line>/` in turns
 with `wrk -c64`. The reserve view (mounted only by the bench settings) calls checkout's own
@@ -13,6 +13,11 @@ warm-up so that it runs out about halfway through the measured reserve time (or 
 --stock). Every answered request counts for throughput; 201s are also reported alone. After
 the run: units reserved, reservation rows, and oversold (reserved beyond on hand), which
 must be 0.
+
+With `--code` the reserve URL is `/bench/reserve-code/...`: the same hold with a creator code
+applied as checkout applies it (the code read, a use of its discount taken and the unit held
+in one transaction). Each run measures its own bare view, so the cost of a code is the ratio
+of the two runs' reserve / bare (results in `reserve-code.json` beside `reserve.json`).
 
 Uses its own database, `tribe_bench_reserve` (recreated unless --reuse-db); DATABASE_URL
 overrides it.
@@ -41,7 +46,16 @@ from bench.common import (
     write_results,
 )
 from bench.load import WrkResult, measure_rounds, run_wrk_script, table_row, wait_idle, wrk_path
-from bench.reserve_data import SKU, holds, line_pool, next_line, seed, seeded, stock_reset
+from bench.reserve_data import (
+    SKU,
+    code_seed,
+    holds,
+    line_pool,
+    next_line,
+    seed,
+    seeded,
+    stock_reset,
+)
 from bench.server import Server, http_get, server_for
 
 NAME = "reserve"
@@ -73,7 +87,7 @@ end
 function request()
   local line = first + offset + threads * sent
   sent = sent + 1
-  return wrk.format(nil, "/bench/reserve/" .. variant .. "/" .. line .. "/")
+  return wrk.format(nil, "{prefix}" .. variant .. "/" .. line .. "/")
 end
 """
 
@@ -91,11 +105,11 @@ def post(server: Server, path: str) -> tuple[int, bytes]:
         conn.close()
 
 
-def log_counts(server: Server) -> dict[str, int]:
+def log_counts(server: Server, prefix: str) -> dict[str, int]:
     """409s Django logged (every 4xx is logged as a warning) and any server errors."""
     text = server.log_path.read_text(errors="replace")
     return {
-        "conflicts_logged": text.count("Conflict: /bench/reserve/"),
+        "conflicts_logged": text.count(f"Conflict: {prefix}"),
         "server_errors_logged": text.count("Internal Server Error") + text.count("Traceback"),
     }
 
@@ -106,7 +120,8 @@ def log_counts(server: Server) -> dict[str, int]:
 def run(args: argparse.Namespace, variant_id: int, env: dict[str, str]) -> dict[str, Any]:
     seconds, warmup, rounds = durations(args)
     per_round = max(1, seconds // rounds)
-    reserve_path = f"/bench/reserve/{variant_id}/"
+    prefix = "/bench/reserve-code/" if args.code else "/bench/reserve/"
+    reserve_path = f"{prefix}{variant_id}/"
     script = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-reserve-{os.getpid()}.lua"
     stock_reset(variant_id, WARMUP_STOCK)
     # With stock to spare every request holds a line: size the pool for the fastest run.
@@ -132,7 +147,9 @@ def run(args: argparse.Namespace, variant_id: int, env: dict[str, str]) -> dict[
             def reserve_load(n_seconds: int) -> WrkResult:
                 first = next_line(pool)
                 script.write_text(
-                    RESERVE_LUA.format(first=first, threads=WRK_THREADS, variant=variant_id)
+                    RESERVE_LUA.format(
+                        first=first, threads=WRK_THREADS, variant=variant_id, prefix=prefix
+                    )
                 )
                 return run_wrk_script(
                     server.url(reserve_path),
@@ -155,7 +172,7 @@ def run(args: argparse.Namespace, variant_id: int, env: dict[str, str]) -> dict[
             # A thread's k-th line holds only if its k earlier requests all did (one SKU, one
             # unit each), so no held line lies beyond first + threads x stock.
             pool = line_pool(variant_id, WRK_THREADS * (stock + rounds) + LINE_SLACK)
-            log_before = log_counts(server)
+            log_before = log_counts(server, prefix)
             load_before = os.getloadavg()
             measured = measure_rounds(
                 server,
@@ -167,7 +184,7 @@ def run(args: argparse.Namespace, variant_id: int, env: dict[str, str]) -> dict[
             )
             wait_idle(server)
             load_after = os.getloadavg()
-            log_after = log_counts(server)
+            log_after = log_counts(server, prefix)
     finally:
         script.unlink(missing_ok=True)
     after = holds(variant_id)
@@ -212,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     add_common_arguments(parser)
     parser.set_defaults(connections=CONNECTIONS)
     parser.add_argument("--stock", type=int, help="units on hand for the measured run")
+    parser.add_argument(
+        "--code", action="store_true", help="hold with a creator code applied, as checkout does"
+    )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
     wrk_path()
@@ -224,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
             prepare_database()
         variant_id = seed()
 
+    if args.code:
+        code_seed(variant_id)
+    name = f"{NAME}-code" if args.code else NAME
     started = time.monotonic()
     result = run(args, variant_id, {"DATABASE_URL": database_url})
     problems = []
@@ -257,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     seconds, warmup, rounds = durations(args)
     path = write_results(
-        f"{NAME}-smoke" if args.smoke else NAME,
+        f"{name}-smoke" if args.smoke else name,
         {
             "data": {"variant_id": variant_id, "sku": SKU},
             "load": {

@@ -51,6 +51,20 @@ def seed() -> int:
     return variant.pk
 
 
+def code_seed(variant_id: int) -> None:
+    """The code the `--code` run applies: 10% off the hot SKU's brand, no caps (the cap check
+    still runs), crediting nobody. Idempotent."""
+    from config.bench_views import BENCH_CODE
+    from creators.models import CreatorCode
+    from shop.models import Discount, Variant
+
+    if CreatorCode.objects.filter(code=BENCH_CODE).exists():
+        return
+    brand = Variant.objects.select_related("product__brand").get(pk=variant_id).product.brand
+    discount = Discount.objects.create(brand=brand, name="Bench", kind="percentage", value=10)
+    CreatorCode.objects.create(code=BENCH_CODE, brand=brand, discount=discount)
+
+
 def seeded() -> int | None:
     from shop.models import Variant
 

@@ -22,6 +22,11 @@ bench_urlpatterns = [
         bench_views.reserve,
         name="bench-reserve",
     ),
+    path(
+        "bench/reserve-code/<int:variant_id>/<int:order_line_id>/",
+        bench_views.reserve_with_code,
+        name="bench-reserve-code",
+    ),
     path("bench/price-page/", bench_views.price_page, name="bench-price-page"),
 ]
 

@@ -5,13 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from creators.models import CreatorCode
 from orders.services.reservations import reservation_hold
+from shop.services.discounts import discount_use_reserve
+
+# The code bench/bench_reserve.py --code seeds (bench/reserve_data.py `code_seed`).
+BENCH_CODE = "BENCH10"
+
+
+class _SoldOut(Exception):
+    pass
 
 
 @csrf_exempt
@@ -28,6 +37,40 @@ def reserve(request: HttpRequest, variant_id: int, order_line_id: int) -> JsonRe
         order_line_id=order_line_id, variant_id=variant_id, quantity=1, expires_at=expires_at
     )
     if reservation is None:
+        return JsonResponse(
+            {"error": {"code": "out_of_stock", "message": "This item is sold out."}}, status=409
+        )
+    return JsonResponse(
+        {"reservation_id": reservation.pk, "variant_id": variant_id, "quantity": 1}, status=201
+    )
+
+
+@csrf_exempt
+@require_POST
+def reserve_with_code(request: HttpRequest, variant_id: int, order_line_id: int) -> JsonResponse:
+    """`reserve` with a code applied, as checkout does it: the code and its discount read, then
+    in one transaction a use of the discount taken (the line's id stands for the order's, so
+    every request holds a use of its own) and the unit held; a miss rolls the use back."""
+    code = CreatorCode.objects.select_related("discount").get(code=BENCH_CODE)
+    expires_at = timezone.now() + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
+    try:
+        with transaction.atomic():
+            discount_use_reserve(
+                discount=code.discount,
+                code=code.code,
+                order_id=order_line_id,
+                email=f"bench-{order_line_id}@example.com",
+                user=None,
+            )
+            reservation = reservation_hold(
+                order_line_id=order_line_id,
+                variant_id=variant_id,
+                quantity=1,
+                expires_at=expires_at,
+            )
+            if reservation is None:
+                raise _SoldOut
+    except _SoldOut:
         return JsonResponse(
             {"error": {"code": "out_of_stock", "message": "This item is sold out."}}, status=409
         )
