@@ -17,13 +17,18 @@ After every step, once the outbox has delivered everything:
   lost to disputes), to the cent (amounts.py); an open dispute's lines are never paid out;
 - a payout takes exactly the creator's approved balance, never more, and its lines add up
   to it;
-- each settlement is gross - refunds - commissions - platform fee - disputes - dispute
-  fees, and its lines add up to it; what it pays is its amount due plus the debt carried
-  in, never below zero;
-- the ledger reconciliation finds nothing.
+- each settlement is gross - discounts - refunds - commissions - platform fee - disputes -
+  dispute fees, and its lines add up to it; what it pays is its amount due plus the debt
+  carried in, never below zero;
+- the ledger reconciliation finds nothing;
+- a code's discount holds exactly one use per unpaid or paid order that took it, never
+  more than its cap.
 
-Later money rules add their steps and invariants here, rather than each writing its own:
-discount codes (a `checkout` with a code, and the settlement's `- discounts`).
+Codes: `checkout_with_code` takes a use of a capped discount (through the same conditional
+statement as checkout) and allocates it over the order's lines by largest remainder, each
+line paying its list price less its share; `cancel_unpaid` gives the use back. The JPY
+brand's terms pay commission on the list price, the others on what was paid; refunds
+reverse pro rata of what was paid either way.
 
 Services are called directly (no HTTP), on PostgreSQL, with a fixed seed and a bounded
 budget (derandomize, MAX_EXAMPLES x STEPS) so CI runs the same sequences every time.
@@ -56,7 +61,13 @@ from hypothesis.stateful import (
 from commissions import conf
 from commissions.amounts import commission_amount, reversed_target
 from commissions.errors import PayoutBelowMinimum
-from commissions.models import CommissionHold, CommissionLine, Payout, Settlement
+from commissions.models import (
+    CommissionHold,
+    CommissionLine,
+    CommissionTerms,
+    Payout,
+    Settlement,
+)
 from commissions.selectors.reconciliation import commission_ledger_differences
 from commissions.services.approval import commissions_approve_due
 from commissions.services.payouts import payout_create_for_creator
@@ -73,9 +84,12 @@ from orders.events import ORDER_PAID
 from orders.models import Dispute, DisputeLine, Order, OrderLine
 from orders.order_selectors import order_lines_refunded_succeeded
 from orders.services.disputes import dispute_sync
+from orders.services.payments import order_cancel_unpaid
 from orders.services.refund_events import refund_record_external
 from orders.services.refunds import RefundLineRequest, _reserve, refund_complete
-from shop.models import Brand
+from shop.discounts import PricedLine, discount_allocate
+from shop.models import Brand, Discount, DiscountUse
+from shop.services.discounts import discount_use_reserve
 from tests.commissions.helpers import paid_order, variant_of
 from tests.creators.factories import CreatorFactory, PayoutAccountFactory
 from tests.orders.aftersale_helpers import member
@@ -102,6 +116,9 @@ MAX_EXAMPLES = 15
 STEPS = 25
 CURRENCIES = ["USD", "JPY", "KWD"]
 RATES = [Decimal(r) for r in ("0.00", "7.50", "10.00", "12.50", "33.33")]
+CODE_PERCENTS = [Decimal(p) for p in ("12.5", "33.33", "100")]
+CODE_CAP = 2
+LIST_PRICE_CURRENCY = "JPY"  # that brand's terms: commission on the list price
 Status = CommissionLine.Status
 
 
@@ -128,8 +145,18 @@ class MoneyMachine(RuleBasedStateMachine):
             brand = BrandFactory.create(currency=currency)
             self.brands[currency] = brand
             self.owners[brand.pk] = member(brand)
+            CommissionTerms.objects.create(
+                brand=brand, hold_days=7, commission_on_list_price=currency == LIST_PRICE_CURRENCY
+            )
             self.brand_ids.add(brand.pk)
         return self.brands[currency]
+
+    def discount(self, brand: Brand, percent: Decimal) -> Discount:
+        """The brand's capped code discount (one per brand and percentage)."""
+        found = Discount.objects.filter(brand=brand, value=percent).first()
+        return found or Discount.objects.create(
+            brand=brand, name=f"{percent}%", kind="percentage", value=percent, max_uses=CODE_CAP
+        )
 
     def lines(self) -> list[OrderLine]:
         return list(
@@ -165,6 +192,65 @@ class MoneyMachine(RuleBasedStateMachine):
         Order.objects.filter(pk=order.pk).update(stripe_payment_intent_id=f"pi_{uuid.uuid4().hex}")
         self.order_ids.append(order.pk)
         return order.pk
+
+    @rule(
+        target=orders,
+        currency=st.sampled_from(CURRENCIES),
+        units=st.lists(st.integers(1, 50_000), min_size=1, max_size=3),
+        rate=st.sampled_from(RATES),
+        percent=st.sampled_from(CODE_PERCENTS),
+    )
+    def checkout_with_code(
+        self, currency: str, units: list[int], rate: Decimal, percent: Decimal
+    ) -> object:
+        """A checkout with the brand's code: a use taken, the discount split over the lines."""
+        brand = self.brand(currency)
+        discount = self.discount(brand, percent)
+        order_id = cast(int, self.checkout(currency, units, rate))
+        order = Order.objects.get(pk=order_id)
+        lines = list(order.lines.order_by("pk"))
+        result = discount_allocate(
+            kind=discount.kind,
+            value=discount.value_decimal,
+            lines=[
+                PricedLine(key=ln.pk, product_id=ln.product_id, amount=ln.line_total)
+                for ln in lines
+            ],
+            currency=currency,
+        )
+        refused = None
+        try:
+            with transaction.atomic():
+                discount_use_reserve(
+                    discount=discount,
+                    code=f"CODE{discount.pk}",
+                    order_id=order_id,
+                    email=f"fan{order_id}@example.com",
+                    user=None,
+                )
+                for line in lines:
+                    share = result.parts[line.pk]
+                    OrderLine.objects.filter(pk=line.pk).update(
+                        list_total=line.line_total,
+                        discount_amount=share,
+                        line_total=line.line_total - share,
+                        discount_code=f"CODE{discount.pk}",
+                        discount_id=discount.pk,
+                    )
+                Order.objects.filter(pk=order_id).update(
+                    discount_total=result.total, grand_total=order.grand_total - result.total
+                )
+        except ApplicationError as exc:  # the cap was reached: the order stays undiscounted
+            refused = exc.code
+        if refused is not None:
+            assert refused == "code_exhausted"
+            assert Discount.objects.get(pk=discount.pk).uses == CODE_CAP
+        return order_id
+
+    @rule(order_id=consumes(orders))
+    def cancel_unpaid(self, order_id: int) -> None:
+        """An order that will never be paid: canceled, its code's use given back."""
+        order_cancel_unpaid(order_id=order_id, reason="payment_intent_canceled")
 
     @initialize(
         target=paid,
@@ -364,8 +450,11 @@ class MoneyMachine(RuleBasedStateMachine):
         )
         for line in lines:
             assert line.commission_rate is not None
+            on_list = line.currency == LIST_PRICE_CURRENCY and line.list_total is not None
             commission = commission_amount(
-                base=line.line_total, rate=line.commission_rate, currency=line.currency
+                base=line.list_total if on_list else line.line_total,  # type: ignore[arg-type]
+                rate=line.commission_rate,
+                currency=line.currency,
             )
             due = commission - reversed_target(
                 commission=commission,
@@ -406,6 +495,7 @@ class MoneyMachine(RuleBasedStateMachine):
         for settlement in Settlement.objects.filter(brand_id__in=self.brand_ids):
             assert settlement.amount_due == (
                 settlement.gross
+                - settlement.discounts
                 - settlement.refunds
                 - settlement.commissions
                 - settlement.platform_fee
@@ -416,6 +506,7 @@ class MoneyMachine(RuleBasedStateMachine):
                 settlement.lines.values("kind").annotate(s=Sum("amount")).values_list("kind", "s")
             )
             assert by_kind.get("sale", 0) + by_kind.get("shipping", 0) == settlement.gross
+            assert -by_kind.get("discount", 0) == settlement.discounts
             assert -by_kind.get("refund", 0) == settlement.refunds
             assert -(by_kind.get("commission", 0) + by_kind.get("reversal", 0)) == (
                 settlement.commissions
@@ -430,6 +521,19 @@ class MoneyMachine(RuleBasedStateMachine):
             assert settlement.carried_in <= 0
             for attempt in settlement.payouts.all():
                 assert attempt.amount == settlement.payable > 0
+
+    @invariant()
+    def code_uses_match_the_orders_that_hold_them(self) -> None:
+        for discount in Discount.objects.filter(brand_id__in=self.brand_ids):
+            held = DiscountUse.objects.filter(discount=discount, status=DiscountUse.Status.HELD)
+            holding = Order.objects.filter(pk__in=held.values("order_id")).exclude(
+                status__in=[Order.Status.CANCELED, Order.Status.EXPIRED]
+            )
+            assert discount.uses == held.count() == holding.count() <= CODE_CAP
+            discounted = OrderLine.objects.filter(discount_id=discount.pk)
+            assert set(discounted.values_list("order_id", flat=True)) == set(
+                DiscountUse.objects.filter(discount=discount).values_list("order_id", flat=True)
+            )
 
 
 @pytest.mark.django_db
