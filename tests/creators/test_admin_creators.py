@@ -243,6 +243,7 @@ def test_members_never_reach_the_creator_and_video_admins(client_a, world):
         "AffiliateLink",
         "BrandCreator",
         "Collaboration",
+        "CreatorCode",  # their codes (issue, switch on and off)
     }
     assert {m["object_name"] for m in apps["commissions"]["models"]} == {
         "CommissionLine",  # their liabilities (read-only)
