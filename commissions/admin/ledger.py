@@ -37,7 +37,11 @@ logger = logging.getLogger(__name__)
 class CommissionTermsAdmin(BrandScopedAdminMixin, ModelAdmin):
     brand_path = "brand"
     list_display = (
-        "brand", "hold_days", "commission_on_list_price", "fraud_refund_rate", "updated_at"
+        "brand",
+        "hold_days",
+        "commission_on_list_price",
+        "fraud_refund_rate",
+        "updated_at",
     )
     list_select_related = ("brand",)
     fields = ("brand", "hold_days", "commission_on_list_price", "fraud_refund_rate")

@@ -96,7 +96,7 @@ def _commission_row(
     if row.get("discount_code"):
         receipt["discount_code"] = row["discount_code"]
         receipt["commission_basis"] = "list_price" if on_list_price else "paid"
-        receipt["list_price"] = _shown(row["list_amount"] or base, currency)
+        receipt["list_price"] = shown_amount(row["list_amount"] or base, currency)
     return (
         COMMISSION,
         PENDING,
