@@ -135,8 +135,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             retryable=exc.retryable,
         )
         set_rollback()
-        # An error may name response headers, e.g. `Retry-After` on a 429.
-        return Response(body, status=exc.status_code, headers=getattr(exc, "headers", None))
+        # An error may name response headers (`headers`), or say when to come back
+        # (`details.retry_after`, seconds): `Retry-After` on a 429.
+        headers.update(getattr(exc, "headers", None) or {})
+        retry_after = exc.details.get("retry_after")
+        if isinstance(retry_after, int) and retry_after > 0:
+            headers.setdefault("Retry-After", str(retry_after))
+        return Response(body, status=exc.status_code, headers=headers)
 
     if isinstance(exc, drf_exceptions.ValidationError):
         body = error_body(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
@@ -15,6 +17,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import services
+from accounts.lockout import LoginLocked
 from accounts.models import User
 from common.errors import ApplicationError
 from common.idempotency import idempotent
@@ -71,6 +74,15 @@ class RegisterView(AuthThrottleMixin, APIView):
 
 class TokenView(AuthThrottleMixin, TokenObtainPairView):
     """Sign in with email and password; returns a short-lived access and a rotating refresh."""
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            return super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            # axes marks the request when this attempt reached, or met, the lockout.
+            if getattr(request, "axes_locked_out", False):
+                raise LoginLocked() from None
+            raise
 
 
 class TokenRefresh(AuthThrottleMixin, TokenRefreshView):
