@@ -1,9 +1,16 @@
-"""Accounts in the admin: users, groups and the JWT blacklist, in the admin theme's classes."""
+"""Accounts in the admin: users, groups, the JWT blacklist, sign-in lockouts (axes) and
+authenticator devices (django-otp), in the admin theme's classes."""
 
+from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
+from axes.admin import AccessFailureLogAdmin as AxesAccessFailureLogAdmin
+from axes.admin import AccessLogAdmin as AxesAccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin as OtpTOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework_simplejwt.token_blacklist.admin import (
     BlacklistedTokenAdmin as JwtBlacklistedTokenAdmin,
 )
@@ -37,8 +44,17 @@ class UserAdmin(DjangoUserAdmin, ModelAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
 
-# Django's and simplejwt's own admins, registered again with the theme's base class.
-for _model in (Group, OutstandingToken, BlacklistedToken):
+# Django's, simplejwt's, axes' and django-otp's own admins, registered again with the theme's
+# base class.
+for _model in (
+    Group,
+    OutstandingToken,
+    BlacklistedToken,
+    AccessAttempt,
+    AccessLog,
+    AccessFailureLog,
+    TOTPDevice,
+):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
 
@@ -56,3 +72,23 @@ class OutstandingTokenAdmin(JwtOutstandingTokenAdmin, ModelAdmin):
 @admin.register(BlacklistedToken)
 class BlacklistedTokenAdmin(JwtBlacklistedTokenAdmin, ModelAdmin):
     pass
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(AxesAccessAttemptAdmin, ModelAdmin):
+    """Failed sign-ins per username and address; deleting a row lifts that lockout."""
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(AxesAccessLogAdmin, ModelAdmin):
+    pass
+
+
+@admin.register(AccessFailureLog)
+class AccessFailureLogAdmin(AxesAccessFailureLogAdmin, ModelAdmin):
+    pass
+
+
+@admin.register(TOTPDevice)
+class TOTPDeviceAdmin(OtpTOTPDeviceAdmin, ModelAdmin):
+    """Staff authenticators: add one for a person, then let them scan its QR code."""

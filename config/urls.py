@@ -9,6 +9,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
+from accounts.otp import otp_verify_view
 from common.errors import api_not_found
 from common.health import healthz, readyz
 from common.observability.views import metrics
@@ -46,6 +47,8 @@ urlpatterns = [
             url="/admin/commissions/%(model)s/%(rest)s", permanent=True, query_string=True
         ),
     ),
+    # The second sign-in factor for staff who can refund or pay out (shop/two_factor.py).
+    path("admin/verify/", otp_verify_view, name="admin-otp-verify"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI and ReDoc come from drf-spectacular-sidecar's static files: no CDN.

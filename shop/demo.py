@@ -9,8 +9,14 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.models import User
+from accounts.otp import demo_key_hex, totp_device_ensure, totp_secret_base32
 from shop.models import Brand, BrandMember, Product, StockMovement
 from shop.services.catalog import product_upsert, variant_upsert
+from shop.two_factor import two_factor_required
+
+# Every demo account that must pass the second factor gets this well-known authenticator key.
+DEMO_TOTP_KEY = demo_key_hex("tribe-demo-totp-key")
+DEMO_TOTP_DEVICE = "demo authenticator"
 
 BRANDS: list[dict[str, Any]] = [
     {
@@ -104,4 +110,19 @@ def seed(*, password: str) -> list[str]:
                     )
         lines.append(f"  Brand admin {settings.SITE_URL}/admin/   ({spec['owner']} / {password})")
     lines.append(f"  Catalog     {settings.SITE_URL}/api/v1/products/")
+    lines.extend(seed_demo_authenticators())
     return lines
+
+
+def seed_demo_authenticators() -> list[str]:
+    """Give each demo account that can refund or pay out the demo's known TOTP device."""
+    staff = [user for user in User.objects.filter(is_staff=True) if two_factor_required(user)]
+    for user in staff:
+        totp_device_ensure(user=user, key_hex=DEMO_TOTP_KEY, name=DEMO_TOTP_DEVICE)
+    if not staff:
+        return []
+    return [
+        "  Two-step    staff who can refund or pay out are asked for a code after the password:",
+        "              python manage.py demo_otp_code <email>   prints it, or add the key "
+        f"{totp_secret_base32(DEMO_TOTP_KEY)} to an authenticator app",
+    ]

@@ -26,6 +26,17 @@ def _clear_cache() -> None:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _staff_sign_in_with_second_factor(monkeypatch) -> None:
+    """Every test client's `force_login` of staff who can refund or pay out also passes the
+    admin's second factor through the verify page with the user's known TOTP device."""
+    from django.test.client import ClientMixin
+
+    from tests.staff_sign_in import force_login_with_second_factor
+
+    monkeypatch.setattr(ClientMixin, "force_login", force_login_with_second_factor)
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

@@ -1,0 +1,60 @@
+"""Two-step sign-in to the admin for staff who can refund or pay out.
+
+Refunds, shipping and settlement payments in the admin are open to superusers and to a
+brand's owners and managers (`BrandMember.WRITE_ROLES`, the roles the order desk and the
+settlement admin check); their admin session must also be verified by a one-time code
+(`accounts.otp`). Viewers, who can move no money, sign in with their password alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from shop.models import BrandMember
+
+
+def two_factor_required(user: object) -> bool:
+    """Whether `user` can refund or pay out, and so must pass the second factor."""
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return False
+    if getattr(user, "is_superuser", False):
+        return True
+    return BrandMember.objects.filter(
+        user_id=user.pk,  # type: ignore[attr-defined]
+        role__in=BrandMember.WRITE_ROLES,
+    ).exists()
+
+
+class AdminTwoFactorMiddleware:
+    """Send a signed-in admin user who must pass the second factor to the code page first."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._must_verify(request):
+            target = reverse("admin-otp-verify")
+            return HttpResponseRedirect(f"{target}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)
+
+    def _must_verify(self, request: HttpRequest) -> bool:
+        admin_root = reverse("admin:index")
+        if not request.path.startswith(admin_root):
+            return False
+        if request.path in (
+            reverse("admin:login"),
+            reverse("admin:logout"),
+            reverse("admin:jsi18n"),
+            reverse("admin-otp-verify"),
+        ):
+            return False
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not user.is_staff:
+            return False
+        if user.is_verified():
+            return False
+        return two_factor_required(user)
