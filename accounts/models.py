@@ -50,3 +50,57 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+
+class MoneyAuditEntry(models.Model):
+    """One money action taken for a brand (a refund, a shipment, a payout, a settlement
+    payment, a held commission released or reversed): who, what, how much, when.
+
+    Append-only: written by `accounts.audit.audit_record` only, and the database refuses to
+    change or delete a row (a trigger, see the migration). The brand is kept by id: brands
+    live in an app above this one, and the record outlives what it names.
+    """
+
+    class Action(models.TextChoices):
+        REFUND = "refund", "Refund"
+        SHIP = "ship", "Shipment"
+        PAYOUT = "payout", "Creator payout"
+        PAYOUT_MANUAL_PAID = "payout_manual_paid", "Creator payout marked paid"
+        PAYOUT_MANUAL_FAILED = "payout_manual_failed", "Creator payout marked failed"
+        SETTLEMENT_PAYMENT = "settlement_payment", "Settlement payment"
+        SETTLEMENT_MANUAL_PAID = "settlement_manual_paid", "Settlement marked paid"
+        SETTLEMENT_MANUAL_FAILED = "settlement_manual_failed", "Settlement marked failed"
+        COMMISSION_RELEASE = "commission_release", "Held commission released"
+        COMMISSION_REVERSE = "commission_reverse", "Held commission reversed"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    brand_id = models.BigIntegerField(db_index=True)
+    # PROTECT: who moved money is never erased; deactivate the account instead.
+    actor = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(
+        max_length=254, help_text="The actor's email then, or the system part that acted."
+    )
+    action = models.CharField(max_length=40, choices=Action.choices)
+    subject_type = models.CharField(max_length=100)
+    subject_id = models.CharField(max_length=64)
+    subject_label = models.CharField(max_length=200)
+    amount = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = "money audit entry"
+        verbose_name_plural = "money audit"
+        indexes = [models.Index(fields=["brand_id", "-created_at"], name="money_audit_brand_time")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__isnull=True) | ~models.Q(currency=""),
+                name="money_audit_amount_has_currency",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} · {self.subject_label}"

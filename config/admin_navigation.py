@@ -103,6 +103,7 @@ SIDEBAR_GROUPS: list[tuple[str, list[tuple[str, str, str]]]] = [
             ("Creator payouts", "paid", "payout"),
             ("Creator payout accounts", "account_box", "payoutaccount"),
             ("Brand payout accounts", "account_balance_wallet", "brandpayoutaccount"),
+            ("Money audit", "policy", "moneyauditentry"),
         ],
     ),
     (

@@ -186,7 +186,11 @@ class PayoutAccountAdmin(SuperuserOnlyAdmin):
         made = 0
         for creator_id, currency in currencies:
             try:
-                payout_services.payout_create_for_creator(creator_id=creator_id, currency=currency)
+                payout_services.payout_create_for_creator(
+                    creator_id=creator_id,
+                    currency=currency,
+                    actor=request.user,  # type: ignore[arg-type]
+                )
                 made += 1
             except ApplicationError as exc:
                 logger.info("payout refused for creator %s: %s", creator_id, exc.code)

@@ -167,7 +167,10 @@ class SettlementAdmin(
     def pay(self, request: HttpRequest, queryset: QuerySet[Settlement]) -> None:
         for settlement_id in queryset.order_by("pk").values_list("pk", flat=True):
             try:
-                payout = services.settlement_payout_create(settlement_id=settlement_id)
+                payout = services.settlement_payout_create(
+                    settlement_id=settlement_id,
+                    actor=request.user,  # type: ignore[arg-type]
+                )
             except ApplicationError as exc:
                 logger.info("settlement %s payment refused: %s", settlement_id, exc.code)
                 self.message_user(

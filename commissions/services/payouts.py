@@ -13,6 +13,7 @@ be sent again, as the same payout, once the lease ends.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
@@ -20,6 +21,9 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from accounts.audit import Action as AuditAction
+from accounts.audit import audit_record
+from accounts.models import User
 from commissions import conf
 from commissions.errors import (
     CreatorSuspended,
@@ -57,7 +61,7 @@ def _ready_account(creator: Creator) -> PayoutAccount:
 
 
 def payout_create_for_creator(
-    *, creator_id: int, currency: str, now: datetime | None = None
+    *, creator_id: int, currency: str, now: datetime | None = None, actor: User | None = None
 ) -> Payout:
     """Group the creator's approved balance in `currency` into a payout, to be sent on commit.
 
@@ -79,9 +83,9 @@ def payout_create_for_creator(
             CommissionLine.objects.select_for_update()
             .filter(creator=creator, currency=code, status=Line.APPROVED, payout__isnull=True)
             .exclude(held_order_line())
-            .values_list("pk", "amount")
+            .values_list("pk", "amount", "brand_id")
         )
-        balance = sum((amount for _, amount in lines), Decimal(0))
+        balance = sum((amount for _, amount, _ in lines), Decimal(0))
         minimum = conf.payout_minimum(code)
         if balance < minimum:
             raise PayoutBelowMinimum(
@@ -94,12 +98,39 @@ def payout_create_for_creator(
             provider=account.provider,
             destination=account.stripe_account_id or "",
         )
-        CommissionLine.objects.filter(pk__in=[pk for pk, _ in lines]).update(
+        CommissionLine.objects.filter(pk__in=[pk for pk, _, _ in lines]).update(
             status=Line.PAID, payout=payout
         )
+        _audit_payout_by_brand(payout=payout, lines=lines, actor=actor)
         # A lost message is not a lost payout: payouts_create_due sends unsent ones again.
         enqueue_on_commit("creators.tasks.payout_send", payout.pk)
     return payout
+
+
+def _audit_payout_by_brand(
+    *, payout: Payout, lines: list[tuple[int, Decimal, int]], actor: User | None
+) -> None:
+    """One audit row per brand whose commissions the payout pays, with that brand's part."""
+    by_brand: dict[int, Decimal] = defaultdict(Decimal)
+    counts: dict[int, int] = defaultdict(int)
+    for _, amount, brand_id in lines:
+        by_brand[brand_id] += amount
+        counts[brand_id] += 1
+    for brand_id in sorted(by_brand):
+        audit_record(
+            brand_id=brand_id,
+            actor=actor,
+            actor_label="scheduled payouts",
+            action=AuditAction.PAYOUT,
+            subject=payout,
+            amount=by_brand[brand_id],
+            currency=payout.currency,
+            detail={
+                "creator_id": payout.creator_id,
+                "payout_total": str(payout.amount),
+                "commission_lines": counts[brand_id],
+            },
+        )
 
 
 def payouts_create_due(*, now: datetime | None = None) -> list[int]:

@@ -26,6 +26,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.audit import Action as AuditAction
+from accounts.audit import audit_record
+from accounts.models import User
 from commissions.errors import BrandPayoutAccountNotReady, SettlementNotPayable
 from commissions.models import BrandPayoutAccount, Settlement, SettlementPayout
 from commissions.services.providers import TransferOrder, csv_cell
@@ -80,7 +83,7 @@ def _ready_account(brand_id: int) -> BrandPayoutAccount:
     return account
 
 
-def settlement_payout_create(*, settlement_id: int) -> SettlementPayout:
+def settlement_payout_create(*, settlement_id: int, actor: User | None = None) -> SettlementPayout:
     """Pay a settlement's amount due to its brand, on commit; the live attempt if one exists.
 
     Refused, with nothing written: no such settlement (`settlement_not_found`), an amount due
@@ -109,6 +112,20 @@ def settlement_payout_create(*, settlement_id: int) -> SettlementPayout:
                 amount=settlement.payable,
                 provider=account.provider,
                 destination=account.stripe_account_id or "",
+            )
+            audit_record(
+                brand_id=settlement.brand_id,
+                actor=actor,
+                actor_label="scheduled settlement payments",
+                action=AuditAction.SETTLEMENT_PAYMENT,
+                subject=payout,
+                amount=payout.amount,
+                currency=payout.currency,
+                detail={
+                    "settlement_id": settlement.pk,
+                    "period_start": settlement.period_start,
+                    "period_end": settlement.period_end,
+                },
             )
             # A lost message is not a lost payment: settlements_pay_due sends it again.
             enqueue_on_commit("creators.tasks.settlement_payout_send", payout.pk)

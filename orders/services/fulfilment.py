@@ -15,6 +15,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.audit import Action as AuditAction
+from accounts.audit import audit_record
 from accounts.models import User
 from common.errors import Conflict, NotFound, ValidationFailed
 from common.outbox import event_record
@@ -163,6 +165,18 @@ def shipment_record(
         for line, quantity in plan
     )
     fulfilment_sync(fulfilment=fulfilment)
+    audit_record(
+        brand_id=brand_id,
+        actor=user,
+        action=AuditAction.SHIP,
+        subject=shipment,
+        detail={
+            "order_id": order.pk,
+            "carrier": carrier,
+            "tracking_number": tracking_number,
+            "lines": {str(line.pk): quantity for line, quantity in plan},
+        },
+    )
     order_note(
         order=order,
         kind="shipment_created",

@@ -20,6 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 from stripe.params import RefundCreateParams
 
+from accounts.audit import Action as AuditAction
+from accounts.audit import audit_record
 from accounts.models import User
 from common.db import in_transaction
 from common.errors import ApplicationError, Conflict, ValidationFailed
@@ -173,6 +175,25 @@ def _reserve(
         for part in parts:
             part.refund = refund
         RefundLine.objects.bulk_create(parts)
+        audit_record(
+            brand_id=brand_id,
+            actor=user,
+            action=AuditAction.REFUND,
+            subject=refund,
+            amount=total,
+            currency=order.currency,
+            detail={
+                "order_id": order.pk,
+                "reason": reason,
+                "restock": restock,
+                "shipping": shipping,
+                "lines": {
+                    str(part.order_line_id): str(part.amount)
+                    for part in parts
+                    if part.order_line_id
+                },
+            },
+        )
         order_note(
             order=order,
             kind="refund_requested",

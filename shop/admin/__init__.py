@@ -420,4 +420,4 @@ class StockMovementAdmin(ReadOnlyAdminMixin, BrandScopedAdminMixin, ModelAdmin):
         return str(obj.variant.product)
 
 
-from shop.admin import discounts, feeds  # noqa: E402, F401  (registers their admins)
+from shop.admin import audit, discounts, feeds  # noqa: E402, F401  (registers their admins)
