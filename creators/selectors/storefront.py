@@ -43,7 +43,8 @@ def http_url(value: str) -> str:
 
 
 def money_label(money: Money) -> str:
-    return f"{money.amount:,} {money.currency}"
+    """The price as shoppers read it: "$24.00", "€19.90" (`common.money.format_money`)."""
+    return format_money(money.amount, money.currency)
 
 
 def seconds_label(seconds: int) -> str:

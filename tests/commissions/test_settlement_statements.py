@@ -85,7 +85,7 @@ def test_the_admin_shows_a_printable_statement_and_csv_to_its_brand_only(client)
     assert page.status_code == 200
     html = page.content.decode()
     assert 'id="statement-lines"' in html
-    assert "85.00 USD" in html
+    assert "$85.00" in html
     assert [label for label, _ in page.context["totals"]][-1] == "Payable"
     csv_page = client.get(f"{base}{ours.pk}/statement.csv")
     assert csv_page.status_code == 200

@@ -209,7 +209,7 @@ def test_product_page_shows_images_price_variants_with_live_stock_and_the_video_
     page = read(response)
     body = text(response)
     assert "Silk scrunchie" in body
-    assert "12.00 USD" in body
+    assert "$12.00" in body
     image = page.images[0]
     assert image["srcset"]
     assert image["sizes"]

@@ -148,9 +148,9 @@ def test_a_price_change_shows_on_the_next_request(client):
     variant.price = "31.50"
     variant.save()
 
-    assert "31.50 USD" in text(client.get("/@maya.glows"))
-    assert "31.50 USD" in text(client.get(f"/@maya.glows/p/{showcase.serum.pk}"))
-    assert "24.00 USD" not in text(client.get(f"/@maya.glows/p/{showcase.serum.pk}"))
+    assert "$31.50" in text(client.get("/@maya.glows"))
+    assert "$31.50" in text(client.get(f"/@maya.glows/p/{showcase.serum.pk}"))
+    assert "$24.00" not in text(client.get(f"/@maya.glows/p/{showcase.serum.pk}"))
 
 
 def test_a_stock_change_shows_on_the_next_request_without_rebuilding_the_page(client):

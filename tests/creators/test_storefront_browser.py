@@ -98,7 +98,7 @@ def test_shopper_sees_videos_products_and_stock_without_javascript(browser, live
     assert browser.find_element(By.TAG_NAME, "h1").text == "Maya Chen"
     assert browser.find_element(By.CSS_SELECTOR, ".video .caption").text == "My routine"
     serum = _card(browser, showcase.serum.pk)
-    assert "24.00 USD" in serum.text
+    assert "$24.00" in serum.text
     assert "appears at 0:04" in serum.text
     assert "Only 3 left" in _card(browser, showcase.lip_mask.pk).text
     spf = _card(browser, showcase.spf.pk)

@@ -316,8 +316,8 @@ def test_prices_show_with_their_currency(client):
 
     body = text(client.get("/@maya.glows"))
 
-    assert "1,234.50 USD" in body
-    assert "19.90 EUR" in body
+    assert "$1,234.50" in body
+    assert "€19.90" in body
 
 
 def test_low_stock_product_says_how_many_are_left(client):

@@ -85,8 +85,8 @@ def test_a_refund_emails_the_shopper(shop, django_capture_on_commit_callbacks):
     assert response.status_code == 201
     (message,) = mail.outbox
     assert message.subject == f"Refund for your order {order.pk}"
-    assert "20.00 USD" in message.body
-    assert "20.00 USD" in html_of(message)
+    assert "$20.00" in message.body
+    assert "$20.00" in html_of(message)
 
 
 def test_a_dashboard_refund_tells_the_shopper_and_each_brand_its_share(

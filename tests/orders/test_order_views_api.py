@@ -202,7 +202,7 @@ def test_the_guest_status_page_shows_lines_by_brand_tracking_and_refunds(client)
     assert t.brand_b.name in html
     assert "https://www.ups.com/track?tracknum=1ZTRACK" in html
     assert 'id="refunds"' in html
-    assert "4.00 USD" in html
+    assert "$4.00" in html
     assert response["X-Robots-Tag"] == "noindex"
 
 

@@ -201,12 +201,12 @@ def test_cart_page_groups_lines_by_brand_with_shipping_free_shipping_progress_an
     assert response.status_code == 200
     body = text(response)
     assert body.index("Near Free") < body.index("Flat Rate")
-    assert "Add 10.00 USD more from Near Free for free shipping" in body
+    assert "Add $10.00 more from Near Free for free shipping" in body
     assert 'value="80"' in response.content.decode()  # 40 of 50 towards free shipping
     api = APIClient().get(f"/api/v1/carts/{cart.pk}/", HTTP_X_CART_TOKEN=cart.token).json()
     totals = api["totals"]
-    assert f"{totals['grand_total']['amount']} USD" in body
-    assert f"{totals['shipping']['amount']} USD" in body
+    assert f"${totals['grand_total']['amount']}" in body
+    assert f"${totals['shipping']['amount']}" in body
     assert totals["grand_total"]["amount"] == "59.00"
 
 
