@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone
 
 
@@ -54,3 +55,12 @@ def local_datetime(value: datetime | None) -> str:
     if value is None:
         return "-"
     return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
+
+
+def is_admin_path(path: str) -> bool:
+    """Whether `path` is under the admin (False where the URLconf has no admin, as in tests)."""
+    try:
+        root = reverse("admin:index")
+    except NoReverseMatch:
+        return False
+    return path.startswith(root)

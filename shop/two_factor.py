@@ -14,6 +14,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from common.admin_mixins import is_admin_path
+from shop.admin.scoping import WRITE_ROLES, brand_ids_for_request, is_unrestricted
 from shop.models import BrandMember
 
 
@@ -42,8 +44,7 @@ class AdminTwoFactorMiddleware:
         return self.get_response(request)
 
     def _must_verify(self, request: HttpRequest) -> bool:
-        admin_root = reverse("admin:index")
-        if not request.path.startswith(admin_root):
+        if not is_admin_path(request.path):
             return False
         if request.path in (
             reverse("admin:login"),
@@ -57,4 +58,5 @@ class AdminTwoFactorMiddleware:
             return False
         if user.is_verified():
             return False
-        return two_factor_required(user)
+        # The admin reads the memberships once per request; this reuses that read.
+        return is_unrestricted(request) or bool(brand_ids_for_request(request, WRITE_ROLES))

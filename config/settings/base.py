@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "shop.two_factor.AdminTwoFactorMiddleware",
+    # The admin in the brand's time zone for its staff (shop/timezones.py).
+    "shop.timezones.BrandTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a sign-in that axes locked out into the page or the JSON error (accounts/lockout.py).

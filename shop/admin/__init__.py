@@ -25,6 +25,7 @@ from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
 from unfold.contrib.import_export.forms import SelectableFieldsExportForm
+from unfold.widgets import UnfoldAdminSelectWidget
 
 from common.admin_mixins import ReadOnlyAdminMixin
 from common.errors import ApplicationError
@@ -50,7 +51,15 @@ from shop.admin.scoping import (
     is_unrestricted,
 )
 from shop.admin.variant_matrix import variant_matrix_view
-from shop.models import Brand, BrandMember, Product, ProductImage, StockMovement, Variant
+from shop.models import (
+    Brand,
+    BrandMember,
+    Product,
+    ProductImage,
+    StockMovement,
+    Variant,
+    available_timezone_names,
+)
 from shop.selectors import low_stock_filter
 from shop.services.catalog import product_set_status
 
@@ -107,6 +116,14 @@ class BrandAdmin(BrandScopedAdminMixin, ModelAdmin):
 
     def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Any]:
         return {"slug": ("name",)} if is_unrestricted(request) else {}
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "timezone":
+            # A list of the tz database's names rather than free text.
+            kwargs["widget"] = UnfoldAdminSelectWidget(
+                choices=[(name, name) for name in sorted(available_timezone_names())]
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return is_unrestricted(request)

@@ -40,6 +40,7 @@ else:
 ALL_ROLES: tuple[str, ...] = tuple(BrandMember.Role.values)
 WRITE_ROLES: tuple[str, ...] = tuple(str(role) for role in BrandMember.WRITE_ROLES)
 _CACHE_ATTR = "_brand_scope_memberships"
+_ZONES_ATTR = "_brand_scope_timezones"
 
 
 def is_unrestricted(request: HttpRequest) -> bool:
@@ -49,17 +50,29 @@ def is_unrestricted(request: HttpRequest) -> bool:
 
 
 def _memberships(request: HttpRequest) -> dict[int, str]:
-    """The user's brand id -> role, read once per request."""
+    """The user's brand id -> role, read once per request (with the brands' time zones)."""
     cached = getattr(request, _CACHE_ATTR, None)
     if cached is None:
         user = request.user
-        cached = (
-            dict(BrandMember.objects.filter(user_id=user.pk).values_list("brand_id", "role"))
+        rows = (
+            list(
+                BrandMember.objects.filter(user_id=user.pk).values_list(
+                    "brand_id", "role", "brand__timezone"
+                )
+            )
             if user.is_authenticated
-            else {}
+            else []
         )
+        cached = {brand_id: role for brand_id, role, _ in rows}
         setattr(request, _CACHE_ATTR, cached)
+        setattr(request, _ZONES_ATTR, {brand_id: zone for brand_id, _, zone in rows})
     return cached
+
+
+def brand_timezones_for_request(request: HttpRequest) -> frozenset[str]:
+    """The time zones of the brands the user belongs to (read with the memberships)."""
+    _memberships(request)
+    return frozenset(getattr(request, _ZONES_ATTR, {}).values())
 
 
 def brand_ids_for_request(request: HttpRequest, roles: Iterable[str] = ALL_ROLES) -> frozenset[int]:

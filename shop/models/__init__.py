@@ -10,9 +10,12 @@ Every model is importable from `shop.models`.
 
 from __future__ import annotations
 
+import zoneinfo
 from decimal import Decimal
+from functools import cache
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -20,10 +23,30 @@ from django.db.models import Q
 RATE_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
 
+def validate_timezone_name(value: str) -> None:
+    """A time zone name the tz database knows ("Europe/Paris"), not an offset or a guess."""
+    if value not in available_timezone_names():
+        raise ValidationError(
+            "Choose a time zone by its name, such as Europe/Paris.", code="invalid_timezone"
+        )
+
+
+@cache
+def available_timezone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
 class Brand(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
     currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217 code.")
+    timezone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_timezone_name],
+        help_text="Where the brand works (e.g. Europe/Paris): its staff see the admin's times, "
+        "the dashboard's days and the settlement periods in it.",
+    )
     default_commission_rate = models.DecimalField(
         max_digits=5,
         decimal_places=2,
