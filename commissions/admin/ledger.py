@@ -223,10 +223,10 @@ class TransferAttemptAdmin(SuperuserOnlyAdmin):
     def csv_body(self, rows: QuerySet[Any]) -> str:
         raise NotImplementedError
 
-    def mark_paid_manually(self, *, payout_id: int) -> Any:
+    def mark_paid_manually(self, *, payout_id: int, actor: Any) -> Any:
         raise NotImplementedError
 
-    def mark_failed_manually(self, *, payout_id: int, message: str) -> Any:
+    def mark_failed_manually(self, *, payout_id: int, message: str, actor: Any) -> Any:
         raise NotImplementedError
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -250,13 +250,18 @@ class TransferAttemptAdmin(SuperuserOnlyAdmin):
 
     @admin.action(description="Mark manual attempts paid (the bank confirmed)")
     def mark_paid(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._each(request, queryset, self.mark_paid_manually)
+        def paid(*, payout_id: int) -> Any:
+            return self.mark_paid_manually(payout_id=payout_id, actor=request.user)
+
+        self._each(request, queryset, paid)
 
     @admin.action(description="Mark manual attempts failed (the bank rejected them)")
     def mark_failed(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         def fail(*, payout_id: int) -> Any:
             return self.mark_failed_manually(
-                payout_id=payout_id, message="Rejected by the bank (recorded in admin)."
+                payout_id=payout_id,
+                message="Rejected by the bank (recorded in admin).",
+                actor=request.user,
             )
 
         self._each(request, queryset, fail)
@@ -294,8 +299,10 @@ class PayoutAdmin(TransferAttemptAdmin):
     def csv_body(self, rows: QuerySet[Any]) -> str:
         return payouts_csv(rows)
 
-    def mark_paid_manually(self, *, payout_id: int) -> Payout:
-        return payout_services.payout_mark_paid_manually(payout_id=payout_id)
+    def mark_paid_manually(self, *, payout_id: int, actor: Any) -> Payout:
+        return payout_services.payout_mark_paid_manually(payout_id=payout_id, actor=actor)
 
-    def mark_failed_manually(self, *, payout_id: int, message: str) -> Payout:
-        return payout_services.payout_mark_failed_manually(payout_id=payout_id, message=message)
+    def mark_failed_manually(self, *, payout_id: int, message: str, actor: Any) -> Payout:
+        return payout_services.payout_mark_failed_manually(
+            payout_id=payout_id, message=message, actor=actor
+        )

@@ -257,8 +257,10 @@ class SettlementPayoutAdmin(TransferAttemptAdmin):
     def csv_body(self, rows: QuerySet[Any]) -> str:
         return services.settlement_payouts_csv(rows)
 
-    def mark_paid_manually(self, *, payout_id: int) -> SettlementPayout:
-        return services.settlement_payout_mark_paid_manually(payout_id=payout_id)
+    def mark_paid_manually(self, *, payout_id: int, actor: Any) -> SettlementPayout:
+        return services.settlement_payout_mark_paid_manually(payout_id=payout_id, actor=actor)
 
-    def mark_failed_manually(self, *, payout_id: int, message: str) -> SettlementPayout:
-        return services.settlement_payout_mark_failed_manually(payout_id=payout_id, message=message)
+    def mark_failed_manually(self, *, payout_id: int, message: str, actor: Any) -> SettlementPayout:
+        return services.settlement_payout_mark_failed_manually(
+            payout_id=payout_id, message=message, actor=actor
+        )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
@@ -108,7 +109,11 @@ def payout_create_for_creator(
 
 
 def _audit_payout_by_brand(
-    *, payout: Payout, lines: list[tuple[int, Decimal, int]], actor: User | None
+    *,
+    payout: Payout,
+    lines: list[tuple[int, Decimal, int]],
+    actor: User | None,
+    action: str = AuditAction.PAYOUT,
 ) -> None:
     """One audit row per brand whose commissions the payout pays, with that brand's part."""
     by_brand: dict[int, Decimal] = defaultdict(Decimal)
@@ -121,7 +126,7 @@ def _audit_payout_by_brand(
             brand_id=brand_id,
             actor=actor,
             actor_label="scheduled payouts",
-            action=AuditAction.PAYOUT,
+            action=action,
             subject=payout,
             amount=by_brand[brand_id],
             currency=payout.currency,
@@ -180,25 +185,59 @@ def payout_send(*, payout_id: int, now: datetime | None = None) -> Payout:
     )
 
 
-def _payout_fail(*, payout_id: int, code: str, message: str, now: datetime) -> Payout:
+def _payout_fail(
+    *,
+    payout_id: int,
+    code: str,
+    message: str,
+    now: datetime,
+    on_failed: Callable[[Payout], None] | None = None,
+) -> Payout:
     with transaction.atomic(durable=True):
         payout = Payout.objects.select_for_update().get(pk=payout_id)
         if transfer_mark_failed(payout, code=code, message=message, now=now):
+            if on_failed is not None:
+                on_failed(payout)
             # The lines are payable again, in a later payout (a new id, so a new transfer).
             CommissionLine.objects.filter(payout=payout).update(status=Line.APPROVED, payout=None)
     return payout
 
 
-def payout_mark_paid_manually(*, payout_id: int, now: datetime | None = None) -> Payout:
+def _audit_marked(action: str, actor: User | None) -> Callable[[Payout], None]:
+    """Audit a payout marked by hand, per brand of its commission lines."""
+
+    def record(payout: Payout) -> None:
+        lines = list(
+            CommissionLine.objects.filter(payout=payout)
+            .order_by("pk")
+            .values_list("pk", "amount", "brand_id")
+        )
+        _audit_payout_by_brand(payout=payout, lines=lines, actor=actor, action=action)
+
+    return record
+
+
+def payout_mark_paid_manually(
+    *, payout_id: int, now: datetime | None = None, actor: User | None = None
+) -> Payout:
     """Record that the bank paid a manual payout exported earlier."""
-    return transfer_mark_paid_manually(Payout, pk=payout_id, now=now or timezone.now())
+    return transfer_mark_paid_manually(
+        Payout,
+        pk=payout_id,
+        now=now or timezone.now(),
+        on_paid=_audit_marked(AuditAction.PAYOUT_MANUAL_PAID, actor),
+    )
 
 
 def payout_mark_failed_manually(
-    *, payout_id: int, message: str, now: datetime | None = None
+    *, payout_id: int, message: str, now: datetime | None = None, actor: User | None = None
 ) -> Payout:
     """Record that the bank could not pay a manual payout; its lines become payable again."""
     transfer_require_manual(Payout.objects.get(pk=payout_id))
     return _payout_fail(
-        payout_id=payout_id, code="bank_rejected", message=message, now=now or timezone.now()
+        payout_id=payout_id,
+        code="bank_rejected",
+        message=message,
+        now=now or timezone.now(),
+        on_failed=_audit_marked(AuditAction.PAYOUT_MANUAL_FAILED, actor),
     )

@@ -114,8 +114,11 @@ def transfer_require_manual(sent: OutboundTransfer) -> None:
         raise Conflict("Stripe payouts fail only from Stripe's answer.", code="not_manual")
 
 
-def transfer_mark_paid_manually(model: type[T], *, pk: int, now: datetime) -> T:
-    """Record that the bank paid a manual transfer exported earlier; paid stays paid."""
+def transfer_mark_paid_manually(
+    model: type[T], *, pk: int, now: datetime, on_paid: Callable[[T], None] | None = None
+) -> T:
+    """Record that the bank paid a manual transfer exported earlier; paid stays paid.
+    `on_paid` runs in the same transaction when this call is the one that marks it paid."""
     with transaction.atomic(durable=True):
         sent = model._default_manager.select_for_update().get(pk=pk)
         if sent.status == Status.PAID:
@@ -127,4 +130,6 @@ def transfer_mark_paid_manually(model: type[T], *, pk: int, now: datetime) -> T:
         sent.status = Status.PAID
         sent.paid_at = now
         sent.save()
+        if on_paid is not None:
+            on_paid(sent)
     return sent

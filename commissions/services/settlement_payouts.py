@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -182,26 +182,62 @@ def settlement_payout_send(*, payout_id: int, now: datetime | None = None) -> Se
     )
 
 
-def _fail(payout_id: int, code: str, message: str, now: datetime) -> SettlementPayout:
+def _fail(
+    payout_id: int,
+    code: str,
+    message: str,
+    now: datetime,
+    on_failed: Callable[[SettlementPayout], None] | None = None,
+) -> SettlementPayout:
     with transaction.atomic(durable=True):
         payout = SettlementPayout.objects.select_for_update().get(pk=payout_id)
-        transfer_mark_failed(payout, code=code, message=message, now=now)
+        if transfer_mark_failed(payout, code=code, message=message, now=now) and on_failed:
+            on_failed(payout)
     return payout
 
 
+def _audit_marked(action: str, actor: User | None) -> Callable[[SettlementPayout], None]:
+    """Audit a settlement payment marked by hand, for the settlement's brand."""
+
+    def record(payout: SettlementPayout) -> None:
+        settlement = Settlement.objects.only("brand_id").get(pk=payout.settlement_id)
+        audit_record(
+            brand_id=settlement.brand_id,
+            actor=actor,
+            action=action,
+            subject=payout,
+            amount=payout.amount,
+            currency=payout.currency,
+            detail={"settlement_id": payout.settlement_id, "reference": payout.reference},
+        )
+
+    return record
+
+
 def settlement_payout_mark_paid_manually(
-    *, payout_id: int, now: datetime | None = None
+    *, payout_id: int, now: datetime | None = None, actor: User | None = None
 ) -> SettlementPayout:
     """Record that the bank paid a manual settlement payout exported earlier."""
-    return transfer_mark_paid_manually(SettlementPayout, pk=payout_id, now=now or timezone.now())
+    return transfer_mark_paid_manually(
+        SettlementPayout,
+        pk=payout_id,
+        now=now or timezone.now(),
+        on_paid=_audit_marked(AuditAction.SETTLEMENT_MANUAL_PAID, actor),
+    )
 
 
 def settlement_payout_mark_failed_manually(
-    *, payout_id: int, message: str, now: datetime | None = None
+    *, payout_id: int, message: str, now: datetime | None = None, actor: User | None = None
 ) -> SettlementPayout:
     """Record that the bank could not pay a manual settlement payout; it may be paid again."""
     transfer_require_manual(SettlementPayout.objects.get(pk=payout_id))
-    return _fail(payout_id, "bank_rejected", message, now or timezone.now())
+    return _fail(
+        payout_id,
+        "bank_rejected",
+        message,
+        now or timezone.now(),
+        on_failed=_audit_marked(AuditAction.SETTLEMENT_MANUAL_FAILED, actor),
+    )
 
 
 CSV_HEADER = [

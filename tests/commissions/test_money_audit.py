@@ -17,10 +17,12 @@ from commissions.models import SettlementPayout
 from commissions.services.approval import commissions_approve_due
 from commissions.services.payouts import payout_create_for_creator
 from commissions.services.recording import commission_record_for_orders
+from commissions.services.settlement_payouts import settlement_payout_create
 from orders.models import Fulfilment, OrderLine, Refund, Shipment
 from shop.models import BrandMember
+from tests.commissions.test_admin import superuser
+from tests.commissions.test_settlement_payouts import START, connected, manual, settlement
 from tests.commissions.test_settlement_payouts import URL as SETTLEMENTS
-from tests.commissions.test_settlement_payouts import connected, settlement
 from tests.creators.factories import CreatorFactory, PayoutAccountFactory
 from tests.creators.test_admin_collaborations import login
 from tests.orders.aftersale_helpers import two_brand_order
@@ -220,3 +222,30 @@ def test_an_amount_without_a_currency_is_refused():
         audit_record(
             brand_id=1, actor=None, action=Action.REFUND, subject=("x.y", 1), amount=Decimal(1)
         )
+
+
+def test_marking_a_manual_settlement_payment_paid_or_failed_is_audited_with_who(client, on_commit):
+    brand = BrandFactory.create()
+    manual(brand)
+    paid = on_commit(settlement_payout_create, settlement_id=settlement(brand, "120.50").pk)
+    rejected = on_commit(
+        settlement_payout_create,
+        settlement_id=settlement(brand, "20.00", start=START + timedelta(days=31)).pk,
+    )
+    superuser(client)
+    staff = client.session["_auth_user_id"]
+    url = "/admin/commissions/settlementpayout/"
+
+    client.post(url, {"action": "mark_paid", "_selected_action": [paid.pk]})
+    client.post(url, {"action": "mark_paid", "_selected_action": [paid.pk]})  # paid stays paid
+    client.post(url, {"action": "mark_failed", "_selected_action": [rejected.pk]})
+
+    marked = {
+        e.action: e for e in MoneyAuditEntry.objects.exclude(action=Action.SETTLEMENT_PAYMENT)
+    }
+    assert set(marked) == {Action.SETTLEMENT_MANUAL_PAID, Action.SETTLEMENT_MANUAL_FAILED}
+    assert MoneyAuditEntry.objects.filter(action=Action.SETTLEMENT_MANUAL_PAID).count() == 1
+    assert marked[Action.SETTLEMENT_MANUAL_PAID].amount == Decimal("120.50")
+    assert marked[Action.SETTLEMENT_MANUAL_FAILED].subject_id == str(rejected.pk)
+    assert {str(e.actor_id) for e in marked.values()} == {staff}
+    assert {e.brand_id for e in marked.values()} == {brand.pk}
