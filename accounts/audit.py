@@ -2,18 +2,16 @@
 
 Every app that moves money calls `audit_record` inside the transaction of the action it
 records, so the row exists exactly when the action does (a refused or rolled-back action
-leaves none). `audit_entries_for_brands` is the one read.
+leaves none). Brand staff read their brand's rows in the admin (`shop/admin/audit.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
-from django.db.models import QuerySet
 
 from accounts.models import MoneyAuditEntry, User
 from common.money import normalize_currency, quantize
@@ -73,9 +71,3 @@ def audit_record(
         currency=code,
         detail=_jsonable(detail or {}),
     )
-
-
-def audit_entries_for_brands(*, brand_ids: Iterable[int] | None) -> QuerySet[MoneyAuditEntry]:
-    """The audit rows of `brand_ids` (None: every brand), newest first, actors joined."""
-    rows = MoneyAuditEntry.objects.select_related("actor").order_by("-created_at", "-id")
-    return rows if brand_ids is None else rows.filter(brand_id__in=list(brand_ids))
