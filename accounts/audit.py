@@ -7,6 +7,7 @@ leaves none). Brand staff read their brand's rows in the admin (`shop/admin/audi
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -29,8 +30,7 @@ def _subject_fields(subject: models.Model | tuple[str, Any]) -> tuple[str, str, 
 
 
 def _jsonable(detail: dict[str, Any]) -> dict[str, Any]:
-    import json
-
+    """Dates and decimals as the JSON column stores them (strings)."""
     return json.loads(json.dumps(detail, cls=DjangoJSONEncoder))
 
 
