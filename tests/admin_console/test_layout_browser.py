@@ -20,13 +20,17 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.wait import WebDriverWait
 
+from accounts.models import User
+from accounts.otp import totp_current_code
 from orders.models import Fulfilment
 from shop.models import ProductImage
+from shop.two_factor import two_factor_required
 from tests.browser import ARTIFACTS as BROWSER_ARTIFACTS
 from tests.browser import chromium
 from tests.factories import DEFAULT_PASSWORD
 from tests.orders.aftersale_helpers import TwoBrands, two_brand_order
 from tests.shop.factories import ProductFactory, VariantFactory
+from tests.staff_sign_in import known_totp_device
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -119,12 +123,24 @@ def brand_pages(t: TwoBrands) -> list[str]:
 
 
 def sign_in(driver: WebDriver, live_server: Any, email: str) -> None:
+    user = User.objects.get(email=email)
+    device = known_totp_device(user) if two_factor_required(user) else None
     driver.delete_all_cookies()
     driver.get(f"{live_server.url}/admin/login/")
     driver.find_element(By.NAME, "username").send_keys(email)
     driver.find_element(By.NAME, "password").send_keys(DEFAULT_PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "form [type=submit]").click()
     try:
+        WebDriverWait(driver, WAIT_SECONDS).until(
+            ec.any_of(
+                ec.presence_of_element_located((By.ID, "nav-sidebar-apps")),
+                ec.presence_of_element_located((By.NAME, "otp_token")),
+            )
+        )
+        if device is not None:
+            # Staff who can refund or pay out type the code their authenticator shows.
+            driver.find_element(By.NAME, "otp_token").send_keys(totp_current_code(device))
+            driver.find_element(By.CSS_SELECTOR, "#otp-form [type=submit]").click()
         WebDriverWait(driver, WAIT_SECONDS).until(
             ec.presence_of_element_located((By.ID, "nav-sidebar-apps"))
         )
