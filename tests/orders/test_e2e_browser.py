@@ -113,7 +113,8 @@ def test_shopper_pays_on_the_payment_page_and_sees_the_order_paid(
 
 def test_payment_page_shows_the_amounts_the_api_charges(browser, shopper, live_stripe):
     checkout = _open_payment_page(browser, shopper, live_stripe, "e2e-browser-amounts")
-    total = f"{checkout['amount']['amount']} {checkout['amount']['currency']}"
+    assert checkout["amount"]["currency"] == "USD"
+    total = f"${checkout['amount']['amount']}"  # as shoppers read it: symbol, the cents
     _wait_for(browser, ec.visibility_of_element_located((By.ID, "pay")), "the Pay button")
 
     assert browser.find_element(By.ID, "total").text == total
