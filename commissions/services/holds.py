@@ -39,6 +39,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.audit import Action as AuditAction
+from accounts.audit import audit_record
 from commissions.errors import HoldAlreadyResolved, NegativeAmount
 from commissions.models import CommissionHold, CommissionLine
 from commissions.selectors.holds import order_lines_reversed_hold_amounts
@@ -127,10 +129,30 @@ def _locked_hold(hold_id: int) -> CommissionHold:
 def _resolve(
     hold: CommissionHold, resolution: str, actor: Any, now: datetime | None
 ) -> CommissionHold:
+    """Resolve the hold and put it in the brand's money audit, in the caller's transaction."""
     hold.resolution = resolution
     hold.resolved_at = now or timezone.now()
     hold.resolved_by_id = getattr(actor, "pk", None)
     hold.save(update_fields=["resolution", "resolved_at", "resolved_by"])
+    line = CommissionLine.objects.only("brand_id", "currency", "amount").get(pk=hold.line_id)
+    audit_record(
+        brand_id=line.brand_id,
+        actor=actor,
+        action=(
+            AuditAction.COMMISSION_RELEASE
+            if resolution == Resolution.RELEASED
+            else AuditAction.COMMISSION_REVERSE
+        ),
+        subject=hold,
+        amount=line.amount,
+        currency=line.currency,
+        detail={
+            "reason": hold.reason,
+            "commission_line_id": line.pk,
+            "base_concerned": hold.amount,
+        },
+        actor_label=f"{hold.reason} hold",
+    )
     return hold
 
 

@@ -274,3 +274,38 @@ def test_a_brand_viewer_cannot_release_or_reverse(client: Client, creator):
     hold.refresh_from_db()
     assert hold.resolution == ""
     assert not CommissionLine.objects.filter(kind="reversal").exists()
+
+
+def test_releasing_and_reversing_are_in_the_brand_money_audit_once_each(creator):
+    from accounts.models import MoneyAuditEntry
+    from tests.factories import UserFactory
+
+    staff = UserFactory.create()
+    released_line, reversed_line = sale(creator), sale(creator, "120.00")
+    released = commission_lines_hold(line_ids=[released_line.pk], reason="fraud_shared_device")[0]
+    reversed_ = commission_lines_hold(line_ids=[reversed_line.pk], reason="dispute")[0]
+
+    commission_hold_release(hold_id=released.pk, actor=staff)
+    commission_hold_release(hold_id=released.pk, actor=staff)  # twice: one row
+    commission_hold_reverse(hold_id=reversed_.pk)  # the system: a lost dispute
+
+    rows = {
+        row.action: row
+        for row in MoneyAuditEntry.objects.filter(subject_type="commissions.commissionhold")
+    }
+    assert MoneyAuditEntry.objects.filter(subject_type="commissions.commissionhold").count() == 2
+    release = rows["commission_release"]
+    assert (release.brand_id, release.actor_id, release.subject_id) == (
+        released_line.brand_id,
+        staff.pk,
+        str(released.pk),
+    )
+    assert (release.amount, release.currency) == (Decimal("30.00"), "USD")
+    assert release.detail["reason"] == "fraud_shared_device"
+    reverse = rows["commission_reverse"]
+    assert (reverse.brand_id, reverse.actor_id, reverse.actor_label) == (
+        reversed_line.brand_id,
+        None,
+        "dispute hold",
+    )
+    assert reverse.amount == Decimal("12.00")

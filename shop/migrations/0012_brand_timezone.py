@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('shop', '0010_discounts'),
+        ('shop', '0011_discount_collections'),
     ]
 
     operations = [
