@@ -166,8 +166,8 @@ def cache_keys(pattern: str = "*") -> list[bytes]:
     """Keys of the bench cache (only its own prefix) that match `pattern`."""
     from django.conf import settings
 
-    client = _redis()
-    return list(client.scan_iter(match=f"{settings.CACHE_KEY_PREFIX}:*{pattern}", count=1000))
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    return list(_redis().scan_iter(match=f"{prefix}:*{pattern}", count=1000))
 
 
 def cache_clear() -> int:

@@ -352,6 +352,7 @@ SPECTACULAR_SETTINGS = {
         "FulfilmentStatusEnum": "orders.models.Fulfilment.Status",
         "DiscountStatusEnum": "shop.models.Discount.Status",
         "DiscountKindEnum": "shop.models.Discount.Kind",
+        "DisputeStatusEnum": "orders.models.Dispute.Status",
     },
 }
 

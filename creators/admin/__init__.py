@@ -90,18 +90,7 @@ class CollaborationAdmin(BrandScopedAdminMixin, ModelAdmin):
     search_fields = ("creator__handle",)
     autocomplete_fields = ("creator", "product")
     actions = ("revoke",)
-    add_fields = (
-        "brand",
-        "creator",
-        "product",
-        "rate",
-        "valid_from",
-        "valid_until",
-        "message",
-        "codes_allowed",
-        "code_max_percent",
-        "code_max_count",
-    )
+    add_fields = CollaborationInviteForm.Meta.fields
     detail_fields = (
         *add_fields,
         "status",

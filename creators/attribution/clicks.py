@@ -29,6 +29,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from common.observability.metrics import CLICK_BUFFER_FLUSHES, CLICKS_FLUSHED
+from common.redis_client import redis_client
 from creators.attribution.buffer import Buffer
 from creators.models import AffiliateLink, Click, ClickDaily
 
@@ -75,19 +76,13 @@ redis.call('ZREM', KEYS[3], KEYS[2])
 return #items
 """
 
-_clients: dict[str, redis.Redis] = {}
 _degraded_since: float | None = None
 
 
 def _redis() -> redis.Redis:
-    url = settings.REDIS_URL
-    client = _clients.get(url)
-    if client is None:
-        client = redis.Redis.from_url(
-            url, socket_timeout=settings.CLICK_REDIS_TIMEOUT, socket_connect_timeout=1
-        )
-        _clients[url] = client
-    return client
+    return redis_client(
+        settings.REDIS_URL, socket_timeout=settings.CLICK_REDIS_TIMEOUT, socket_connect_timeout=1
+    )
 
 
 def _key(name: str) -> str:

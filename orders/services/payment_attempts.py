@@ -30,6 +30,7 @@ from django.http import HttpRequest
 from common.client_ip import client_ip
 from common.errors import ApplicationError
 from common.hashing import salted_hash
+from common.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -135,18 +136,11 @@ def payment_client(request: HttpRequest, *, device_id: str = "") -> PaymentClien
     )
 
 
-_clients: dict[str, redis.Redis] = {}
 _scripts: dict[tuple[int, str], Any] = {}
 
 
 def _redis() -> redis.Redis:
-    client = _clients.get(settings.REDIS_URL)
-    if client is None:
-        client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2
-        )
-        _clients[settings.REDIS_URL] = client
-    return client
+    return redis_client(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
 
 
 def _run(source: str, keys: Sequence[str], args: Sequence[int]) -> int:
@@ -157,7 +151,7 @@ def _run(source: str, keys: Sequence[str], args: Sequence[int]) -> int:
         script = _scripts[(id(client), source)] = client.register_script(source)
     try:
         return int(script(keys=list(keys), args=list(args)))
-    except (redis.ConnectionError, redis.TimeoutError):
+    except redis.RedisError:
         logger.warning("Payment attempt counters unreachable; attempt allowed", exc_info=True)
         return 0
 
@@ -184,7 +178,7 @@ def payment_attempts_check(*, subjects: Iterable[tuple[str, str]]) -> None:
             for kind, value in pairs:
                 pipe.pttl(_key(kind, value, "block"))
             wait = max(int(ms) for ms in pipe.execute())
-    except (redis.ConnectionError, redis.TimeoutError):
+    except redis.RedisError:
         logger.warning("Payment attempt counters unreachable; attempt allowed", exc_info=True)
         return
     if wait > 0:

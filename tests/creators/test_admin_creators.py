@@ -246,6 +246,7 @@ def test_members_never_reach_the_creator_and_video_admins(client_a, world):
         "CreatorCode",  # their codes (issue, switch on and off)
     }
     assert {m["object_name"] for m in apps["commissions"]["models"]} == {
+        "CommissionHold",  # sales held for review (release or reverse)
         "CommissionLine",  # their liabilities (read-only)
         "CommissionTerms",  # their hold period
         "Settlement",  # what Tribe owes them (read-only)
