@@ -8,6 +8,10 @@ notifications (a handshake meant for Redis Enterprise and Redis Cloud moving sha
 service runs on Redis and Sentinel, where that handshake only adds a round trip, and when a
 connection drops during it redis-py 8.1 raises `AttributeError` instead of a
 `ConnectionError`, past the callers that step aside when Redis is unreachable. It is off.
+
+A connection lost or timed out during redis-py's own connect handshake (HELLO, CLIENT
+SETINFO) can still surface as `ValueError` ("I/O operation on closed file") or `OSError`
+rather than a `RedisError`: callers that step aside when Redis fails catch `REDIS_FAILURES`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,14 @@ from typing import Any
 
 import redis
 from redis.maint_notifications import MaintNotificationsConfig
+
+# What a Redis call raises when the server is unreachable, slow or drops the connection.
+REDIS_FAILURES: tuple[type[Exception], ...] = (
+    redis.RedisError,
+    OSError,
+    ValueError,
+    AttributeError,
+)
 
 _clients: dict[tuple[str, tuple[tuple[str, Any], ...]], redis.Redis] = {}
 

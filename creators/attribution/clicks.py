@@ -29,7 +29,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from common.observability.metrics import CLICK_BUFFER_FLUSHES, CLICKS_FLUSHED
-from common.redis_client import redis_client
+from common.redis_client import REDIS_FAILURES, redis_client
 from creators.attribution.buffer import Buffer
 from creators.models import AffiliateLink, Click, ClickDaily
 
@@ -187,7 +187,7 @@ def _push(records: list[ClickRecord]) -> None:
         _record_script(client)(keys=keys, args=args)
         CLICK_BUFFER_FLUSHES.labels("redis").inc()
         return
-    except redis.RedisError as exc:
+    except REDIS_FAILURES as exc:
         if _degraded_since is None or time.monotonic() - _degraded_since > 60:
             logger.warning("Click queue degraded, writing clicks directly: %s", exc)
         _degraded_since = time.monotonic()
@@ -316,7 +316,7 @@ def clicks_pending(*, link_ids: set[int], limit: int = 50_000) -> list[tuple[Cli
     clicks_buffer_flush()  # another process's buffer is at most CLICK_BUFFER_SECONDS behind
     try:
         raw = client.lrange(_key("pending"), 0, limit - 1)
-    except redis.RedisError:
+    except REDIS_FAILURES:
         return []
     decoded = (ClickRecord.decode(item) for item in raw)
     return [(r, u) for r, u in decoded if r.link_id in link_ids]

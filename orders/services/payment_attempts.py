@@ -30,7 +30,7 @@ from django.http import HttpRequest
 from common.client_ip import client_ip
 from common.errors import ApplicationError
 from common.hashing import salted_hash
-from common.redis_client import redis_client
+from common.redis_client import REDIS_FAILURES, redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def _run(source: str, keys: Sequence[str], args: Sequence[int]) -> int:
         script = _scripts[(id(client), source)] = client.register_script(source)
     try:
         return int(script(keys=list(keys), args=list(args)))
-    except redis.RedisError:
+    except REDIS_FAILURES:
         logger.warning("Payment attempt counters unreachable; attempt allowed", exc_info=True)
         return 0
 
@@ -178,7 +178,7 @@ def payment_attempts_check(*, subjects: Iterable[tuple[str, str]]) -> None:
             for kind, value in pairs:
                 pipe.pttl(_key(kind, value, "block"))
             wait = max(int(ms) for ms in pipe.execute())
-    except redis.RedisError:
+    except REDIS_FAILURES:
         logger.warning("Payment attempt counters unreachable; attempt allowed", exc_info=True)
         return
     if wait > 0:

@@ -259,6 +259,30 @@ def test_with_the_counters_unreachable_payments_still_go_through(settings):
     assert response.json()["payment_status"] == "succeeded"
 
 
+def test_a_connection_lost_inside_redis_pys_handshake_lets_the_checkout_through(monkeypatch):
+    """redis-py 8.1 reports a connection lost during its connect handshake as ValueError
+    ("I/O operation on closed file"), not ConnectionError: the checkout still goes on."""
+    from orders.services import payment_attempts
+
+    class Dropped:
+        def pipeline(self, **kwargs):
+            raise ValueError("I/O operation on closed file.")
+
+        def register_script(self, source):
+            def run(**kwargs):
+                raise ValueError("I/O operation on closed file.")
+
+            return run
+
+    monkeypatch.setattr(payment_attempts, "_redis", lambda: Dropped())
+
+    started = _checkout()
+    response = _confirm(started["order_token"], payment_method="pm_card_visa")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["payment_status"] == "succeeded"
+
+
 def test_a_blocked_client_gets_a_plain_page_from_the_web_checkout_form(settings):
     settings.PAYMENT_DECLINES_PER_CLIENT = 1
     started = _checkout()
