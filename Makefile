@@ -14,7 +14,7 @@ QUEUES ?= celery,money,clicks,notifications
 export WEB_PORT STRIPE_EMULATOR_PORT SITE_URL
 
 .DEFAULT_GOAL := help
-.PHONY: help install run cluster migrate seed worker beat stripe-emulator test lint typecheck \
+.PHONY: help install run cluster migrate seed worker beat stripe-emulator otp test lint typecheck \
         migrations-check pytest services fmt bench lock clean
 
 help: ## List the targets
@@ -65,6 +65,12 @@ services: install ## Start PostgreSQL and Redis in var/ from wheels, until Ctrl-
 
 cluster: install var ## Several nodes on one machine: PostgreSQL + replica, Redis + Sentinel, 2 web, 2 workers, 2 beats
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m devtools.cluster --port $(WEB_PORT)
+
+otp: install ## Print a demo staff account's current sign-in code while `make run` runs: make otp EMAIL=...
+	@test -n "$(EMAIL)" || { echo "usage: make otp EMAIL=<a demo staff account>" >&2; exit 2; }
+	@DJANGO_SETTINGS_MODULE=config.settings.local \
+	  DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:$${EMBEDDED_POSTGRES_PORT:-55432}/tribe}" \
+	  $(BIN)/python manage.py demo_otp_code "$(EMAIL)"
 
 lint: install ## ruff lint and format check, and the import contracts (lint-imports)
 	$(BIN)/ruff check .

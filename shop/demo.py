@@ -123,6 +123,6 @@ def seed_demo_authenticators() -> list[str]:
         return []
     return [
         "  Two-step    staff who can refund or pay out are asked for a code after the password:",
-        "              python manage.py demo_otp_code <email>   prints it, or add the key "
+        "              make otp EMAIL=<email>   prints it, or add the key "
         f"{totp_secret_base32(DEMO_TOTP_KEY)} to an authenticator app",
     ]
