@@ -47,6 +47,15 @@ class ApplicationError(Exception):
         self.fields = fields or {}
         super().__init__(self.message)
 
+    @property
+    def response_headers(self) -> dict[str, str]:
+        """Headers the answer carries, in the API and on web pages alike: `Retry-After` when
+        the error says when to come back (`details.retry_after`, seconds)."""
+        retry_after = self.details.get("retry_after")
+        if isinstance(retry_after, int) and retry_after > 0:
+            return {"Retry-After": str(retry_after)}
+        return {}
+
 
 class ValidationFailed(ApplicationError):
     code = "invalid"
@@ -135,13 +144,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             retryable=exc.retryable,
         )
         set_rollback()
-        # An error may name response headers (`headers`), or say when to come back
-        # (`details.retry_after`, seconds): `Retry-After` on a 429.
-        headers.update(getattr(exc, "headers", None) or {})
-        retry_after = exc.details.get("retry_after")
-        if isinstance(retry_after, int) and retry_after > 0:
-            headers.setdefault("Retry-After", str(retry_after))
-        return Response(body, status=exc.status_code, headers=headers)
+        return Response(body, status=exc.status_code, headers=exc.response_headers)
 
     if isinstance(exc, drf_exceptions.ValidationError):
         body = error_body(

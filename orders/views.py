@@ -96,7 +96,8 @@ def _payments_paused(request: HttpRequest, exc: PaymentAttemptsExceeded) -> Http
         {"status_code": exc.status_code, "message": shopper_message(exc)},
         status=exc.status_code,
     )
-    response["Retry-After"] = str(exc.retry_after)
+    for name, value in exc.response_headers.items():
+        response[name] = value
     return visitor.token_page(response)
 
 

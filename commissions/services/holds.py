@@ -127,14 +127,20 @@ def _locked_hold(hold_id: int) -> CommissionHold:
 
 
 def _resolve(
-    hold: CommissionHold, resolution: str, actor: Any, now: datetime | None
+    hold: CommissionHold,
+    resolution: str,
+    actor: Any,
+    now: datetime | None,
+    line: CommissionLine | None = None,
 ) -> CommissionHold:
-    """Resolve the hold and put it in the brand's money audit, in the caller's transaction."""
+    """Resolve the hold and put it in the brand's money audit, in the caller's transaction
+    (`line`: the hold's commission line, when the caller has it already)."""
     hold.resolution = resolution
     hold.resolved_at = now or timezone.now()
     hold.resolved_by_id = getattr(actor, "pk", None)
     hold.save(update_fields=["resolution", "resolved_at", "resolved_by"])
-    line = CommissionLine.objects.only("brand_id", "currency", "amount").get(pk=hold.line_id)
+    if line is None:
+        line = CommissionLine.objects.only("brand_id", "currency", "amount").get(pk=hold.line_id)
     audit_record(
         brand_id=line.brand_id,
         actor=actor,
@@ -181,7 +187,7 @@ def commission_hold_reverse(
         if hold.resolution:
             raise HoldAlreadyResolved(details={"resolution": hold.resolution})
         commission = CommissionLine.objects.select_for_update().get(pk=hold.line_id)
-        _resolve(hold, Resolution.REVERSED, actor, now)
+        _resolve(hold, Resolution.REVERSED, actor, now, line=commission)
         order_line_id = commission.order_line_id
         # Refunds and every reversed hold (this one included) count as money taken back.
         taken = order_line_refunded_amount(order_line_id=order_line_id) + (

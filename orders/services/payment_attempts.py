@@ -107,8 +107,6 @@ class PaymentAttemptsExceeded(ApplicationError):
 
     def __init__(self, *, retry_after: int) -> None:
         super().__init__(details={"retry_after": retry_after})
-        self.retry_after = retry_after
-        self.headers = {"Retry-After": str(retry_after)}
 
 
 @dataclass(frozen=True)

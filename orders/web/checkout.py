@@ -72,7 +72,7 @@ def checkout_form(request: HttpRequest, token: str) -> HttpResponse:
     except ApplicationError as exc:
         message = shopper_message(exc, titles=line_titles(cart))
         response = _show(request, cart, form, error=message, status=exc.status_code)
-        for name, value in getattr(exc, "headers", {}).items():
+        for name, value in exc.response_headers.items():
             response[name] = value  # Retry-After when payments are paused
         return response
     response = HttpResponse(status=303)
