@@ -145,6 +145,10 @@ class ReplicaLag:
         with self._lock:
             self._reading = None
 
+    def last(self) -> _LagReading | None:
+        """The reading the router used last, without reading again."""
+        return self._reading
+
     def current(self) -> _LagReading:
         now = time.monotonic()
         reading = self._reading
