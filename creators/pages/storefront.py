@@ -40,6 +40,7 @@ from creators.pages.versions import (
     creator_version_key,
     entries_get,
     entry_seconds,
+    handle_version_key,
     storefront_key,
     versions_get,
 )
@@ -117,7 +118,7 @@ class StoredStorefront:
     and the cards of its scarce products, however many products the page has."""
 
     catalog_version: str
-    creator_version: str
+    creator_version: str  # with no storefront at this handle: the handle's version
     creator_id: int | None  # None: no storefront at this handle
     handle: str
     html: str
@@ -158,14 +159,19 @@ class StoredStorefront:
             if isinstance(card, Card)
         }
 
+    @property
+    def owner_version_key(self) -> str:
+        """The creator's version, or the handle's while no creator has it."""
+        if self.creator_id is None:
+            return handle_version_key(self.handle)
+        return creator_version_key(self.creator_id)
+
     def stale(self, versions: dict[str, Any]) -> bool:
         if versions.get(CATALOG_VERSION_KEY) != self.catalog_version:
             return True
         if self.changes_at is not None and timezone.now() >= self.changes_at:
             return True
-        if self.creator_id is None:
-            return False
-        return versions.get(creator_version_key(self.creator_id)) != self.creator_version
+        return versions.get(self.owner_version_key) != self.creator_version
 
 
 _LOCAL = LocalEntries(64)
@@ -178,27 +184,29 @@ def storefront_stored_get(*, handle: str) -> StoredStorefront:
     it already, else two."""
     key = storefront_key(handle)
     local = _LOCAL.get(key)
-    if isinstance(local, StoredStorefront):
-        keys = [CATALOG_VERSION_KEY, creator_version_key(local.creator_id or 0)]
-        if not local.stale(entries_get(keys)):
-            return _existing(local)
-    stored = _stored_current(key)
+    if isinstance(local, StoredStorefront) and not local.stale(
+        entries_get([CATALOG_VERSION_KEY, local.owner_version_key])
+    ):
+        return _existing(local)
+    stored = _stored_current(handle)
     if stored is not None:
         return _existing(stored)
     return _build(handle).stored
 
 
-def _stored_current(key: str) -> StoredStorefront | None:
-    """The entry stored under `key` if its versions still hold."""
-    found = entries_get([key, CATALOG_VERSION_KEY])
+def _stored_current(handle: str) -> StoredStorefront | None:
+    """The entry stored for `handle` if its versions still hold."""
+    key = storefront_key(handle)
+    found = entries_get([key, CATALOG_VERSION_KEY, handle_version_key(handle)])
     stored = found.get(key)
     if not isinstance(stored, StoredStorefront):
         return None
     if stored.creator_id is not None:
-        found.update(entries_get([creator_version_key(stored.creator_id)]))
+        found.update(entries_get([stored.owner_version_key]))
     if stored.stale(found):
         return None
-    if stored.creator_id is not None:  # a "no such storefront" is deleted, not bumped
+    # Not a "no such storefront": any number of unknown handles would push pages out.
+    if stored.creator_id is not None:
         _LOCAL.put(key, stored)
     return stored
 
@@ -279,18 +287,27 @@ def _build(handle: str, *, scarce: dict[int, StockLevel] | None = None) -> Built
     stored by whoever held the lock serves only if those are stored as well.
     """
     key = storefront_key(handle)
-    catalog_version = versions_get([CATALOG_VERSION_KEY])[CATALOG_VERSION_KEY]
+    # Read before the row: a creator taking the handle meanwhile bumps it after.
+    versions = versions_get([CATALOG_VERSION_KEY, handle_version_key(handle)])
     creator_id = storefront_creator_id(handle=handle)
     if creator_id is None:
-        # Stored too, so unknown handles cost no query; a creator taking the handle
-        # deletes this entry (`creators.signals`).
+        # Stored too, so unknown handles cost no query, until a creator takes the handle
+        # and bumps its version (`creators.signals`).
         missing = StoredStorefront(
-            catalog_version, "", None, handle, "", (), {}, IdArray.of(()), False
+            catalog_version=versions[CATALOG_VERSION_KEY],
+            creator_version=versions[handle_version_key(handle)],
+            creator_id=None,
+            handle=handle,
+            html="",
+            slots=(),
+            cards={},
+            product_ids=IdArray.of(()),
+            empty=False,
         )
         cache.set(key, missing, timeout=entry_seconds())
         raise NotFound("No such storefront.", code="storefront_not_found")
     with page_build_lock(key) as held:
-        current = _stored_current(key)
+        current = _stored_current(handle)
         if current is not None and current.creator_id is not None:
             found = _states_stored(current, scarce)
             if found is not None:

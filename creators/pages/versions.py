@@ -5,7 +5,8 @@ built from; a reader uses it only while both versions are unchanged. A writer bu
 version at once and again when its transaction commits: a page built in between from the
 old rows carries the first bump's stamp and is retired by the second. Versions are random
 tokens, not counters, so a version evicted from Redis and set again can never bring an old
-entry back to life.
+entry back to life. A "no such storefront" entry is stamped with its handle's version,
+which a creator taking the handle bumps the same way.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ def creator_version_key(creator_id: int) -> str:
     return f"pages:v:creator:{creator_id}"
 
 
+def handle_version_key(handle: str) -> str:
+    return f"pages:v:handle:{handle}"
+
+
 def storefront_key(handle: str) -> str:
     return f"pages:{FORMAT}:storefront:{handle}"
 
@@ -47,24 +52,22 @@ def entry_seconds() -> int:
     return int(getattr(settings, "STOREFRONT_PAGE_CACHE_SECONDS", 24 * 60 * 60))
 
 
-def _bump(keys: list[str], delete: list[str]) -> None:
+def _bump(keys: list[str]) -> None:
     cache.set_many({key: secrets.token_hex(8) for key in keys}, timeout=None)
-    if delete:
-        cache.delete_many(delete)
 
 
 def pages_changed(
     *, catalog: bool = False, creator_ids: Iterable[int] = (), handles: Iterable[str] = ()
 ) -> None:
-    """Retire stored pages: every page (`catalog`), a creator's pages, and the entry stored
+    """Retire stored pages: every page (`catalog`), a creator's pages, and what is stored
     for a handle (a "no such storefront" for a handle someone has just taken)."""
     keys = [CATALOG_VERSION_KEY] if catalog else []
     keys += [creator_version_key(pk) for pk in creator_ids]
-    delete = [storefront_key(h) for h in handles]
-    if not keys and not delete:
+    keys += [handle_version_key(handle) for handle in handles]
+    if not keys:
         return
-    _bump(keys, delete)
-    transaction.on_commit(lambda: _bump(keys, delete))
+    _bump(keys)
+    transaction.on_commit(lambda: _bump(keys))
 
 
 def entries_get(keys: list[str]) -> dict[str, Any]:

@@ -247,6 +247,27 @@ def test_an_unknown_handle_is_stored_until_a_creator_takes_it(client):
     assert "New Face" in text(response)
 
 
+def test_a_no_such_storefront_built_as_a_creator_takes_the_handle_is_not_kept(client, monkeypatch):
+    """The entry is built from a read that missed the creator, and stored after the
+    creator's write retired what was stored for the handle: its stamp must retire it."""
+    from creators.pages import storefront
+
+    read = storefront.storefront_creator_id
+
+    def taken_meanwhile(**kwargs: str) -> int | None:
+        found = read(**kwargs)
+        make_creator("late.comer", display_name="Late Comer")
+        return found
+
+    monkeypatch.setattr(storefront, "storefront_creator_id", taken_meanwhile)
+    assert client.get("/@late.comer").status_code == 404
+    monkeypatch.undo()
+
+    response = client.get("/@late.comer")
+    assert response.status_code == 200
+    assert "Late Comer" in text(response)
+
+
 def queries_404(client: Client, path: str) -> int:
     with CaptureQueriesContext(connection) as captured:
         assert client.get(path).status_code == 404
