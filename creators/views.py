@@ -14,14 +14,16 @@ from common import visitor
 from common.errors import NotFound
 from common.request_id import current_request_id
 from creators.attribution.views import ATTRIBUTION_COOKIE
+from creators.pages.links import link_terms_reader
 from creators.pages.product import (
+    StoredProduct,
     chosen_variant,
     live_page,
     live_parts,
     product_page_html,
     product_stored_get,
 )
-from creators.pages.storefront import storefront_html, storefront_stored_get
+from creators.pages.storefront import StoredStorefront, storefront_html, storefront_stored_get
 from creators.selectors.landing import LandingToken, landing_token_get
 from creators.selectors.product_page import storefront_list
 from shop.selectors import stock_live_get
@@ -67,11 +69,17 @@ def _canonical_redirect(request: HttpRequest, handle: str, path: str) -> HttpRes
     return HttpResponsePermanentRedirect(path + (f"?{query}" if query else ""))
 
 
-def _landing(request: HttpRequest, creator_id: int) -> LandingToken | None:
+def _landing(request: HttpRequest, page: StoredStorefront | StoredProduct) -> LandingToken | None:
+    """The link token the visitor landed with; its link's terms kept under the versions
+    `page` was just served under."""
+    assert page.creator_id is not None
     return landing_token_get(
         token=visitor.url_token(request, visitor.ATK_PARAM),
-        creator_id=creator_id,
+        creator_id=page.creator_id,
         cookie_token=request.COOKIES.get(ATTRIBUTION_COOKIE, ""),
+        link_terms=link_terms_reader(
+            catalog_version=page.catalog_version, creator_version=page.creator_version
+        ),
     )
 
 
@@ -95,7 +103,7 @@ def storefront_page(request: HttpRequest, handle: str) -> HttpResponse:
     except NotFound:
         return _not_found(request, f"We could not find a storefront at @{canonical}.")
     assert stored.creator_id is not None
-    landing = _landing(request, stored.creator_id)
+    landing = _landing(request, stored)
     product_id = _product_id(request.GET.get("product", ""))
     if product_id is None and landing is not None:
         product_id = landing.product_id
@@ -103,7 +111,10 @@ def storefront_page(request: HttpRequest, handle: str) -> HttpResponse:
     if product_id is not None:
         try:
             featured = product_stored_get(
-                handle=canonical, product_id=product_id, creator_id=stored.creator_id
+                handle=canonical,
+                product_id=product_id,
+                creator_id=stored.creator_id,
+                versions=stored.versions,
             )
         except NotFound:
             featured = None  # a stale or mistyped ?product= still shows the storefront
@@ -142,7 +153,7 @@ def product_page(request: HttpRequest, handle: str, product_id: str) -> HttpResp
     except NotFound:
         return _not_found(request, "We could not find that product on this storefront.")
     assert stored.page is not None
-    landing = _landing(request, stored.creator_id)
+    landing = _landing(request, stored)
     fallback = stored.fallback
     stock = stock_live_get(
         product_ids=[fallback.id] if fallback is not None else [],

@@ -10,6 +10,7 @@
   requests find it missing.
 - `product`: `/@handle/p/<id>`, stored as HTML with slots for the visitor bar and the buy
   box, and the page's data for the buy box, which is rendered per request with live stock.
+- `links`: the terms of the links fans land with, kept per process under the versions.
 
 Nothing stored ever holds a visitor's token, cart or CSRF value: those go into slots
 (`common.visitor`) after the stored part is read.

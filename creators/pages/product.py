@@ -137,14 +137,20 @@ _BARE_LIVE: list[LiveParts] = []  # the live parts of a visitor without tokens, 
 
 
 def product_stored_get(
-    *, handle: str, product_id: int, creator_id: int | None = None
+    *,
+    handle: str,
+    product_id: int,
+    creator_id: int | None = None,
+    versions: dict[str, str] | None = None,
 ) -> StoredProduct:
     """The stored product page, built and stored when missing or stale; NotFound when the
-    storefront has no such product. Two cache round trips (one when `creator_id` is known)."""
+    storefront has no such product. Two cache round trips (one when `creator_id` is known);
+    none when this process holds the page and the caller has read its `versions` already
+    in this request (the storefront's, for the product it shows first)."""
     key = product_key(handle, product_id)
     local = _LOCAL.get(key)
     if isinstance(local, StoredProduct) and not local.stale(
-        entries_get([CATALOG_VERSION_KEY, creator_version_key(local.creator_id)])
+        versions or entries_get([CATALOG_VERSION_KEY, creator_version_key(local.creator_id)])
     ):
         return _existing(local)
     stored = _stored_current(key, creator_id)

@@ -166,6 +166,14 @@ class StoredStorefront:
             return handle_version_key(self.handle)
         return creator_version_key(self.creator_id)
 
+    @property
+    def versions(self) -> dict[str, str]:
+        """The versions this entry was stamped with: the current ones once it was served."""
+        return {
+            CATALOG_VERSION_KEY: self.catalog_version,
+            self.owner_version_key: self.creator_version,
+        }
+
     def stale(self, versions: dict[str, Any]) -> bool:
         if versions.get(CATALOG_VERSION_KEY) != self.catalog_version:
             return True

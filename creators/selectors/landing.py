@@ -9,8 +9,10 @@ word to the shopper, and a forged, tampered or expired token is counted like at 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.utils import timezone
 
@@ -35,6 +37,23 @@ class LandingToken:
     storefront_token: str = ""
 
 
+class LinkTerms(NamedTuple):
+    """What a landing needs of a link: the product it opens and its brand's window."""
+
+    product_id: int
+    window_days: int
+
+
+def link_terms_get(*, link_id: int, creator_id: int) -> LinkTerms | None:
+    """The terms of `creator_id`'s link `link_id`; None when the creator has no such link."""
+    row = (
+        AffiliateLink.objects.filter(pk=link_id, creator_id=creator_id)
+        .values_list("product_id", "product__brand__attribution_window_days")
+        .first()
+    )
+    return None if row is None else LinkTerms(*row)
+
+
 def _cookie_claims(cookie_token: str) -> Claims | None:
     """The cookie's claims, or None; a bad cookie is the cart's to count, not the page's."""
     if not cookie_token:
@@ -46,12 +65,18 @@ def _cookie_claims(cookie_token: str) -> Claims | None:
 
 
 def landing_token_get(
-    *, token: str, creator_id: int, cookie_token: str = "", at: datetime | None = None
+    *,
+    token: str,
+    creator_id: int,
+    cookie_token: str = "",
+    at: datetime | None = None,
+    link_terms: Callable[..., LinkTerms | None] = link_terms_get,
 ) -> LandingToken | None:
     """The URL token the storefront of `creator_id` may carry into the cart, or None.
 
     A link token must name a link of this creator still inside its brand's attribution
-    window (one query); a storefront token must name this creator (no query).
+    window (its terms from `link_terms`: one query, unless the caller holds them); a
+    storefront token must name this creator (no query).
     """
     if not token:
         return None
@@ -69,15 +94,10 @@ def landing_token_get(
         )
     if claims.link_id is None:
         return None
-    row = (
-        AffiliateLink.objects.filter(pk=claims.link_id, creator_id=creator_id)
-        .values_list("product__brand__attribution_window_days", "product_id")
-        .first()
-    )
-    if row is None:
+    terms = link_terms(link_id=claims.link_id, creator_id=creator_id)
+    if terms is None:
         return None
-    window_days, product_id = row
-    remaining = int((claims.issued_at + timedelta(days=window_days) - at).total_seconds())
+    remaining = int((claims.issued_at + timedelta(days=terms.window_days) - at).total_seconds())
     if remaining <= 0:
         return None
     cookie = _cookie_claims(cookie_token)
@@ -88,6 +108,6 @@ def landing_token_get(
         token=token,
         kind="link",
         cookie_max_age=remaining if keep else None,
-        product_id=product_id,
+        product_id=terms.product_id,
         storefront_token=token_for_storefront(creator_id=creator_id, issued_at=claims.issued_at),
     )

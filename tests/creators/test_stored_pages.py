@@ -27,6 +27,7 @@ from orders.models import Cart
 from shop.models import BrandMember, Product, Variant
 from shop.services.catalog import product_set_status
 from tests.creators.test_shop_pages import stored_text
+from tests.creators.test_storefront_attribution import page_token
 from tests.creators.test_storefront_page import (
     make_collection,
     make_creator,
@@ -88,10 +89,37 @@ def test_a_fan_landing_from_a_link_with_a_cart_costs_the_same_with_10_or_200_pro
         cart.lines.create(variant=made[2].variants.all()[0], quantity=1)
         query = {"atk": token, "cart": cart.token}
         client.get(f"/@{handle}", query)
-        # The stock (with the linked product's variants), the link, the cart's count.
+        # The stock (with the linked product's variants) and the cart's count: the link's
+        # terms were read by the first landing and are kept under the page's versions.
         costs.append(queries(client, f"/@{handle}", query))
 
-    assert costs == [3, 3]
+    assert costs == [2, 2]
+
+
+def landed_token(client: Client, path: str, token: str) -> str | None:
+    """The link token the page carries into the cart, if it carried one."""
+    return page_token(client.get(path, {"atk": token}))
+
+
+def test_a_links_kept_terms_follow_the_brands_window_and_the_link_itself(client):
+    """A landing reads the link's terms once per process; a shorter window and a removed
+    link show on the very next landing."""
+    made = make_storefront_of("kept.terms", 3)
+    link = AffiliateLink.objects.get(creator__handle="kept.terms", product=made[0])
+    token = token_for_click(click_id="click-kept", link_id=link.pk)
+    assert landed_token(client, "/@kept.terms", token) == token
+    assert queries(client, "/@kept.terms", {"atk": token}) == 1  # the stock only
+
+    brand = made[0].brand
+    brand.attribution_window_days = 0  # the click, made now, is outside it
+    brand.save(update_fields=["attribution_window_days"])
+    assert landed_token(client, "/@kept.terms", token) is None
+
+    brand.attribution_window_days = 30
+    brand.save(update_fields=["attribution_window_days"])
+    assert landed_token(client, "/@kept.terms", token) == token
+    link.delete()
+    assert landed_token(client, "/@kept.terms", token) is None
 
 
 def test_two_visitors_never_get_each_others_tokens_from_the_stored_pages():
