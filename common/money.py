@@ -171,9 +171,15 @@ def format_money(amount: Decimal | int | str, currency: str, *, locale: str | No
     """An amount as people read it: the currency's symbol and its own decimals ("$16.00",
     "¥1,600", "KWD 1.500"), grouped and placed by the locale (CLDR data through Babel)."""
     code = normalize_currency(currency)
-    exponent = currency_exponent(code)
-    parsed, pattern = _money_pattern(locale or _display_locale(), exponent)
-    text = pattern.apply(quantize(amount, code), parsed, currency=code, currency_digits=False)
+    # Keyed by the text, not the Decimal: -0.00 and 0.00 are equal Decimals.
+    return _formatted(format(quantize(amount, code), "f"), code, locale or _display_locale())
+
+
+# Pages show the same few prices over and over; Babel takes ~0.1 ms to format one.
+@lru_cache(maxsize=4096)
+def _formatted(amount: str, code: str, locale: str) -> str:
+    parsed, pattern = _money_pattern(locale, currency_exponent(code))
+    text = pattern.apply(Decimal(amount), parsed, currency=code, currency_digits=False)
     symbol = get_currency_symbol(code, parsed)
     # CLDR's currency spacing, which Babel leaves out: a letter symbol never touches a digit.
     at = text.find(symbol)
