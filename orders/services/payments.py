@@ -31,6 +31,7 @@ from orders.services.reservations import order_holds_release
 from orders.services.webhooks import webhooks_emit
 from orders.state import PAID_STATUSES, order_note, order_transition
 from payments.stripe.client import stripe_client
+from shop.services.discounts import discount_uses_retake
 from shop.services.stock import stock_reserve, stock_sell_reserved
 
 logger = logging.getLogger(__name__)
@@ -218,6 +219,13 @@ def _sell_lines(order: Order) -> None:
         raise _Unfulfillable(shortages)
 
 
+def _retake_code_uses(order: Order) -> None:
+    """Paid after its hold lapsed: the code uses it gave back are its own again."""
+    over_cap = discount_uses_retake(order_id=order.pk)
+    if over_cap:
+        order_note(order=order, kind="code_use_over_cap", data={"discounts": over_cap})
+
+
 def _void_credit_paid_by_creator(order: Order, fingerprint: str) -> None:
     """No commission when the credited creator paid with their own card (docs/attribution.md)."""
     if not fingerprint:
@@ -274,6 +282,8 @@ def order_mark_paid(
                 return
             was = order.status
             _sell_lines(order)
+            if was != Order.Status.PENDING_PAYMENT and order.discount_total:
+                _retake_code_uses(order)
             _void_credit_paid_by_creator(order, payment_fingerprint)
             if payment_fingerprint:
                 Order.objects.filter(pk=order.pk).update(card_fingerprint=payment_fingerprint)

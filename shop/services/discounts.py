@@ -1,8 +1,9 @@
 """Brand discounts: create and change them, and hold or release the uses checkouts make.
 
-`discount_use_reserve` and `discount_uses_release` compose: they join the checkout's (or the
-order expiry's) transaction. A use is taken with one conditional UPDATE, like stock, so the
-total-use cap is never exceeded however many checkouts race for the last use.
+`discount_use_reserve`, `discount_uses_release` and `discount_uses_retake` compose: they
+join the checkout's (or the order expiry's, or a late payment's) transaction. A use is taken
+with one conditional UPDATE, like stock, so the total-use cap is never exceeded however many
+checkouts race for the last use.
 """
 
 from __future__ import annotations
@@ -265,6 +266,38 @@ def discount_uses_release(*, order_id: int) -> int:
     for _, discount_id in held:
         Discount.objects.filter(pk=discount_id, uses__gt=0).update(uses=F("uses") - 1)
     return len(held)
+
+
+def discount_uses_retake(*, order_id: int) -> list[int]:
+    """Take back the uses an order gave back when its hold lapsed, now that it was paid
+    after all (its shopper paid the discounted price); once, in the caller's transaction.
+
+    A use left free for this long may have gone to another checkout: where the cap is full
+    the use is still the order's (held again, so the shopper's cap and the code's figures
+    count it) but not counted in `uses`, which never passes the cap. Returns those
+    discounts' ids, for the order's history.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Discount uses are taken back inside the caller's transaction.")
+    released = list(
+        DiscountUse.objects.select_for_update()
+        .filter(order_id=order_id, status=DiscountUse.Status.RELEASED)
+        .order_by("discount_id")
+        .values_list("pk", "discount_id")
+    )
+    over_cap = []
+    for use_id, discount_id in released:
+        counted = (
+            Discount.objects.filter(pk=discount_id)
+            .filter(Q(max_uses__isnull=True) | Q(uses__lt=F("max_uses")))
+            .update(uses=F("uses") + 1)
+        )
+        if not counted:
+            over_cap.append(discount_id)
+        DiscountUse.objects.filter(pk=use_id).update(
+            status=DiscountUse.Status.HELD, released_at=None
+        )
+    return over_cap
 
 
 def discount_delete(*, discount: Discount) -> None:

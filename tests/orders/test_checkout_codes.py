@@ -129,6 +129,51 @@ def test_an_expired_hold_gives_the_use_back():
     buy(with_code(cart_with((variant, 1))))  # the freed use is there for the next shopper
 
 
+def paid_late(order: Order) -> None:
+    """The shopper's card goes through after the order's hold lapsed."""
+    from common.money import to_minor_units
+    from orders.services.payments import order_mark_paid
+
+    amount = to_minor_units(order.grand_total, order.currency)
+    order_mark_paid(order_id=order.pk, amount=amount, currency=order.currency)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+
+
+def test_a_payment_after_the_hold_lapsed_takes_its_use_back():
+    variant = variant_in_stock()
+    code = code_for(variant.product.brand, "MAYA10", max_uses=2, max_uses_per_shopper=1)
+    order = buy(with_code(cart_with((variant, 1))))
+    assert reservations_expire(now=timezone.now() + timedelta(hours=1)) == 1
+
+    paid_late(order)
+
+    code.discount.refresh_from_db()
+    assert code.discount.uses == 1
+    assert DiscountUse.objects.get().status == DiscountUse.Status.HELD
+    with pytest.raises(CodeLimitPerShopper):  # the shopper has had their one use
+        buy(with_code(cart_with((variant, 1))), key="again")
+    paid_late(order)  # a second delivery of the payment takes nothing more
+    code.discount.refresh_from_db()
+    assert code.discount.uses == 1
+
+
+def test_a_late_payment_whose_use_went_to_another_shopper_is_honoured_and_noted():
+    variant = variant_in_stock()
+    code = code_for(variant.product.brand, "MAYA10", max_uses=1)
+    order = buy(with_code(cart_with((variant, 1))))
+    reservations_expire(now=timezone.now() + timedelta(hours=1))
+    buy(with_code(cart_with((variant, 1))), email="second@example.com")  # the freed use
+
+    paid_late(order)
+
+    code.discount.refresh_from_db()
+    assert code.discount.uses == 1  # never past the cap
+    assert DiscountUse.objects.filter(status=DiscountUse.Status.HELD).count() == 2
+    note = order.events.get(kind="code_use_over_cap")
+    assert note.data == {"discounts": [code.discount_id]}
+
+
 def test_a_payment_that_fails_for_good_gives_the_use_back():
     variant = variant_in_stock()
     code = code_for(variant.product.brand, "MAYA10")
