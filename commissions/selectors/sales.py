@@ -13,16 +13,19 @@ from django.db.models import (
     Count,
     DateTimeField,
     DecimalField,
+    Exists,
     F,
+    OuterRef,
     Q,
     QuerySet,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Round, TruncDay, TruncHour
+from django.db.models.functions import Coalesce, Round, TruncDay, TruncHour
 
 from commissions.amounts import commission_amount_sql
+from commissions.models import CommissionTerms
 from orders.models import OrderLine
 from orders.state import SOLD_STATUSES
 
@@ -37,12 +40,23 @@ def _creator_lines_bucketed(
     by_link: bool,
     link_groups: Mapping[int, int] | None,
 ) -> tuple[QuerySet[OrderLine], Any, Any]:
-    """A creator's credited lines paid in [start, end) with their time bucket and group key."""
+    """A creator's credited lines paid in [start, end) with their time bucket and group key,
+    and what their commission is computed on (`commission_basis`, as the ledger records it:
+    what the shopper paid, or the list price where the brand's terms say so)."""
+    on_list_price = Exists(
+        CommissionTerms.objects.filter(brand_id=OuterRef("brand_id"), commission_on_list_price=True)
+    )
     lines = OrderLine.objects.filter(
         attributed_creator_id=creator_id,
         order__status__in=list(statuses),
         order__paid_at__gte=start,
         order__paid_at__lt=end,
+    ).alias(
+        commission_basis=Case(
+            When(on_list_price, then=Coalesce("list_total", "line_total")),
+            default=F("line_total"),
+            output_field=DecimalField(max_digits=14, decimal_places=3),
+        )
     )
     bucket: Any = Value(None, output_field=DateTimeField())
     if interval == "hour":
@@ -65,8 +79,9 @@ def _creator_lines_bucketed(
 
 
 def _commission_estimate() -> Round:
-    """The ledger's formula for lines it has not recorded yet, in SQL (one definition)."""
-    return commission_amount_sql(base="line_total", rate="commission_rate")
+    """The ledger's formula for lines it has not recorded yet, in SQL (one definition), on
+    the basis the ledger will use (`commission_basis`)."""
+    return commission_amount_sql(base="commission_basis", rate="commission_rate")
 
 
 def creator_sales_aggregate(
@@ -85,8 +100,9 @@ def creator_sales_aggregate(
     (`bucket`, None without an interval), per `key` (the line's link id with `by_link`, the
     group `link_groups` maps the link to, else None; storefront sales have no link) and per
     currency: distinct `orders`, `units`, `revenue` (line totals) and `commission`, estimated
-    until the commissions ledger exists as line_total x commission_rate / 100 rounded half-up
-    to the currency's precision, line by line.
+    as the ledger computes it: the line's basis (what the shopper paid, or its list price on
+    the brand's terms) x commission_rate / 100 rounded half-up to the currency's precision,
+    line by line.
     """
     lines, bucket, key = _creator_lines_bucketed(
         creator_id=creator_id,

@@ -111,3 +111,24 @@ def test_a_line_the_ledger_lacks_is_expected_on_the_brands_basis():
     assert rate is not None
     assert row["due"] == (Decimal("60.00") * rate / 100).quantize(Decimal("0.01"))
     assert row["ledger"] == 0
+
+
+@pytest.mark.parametrize("on_list_price", [False, True])
+def test_stats_estimate_a_line_not_recorded_yet_on_the_basis_the_ledger_will_use(on_list_price):
+    """Before the ledger has the line, the creator's stats show what it will record."""
+    from commissions.selectors.stats import creator_stats, stats_window
+    from creators.models import Creator
+
+    order = paid_coded_order(on_list_price=on_list_price, record=False)
+    line = order.lines.get()
+    creator = Creator.objects.get(pk=line.attributed_creator_id)
+    window = stats_window(start=None, end=None, interval="day", now=timezone.now())
+
+    estimated = creator_stats(creator=creator, window=window, group_by="none")
+
+    commission_record_for_orders(order_ids=[order.pk])
+    recorded = creator_stats(creator=creator, window=window, group_by="none")
+    basis = Decimal("60.00") if on_list_price else Decimal("42.00")
+    expected = (basis * line.commission_rate / 100).quantize(Decimal("0.01"))
+    assert (estimated.commission_status, recorded.commission_status) == ("estimated", "ledger")
+    assert estimated.totals.commission == recorded.totals.commission == {line.currency: expected}
