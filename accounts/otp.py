@@ -1,8 +1,10 @@
 """The second sign-in factor: a one-time code from the staff member's authenticator (TOTP).
 
 `otp_verify_view` asks a signed-in user for the code of one of their confirmed devices and
-marks the session verified (django-otp); which users must pass it is decided by the page
-that needs it (the admin: `shop.two_factor`). Devices are added by a platform administrator
+marks the session verified (django-otp); the API's sign-in takes the same code beside the
+password and marks the tokens it issues (`SECOND_FACTOR_CLAIM`, kept by every refreshed
+pair). Which users must pass it, and where, is decided by what needs it (the admin and the
+brand API's refunds: `shop.two_factor`). Devices are added by a platform administrator
 in the admin (OTP devices, with a QR code to scan) or, for the local demo, by the seed.
 """
 
@@ -29,6 +31,26 @@ from unfold.widgets import UnfoldAdminTextInputWidget
 
 from accounts.models import User
 
+# In the JWTs of a sign-in that passed the second factor (accounts.api.views.TokenView).
+SECOND_FACTOR_CLAIM = "otp"
+
+
+def otp_device_match(user: User, token: str) -> Any:
+    """The user's confirmed device that accepts `token` (spaces ignored), or None. Each device
+    throttles its own failures (django-otp), so codes cannot be guessed."""
+    return django_otp.match_token(user, "".join(token.split()))
+
+
+def second_factor_passed(request: Any) -> bool:
+    """Whether this request's sign-in passed the second factor: a session verified by a code
+    (the admin's), or an API token issued for a sign-in with one."""
+    user = getattr(request, "user", None)
+    is_verified = getattr(user, "is_verified", None)
+    if callable(is_verified) and is_verified():
+        return True
+    claims: Any = getattr(request, "auth", None)
+    return bool(hasattr(claims, "get") and claims.get(SECOND_FACTOR_CLAIM) is True)
+
 
 class OtpForm(forms.Form):
     otp_token = forms.CharField(
@@ -46,8 +68,7 @@ class OtpForm(forms.Form):
 
     def clean_otp_token(self) -> str:
         token = "".join(self.cleaned_data["otp_token"].split())
-        # Each device throttles its own failures (django-otp), so codes cannot be guessed.
-        self.device = django_otp.match_token(self.user, token)
+        self.device = otp_device_match(self.user, token)
         if self.device is None:
             raise forms.ValidationError(
                 "That code is not right or has expired. Enter the code your app shows now.",

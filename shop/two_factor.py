@@ -1,20 +1,25 @@
-"""Two-step sign-in to the admin for staff who can refund or pay out.
+"""Two-step sign-in for staff who can refund or pay out, in the admin and the brand API.
 
 Refunds, shipping and settlement payments in the admin are open to superusers and to a
 brand's owners and managers (`BrandMember.WRITE_ROLES`, the roles the order desk and the
 settlement admin check); their admin session must also be verified by a one-time code
-(`accounts.otp`). Viewers, who can move no money, sign in with their password alone.
+(`accounts.otp`). Through the brand API the same staff refund only with tokens from a
+sign-in that gave the code (`second_factor_require`). Viewers, who can move no money, sign
+in with their password alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from accounts.otp import second_factor_passed
 from common.admin_mixins import is_admin_path
+from common.errors import Forbidden
 from shop.admin.scoping import WRITE_ROLES, brand_ids_for_request, is_unrestricted
 from shop.models import BrandMember
 
@@ -29,6 +34,22 @@ def two_factor_required(user: object) -> bool:
         user_id=user.pk,  # type: ignore[attr-defined]
         role__in=BrandMember.WRITE_ROLES,
     ).exists()
+
+
+class SecondFactorRequired(Forbidden):
+    code = "second_factor_required"
+    default_message = (
+        "Moving money needs a sign-in with your authenticator's code: sign in again with "
+        "`otp_token`."
+    )
+
+
+def second_factor_require(request: Any) -> None:
+    """Refuse (403 `second_factor_required`) a request of staff who must pass the second
+    factor unless its sign-in passed it: a verified admin session, or an API token issued
+    for a sign-in with the code."""
+    if two_factor_required(getattr(request, "user", None)) and not second_factor_passed(request):
+        raise SecondFactorRequired()
 
 
 class AdminTwoFactorMiddleware:

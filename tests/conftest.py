@@ -13,7 +13,6 @@ import pytest
 from django.core.cache import cache
 from django.db.models.sql.compiler import SQLCompiler
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from devtools.stack.servers import free_port
 from tests.factories import UserFactory
@@ -57,9 +56,11 @@ def compiles(call: Callable[[], Any]) -> tuple[int, Any]:
 
 
 def client_for(user) -> APIClient:
+    """An API client signed in as `user` (`tests.staff_sign_in.staff_tokens`)."""
+    from tests.staff_sign_in import staff_tokens
+
     client = APIClient()
-    token = RefreshToken.for_user(user)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.access_token}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {staff_tokens(user).access_token}")
     return client
 
 

@@ -1,4 +1,5 @@
-"""Staff sign in to the admin as people do: password, then a code from a known TOTP device."""
+"""Staff sign in as people do: to the admin, password then a code from a known TOTP device;
+to the API, password and the code in one request."""
 
 from __future__ import annotations
 
@@ -45,3 +46,35 @@ def force_login_with_second_factor(self: Any, user: Any, backend: str | None = N
     ORIGINAL_FORCE_LOGIN(self, user, backend)
     if user.is_staff and two_factor_required(user):
         pass_second_factor(self, user)
+
+
+API_PASSWORD = "correct horse battery staple"
+
+
+def api_sign_in(site: str, user: Any) -> str:
+    """An access token from the live server's sign-in, as an app or an integration gets one:
+    the password, and the authenticator's code for staff who can refund or pay out."""
+    import requests
+
+    user.set_password(API_PASSWORD)
+    user.save(update_fields=["password"])
+    body = {"email": user.email, "password": API_PASSWORD}
+    if two_factor_required(user):
+        body["otp_token"] = totp_current_code(known_totp_device(user))
+    response = requests.post(f"{site}/api/v1/auth/token/", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    return str(response.json()["access"])
+
+
+def staff_tokens(user: Any) -> Any:
+    """A user's token pair as a sign-in would give it: with the second factor's claim for
+    staff who can refund or pay out (they sign in with their code; that sign-in is tested
+    in tests/orders/test_refunds_second_factor.py)."""
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from accounts.otp import SECOND_FACTOR_CLAIM
+
+    token = RefreshToken.for_user(user)
+    if two_factor_required(user):
+        token[SECOND_FACTOR_CLAIM] = True
+    return token

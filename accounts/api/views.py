@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
+from django.contrib.auth.models import update_last_login
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import AuthenticationFailed
@@ -13,13 +14,16 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenObtainSerializer
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import services
 from accounts.lockout import LoginLocked
 from accounts.models import User
-from common.errors import ApplicationError
+from accounts.otp import SECOND_FACTOR_CLAIM, otp_device_match
+from common.errors import ApplicationError, ValidationFailed
 from common.idempotency import idempotent
 from common.serializers import ErrorSchema, StrictCharField
 from common.throttling import ScopedRateThrottle
@@ -72,8 +76,44 @@ class RegisterView(AuthThrottleMixin, APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+class TwoStepTokenInput(TokenObtainPairSerializer):
+    """Email and password, and the one-time code of the user's authenticator when they have
+    one: staff who refund through the API must sign in with it (`shop.two_factor`)."""
+
+    otp_token = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=20,
+        write_only=True,
+        help_text="The code the authenticator app shows now; marks the tokens as signed in "
+        "with the second factor, which refunds through the brand API require.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        # The password first (simplejwt's check, axes' lockout): no code is tried without it.
+        TokenObtainSerializer.validate(self, attrs)
+        user = cast(User, self.user)  # set by the check above, which raises without one
+        code = attrs.get("otp_token", "")
+        if code and otp_device_match(user, code) is None:
+            raise ValidationFailed(
+                "That code is not right or has expired. Enter the code your app shows now.",
+                code="otp_invalid",
+                fields={"otp_token": [{"code": "otp_invalid", "message": "Not accepted."}]},
+            )
+        # What TokenObtainPairSerializer.validate does, with the claim in the pair it makes.
+        refresh = RefreshToken.for_user(user)
+        if code:
+            refresh[SECOND_FACTOR_CLAIM] = True
+        if jwt_settings.UPDATE_LAST_LOGIN:
+            update_last_login(None, user)  # type: ignore[arg-type]
+        return {"refresh": str(refresh), "access": str(refresh.access_token)}
+
+
 class TokenView(AuthThrottleMixin, TokenObtainPairView):
-    """Sign in with email and password; returns a short-lived access and a rotating refresh."""
+    """Sign in with email and password (and the authenticator's code, for staff who refund);
+    returns a short-lived access and a rotating refresh."""
+
+    serializer_class = TwoStepTokenInput
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         try:

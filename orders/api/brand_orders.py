@@ -36,6 +36,7 @@ from orders.models import Fulfilment, Order, OrderLine, Refund, Shipment
 from orders.services.fulfilment import ShipLine, shipment_create, shipment_mark_delivered
 from orders.services.refunds import RefundLineRequest, refund_create
 from shop.models import Brand, BrandMember
+from shop.two_factor import second_factor_require
 
 IDEMPOTENCY_PARAM = OpenApiParameter(
     IDEMPOTENCY_HEADER,
@@ -156,7 +157,9 @@ class BrandOrderRefundView(APIView):
             "Refunds through Stripe at once. Amounts default to the units' share of what was "
             "paid. Refunds of a line never exceed what was paid for it (409 "
             "`refund_exceeds_paid`). A payment-provider failure answers 502/503 with "
-            "`retryable` and changes nothing."
+            "`retryable` and changes nothing. Owners and managers refund only with tokens "
+            "from a sign-in that gave their authenticator's code (`otp_token`); others get "
+            "403 `second_factor_required`."
         ),
         parameters=[IDEMPOTENCY_PARAM],
         request=RefundInput,
@@ -173,6 +176,7 @@ class BrandOrderRefundView(APIView):
     @idempotent
     def post(self, request: Request, order_id: int) -> Response:
         user = authenticated_user(request)
+        second_factor_require(request)
         data = RefundInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data

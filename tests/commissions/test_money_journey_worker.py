@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 import requests
 from django.utils import timezone
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
 from commissions.models import (
@@ -51,6 +50,7 @@ from tests.orders import conftest as e2e
 from tests.orders.conftest import LiveStripe, wait_until
 from tests.orders.helpers import ADDRESS, pay, stripe_test_client
 from tests.shop.factories import BrandFactory, BrandMemberFactory
+from tests.staff_sign_in import api_sign_in
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -82,8 +82,7 @@ class Http:
         self.session = requests.Session()
         self.session.headers.update(headers or {})
         if user is not None:
-            token = RefreshToken.for_user(user).access_token
-            self.session.headers["Authorization"] = f"Bearer {token}"
+            self.session.headers["Authorization"] = f"Bearer {api_sign_in(site, user)}"
 
     def call(self, method: str, path: str, expect: int = 200, **kw: Any) -> Any:
         response = self.session.request(method, self.site + path, timeout=30, **kw)

@@ -7,7 +7,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.utils import timezone
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
 from creators.models import Collaboration, Creator
@@ -24,6 +23,7 @@ from tests.creators.factories import (
 )
 from tests.orders.aftersale_helpers import member, paid_order, variant_of
 from tests.shop.factories import BrandFactory, InventoryFeedFactory
+from tests.staff_sign_in import staff_tokens
 
 
 @dataclass
@@ -35,7 +35,9 @@ class World:
     order: Order
 
     def token_for(self, user: User) -> str:
-        return str(RefreshToken.for_user(user).access_token)
+        """The user's tokens; the brand owner's from a sign-in with the second factor, so
+        the fuzzing reaches past it to the refunds (its refusal is tested apart)."""
+        return str(staff_tokens(user).access_token)
 
 
 def world_build() -> World:
