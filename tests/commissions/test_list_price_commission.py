@@ -121,6 +121,8 @@ def test_stats_estimate_a_line_not_recorded_yet_on_the_basis_the_ledger_will_use
 
     order = paid_coded_order(on_list_price=on_list_price, record=False)
     line = order.lines.get()
+    assert line.attributed_creator_id is not None
+    assert line.commission_rate is not None
     creator = Creator.objects.get(pk=line.attributed_creator_id)
     window = stats_window(start=None, end=None, interval="day", now=timezone.now())
 
