@@ -248,16 +248,22 @@ def discount_use_reserve(
     return int(row[0])
 
 
-def discount_uses_release(*, order_id: int) -> int:
-    """Give back the uses an order held (its hold lapsed or it will never be paid), once."""
+def _order_uses_locked(order_id: int, status: str, done: str) -> list[tuple[int, int]]:
+    """(use id, discount id) of an order's uses in `status`, locked in discount order, in the
+    caller's transaction (a use is `done` only with the rest of the caller's work)."""
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("Discount uses are released inside the caller's transaction.")
-    held = list(
+        raise RuntimeError(f"Discount uses are {done} inside the caller's transaction.")
+    return list(
         DiscountUse.objects.select_for_update()
-        .filter(order_id=order_id, status=DiscountUse.Status.HELD)
+        .filter(order_id=order_id, status=status)
         .order_by("discount_id")
         .values_list("pk", "discount_id")
     )
+
+
+def discount_uses_release(*, order_id: int) -> int:
+    """Give back the uses an order held (its hold lapsed or it will never be paid), once."""
+    held = _order_uses_locked(order_id, DiscountUse.Status.HELD, "released")
     if not held:
         return 0
     DiscountUse.objects.filter(pk__in=[pk for pk, _ in held]).update(
@@ -277,14 +283,7 @@ def discount_uses_retake(*, order_id: int) -> list[int]:
     count it) but not counted in `uses`, which never passes the cap. Returns those
     discounts' ids, for the order's history.
     """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("Discount uses are taken back inside the caller's transaction.")
-    released = list(
-        DiscountUse.objects.select_for_update()
-        .filter(order_id=order_id, status=DiscountUse.Status.RELEASED)
-        .order_by("discount_id")
-        .values_list("pk", "discount_id")
-    )
+    released = _order_uses_locked(order_id, DiscountUse.Status.RELEASED, "taken back")
     over_cap = []
     for use_id, discount_id in released:
         counted = (
