@@ -30,8 +30,17 @@ def creator_version_key(creator_id: int) -> str:
     return f"pages:v:creator:{creator_id}"
 
 
+_HANDLE_VERSION = "pages:v:handle:"
+
+
 def handle_version_key(handle: str) -> str:
-    return f"pages:v:handle:{handle}"
+    return f"{_HANDLE_VERSION}{handle}"
+
+
+def _version_seconds(key: str) -> int | None:
+    """How long a version is kept: for good, but a handle's only as long as the entries it
+    stamps (anyone can ask for any handle; one missing later only makes them stale)."""
+    return entry_seconds() if key.startswith(_HANDLE_VERSION) else None
 
 
 def storefront_key(handle: str) -> str:
@@ -53,7 +62,9 @@ def entry_seconds() -> int:
 
 
 def _bump(keys: list[str]) -> None:
-    cache.set_many({key: secrets.token_hex(8) for key in keys}, timeout=None)
+    for timeout in {_version_seconds(key) for key in keys}:
+        fresh = {key: secrets.token_hex(8) for key in keys if _version_seconds(key) == timeout}
+        cache.set_many(fresh, timeout=timeout)
 
 
 def pages_changed(
@@ -102,6 +113,6 @@ def versions_get(keys: list[str]) -> dict[str, str]:
     found: dict[str, Any] = cache.get_many(keys)
     for key in keys:
         if key not in found:
-            cache.add(key, secrets.token_hex(8), timeout=None)
+            cache.add(key, secrets.token_hex(8), timeout=_version_seconds(key))
             found[key] = cache.get(key, "")
     return {key: str(found[key]) for key in keys}

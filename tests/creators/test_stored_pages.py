@@ -296,6 +296,26 @@ def test_a_no_such_storefront_built_as_a_creator_takes_the_handle_is_not_kept(cl
     assert "Late Comer" in text(response)
 
 
+def test_unknown_handles_leave_nothing_in_redis_for_good(client):
+    """Anyone can ask for any handle: what a miss stores (the entry and the handle's
+    version) expires, where the catalog's and creators' versions are kept for good."""
+    from django.core.cache import cache
+
+    from creators.pages.versions import CATALOG_VERSION_KEY, handle_version_key, storefront_key
+
+    assert client.get("/@nobody.here").status_code == 404
+    redis = cache._cache.get_client()  # type: ignore[attr-defined]
+
+    def ttl(key: str) -> int:
+        return int(redis.ttl(cache.make_key(key)))
+
+    assert ttl(storefront_key("nobody.here")) > 0
+    assert ttl(handle_version_key("nobody.here")) > 0
+    assert ttl(CATALOG_VERSION_KEY) == -1  # kept, no expiry
+    make_creator("nobody.here")  # the bump keeps the handle's version expiring
+    assert ttl(handle_version_key("nobody.here")) > 0
+
+
 def queries_404(client: Client, path: str) -> int:
     with CaptureQueriesContext(connection) as captured:
         assert client.get(path).status_code == 404
