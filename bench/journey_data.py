@@ -96,8 +96,8 @@ def seed_storefronts() -> dict[int, dict[str, int]]:
 def settle() -> None:
     """Statistics for the tables just filled, as autovacuum keeps them in production: a
     plan made without them (and the machine's PostgreSQL may run without autovacuum) read
-    the whole variant table on every storefront request: 0.7 ms of PostgreSQL CPU more at
-    10 products and at 200."""
+    the whole variant table on every storefront request: 0.6-0.75 ms more PostgreSQL CPU
+    per request at 10 and 200 products (bench/README.md)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
