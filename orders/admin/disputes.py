@@ -25,15 +25,16 @@ from common.errors import ApplicationError
 from orders.models import Dispute, DisputeEvidenceFile, DisputeLine
 from orders.services.disputes import (
     EVIDENCE_FILE_FIELDS,
+    MAX_EVIDENCE_FILE_BYTES,
     MAX_EVIDENCE_TEXT,
     EvidenceFile,
     dispute_evidence_submit,
     dispute_may_answer,
+    evidence_files_from,
 )
 from shop.admin.scoping import BrandScopedAdminMixin, brand_ids_for_request, is_unrestricted
 
 logger = logging.getLogger(__name__)
-MAX_FILE_BYTES = 4 * 1024 * 1024  # Stripe's limit for dispute evidence in all is 4.5 MB
 
 
 class DisputeLineInline(ReadOnlyInlineMixin, TabularInline):
@@ -83,23 +84,14 @@ class EvidenceForm(forms.Form):
         data = super().clean() or {}
         for name in EVIDENCE_FILE_FIELDS:
             upload = data.get(name)
-            if upload is not None and upload.size > MAX_FILE_BYTES:
+            if upload is not None and upload.size > MAX_EVIDENCE_FILE_BYTES:
                 self.add_error(name, "A file may be 4 MB at most.")
         if not data.get("text") and not any(data.get(n) for n in EVIDENCE_FILE_FIELDS):
             raise forms.ValidationError("Give some evidence: text or a file.")
         return data
 
     def files_given(self) -> list[EvidenceFile]:
-        return [
-            EvidenceFile(
-                field=name,
-                filename=upload.name or name,
-                content=upload.read(),
-                content_type=upload.content_type or "application/octet-stream",
-            )
-            for name in EVIDENCE_FILE_FIELDS
-            if (upload := self.cleaned_data.get(name)) is not None
-        ]
+        return evidence_files_from(self.cleaned_data)
 
 
 @admin.register(Dispute)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from orders.api import (
+    brand_disputes,
     brand_orders,
     carts,
     checkouts,
@@ -11,6 +12,11 @@ from orders.api import (
 )
 
 urlpatterns = [
+    path(
+        "brand/disputes/<int:dispute_id>/evidence/",
+        brand_disputes.BrandDisputeEvidenceView.as_view(),
+        name="brand-dispute-evidence",
+    ),
     path("carts/", carts.CartCreateView.as_view(), name="cart-create"),
     path("carts/<int:cart_id>/", carts.CartDetailView.as_view(), name="cart-detail"),
     path("carts/<int:cart_id>/merge/", carts.CartMergeView.as_view(), name="cart-merge"),

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -58,6 +58,7 @@ EVIDENCE_FILE_FIELDS = (
     "uncategorized_file",
 )
 MAX_EVIDENCE_TEXT = 20000
+MAX_EVIDENCE_FILE_BYTES = 4 * 1024 * 1024  # Stripe takes 4.5 MB of evidence files in all
 
 
 def handle_dispute_event(payload: dict[str, Any]) -> None:
@@ -303,6 +304,21 @@ class EvidenceFile:
     filename: str
     content: bytes
     content_type: str = "application/octet-stream"
+
+
+def evidence_files_from(uploads: Mapping[str, Any]) -> list[EvidenceFile]:
+    """The uploaded files (Django's `UploadedFile`s, by evidence field) of a form or a
+    request, in EVIDENCE_FILE_FIELDS order; fields without one are left out."""
+    return [
+        EvidenceFile(
+            field=name,
+            filename=upload.name or name,
+            content=upload.read(),
+            content_type=upload.content_type or "application/octet-stream",
+        )
+        for name in EVIDENCE_FILE_FIELDS
+        if (upload := uploads.get(name)) is not None
+    ]
 
 
 def dispute_may_answer(*, dispute: Dispute, user: User, writable_brand_ids: Sequence[int]) -> bool:
