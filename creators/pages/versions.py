@@ -62,9 +62,11 @@ def entry_seconds() -> int:
 
 
 def _bump(keys: list[str]) -> None:
-    for timeout in {_version_seconds(key) for key in keys}:
-        fresh = {key: secrets.token_hex(8) for key in keys if _version_seconds(key) == timeout}
-        cache.set_many(fresh, timeout=timeout)
+    fresh: dict[int | None, dict[str, str]] = {}
+    for key in keys:
+        fresh.setdefault(_version_seconds(key), {})[key] = secrets.token_hex(8)
+    for timeout, versions in fresh.items():
+        cache.set_many(versions, timeout=timeout)
 
 
 def pages_changed(
