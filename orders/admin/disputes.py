@@ -25,12 +25,12 @@ from common.errors import ApplicationError
 from orders.models import Dispute, DisputeEvidenceFile, DisputeLine
 from orders.services.disputes import (
     EVIDENCE_FILE_FIELDS,
-    MAX_EVIDENCE_FILE_BYTES,
     MAX_EVIDENCE_TEXT,
     EvidenceFile,
     dispute_evidence_submit,
     dispute_may_answer,
     evidence_files_from,
+    evidence_files_oversized,
 )
 from shop.admin.scoping import BrandScopedAdminMixin, brand_ids_for_request, is_unrestricted
 
@@ -82,10 +82,8 @@ class EvidenceForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        for name in EVIDENCE_FILE_FIELDS:
-            upload = data.get(name)
-            if upload is not None and upload.size > MAX_EVIDENCE_FILE_BYTES:
-                self.add_error(name, "A file may be 4 MB at most.")
+        for name in evidence_files_oversized(data):
+            self.add_error(name, "A file may be 4 MB at most.")
         if not data.get("text") and not any(data.get(n) for n in EVIDENCE_FILE_FIELDS):
             raise forms.ValidationError("Give some evidence: text or a file.")
         return data

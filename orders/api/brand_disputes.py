@@ -23,12 +23,11 @@ from orders.api.order_serializers import BrandDisputeViewSchema
 from orders.brand_access import brand_access_for
 from orders.models import Dispute
 from orders.services.disputes import (
-    EVIDENCE_FILE_FIELDS,
-    MAX_EVIDENCE_FILE_BYTES,
     MAX_EVIDENCE_TEXT,
     EvidenceFile,
     dispute_evidence_submit,
     evidence_files_from,
+    evidence_files_oversized,
 )
 
 
@@ -48,10 +47,9 @@ class EvidenceInput(serializers.Serializer):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        for name in EVIDENCE_FILE_FIELDS:
-            upload = attrs.get(name)
-            if upload is not None and upload.size > MAX_EVIDENCE_FILE_BYTES:
-                raise serializers.ValidationError({name: "A file may be 4 MB at most."})
+        oversized = evidence_files_oversized(attrs)
+        if oversized:
+            raise serializers.ValidationError({n: "A file may be 4 MB at most." for n in oversized})
         return attrs
 
     def files_given(self) -> list[EvidenceFile]:

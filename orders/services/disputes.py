@@ -306,6 +306,16 @@ class EvidenceFile:
     content_type: str = "application/octet-stream"
 
 
+def evidence_files_oversized(uploads: Mapping[str, Any]) -> list[str]:
+    """The evidence fields whose upload is over MAX_EVIDENCE_FILE_BYTES, checked before any
+    is read into memory (the form's and the request's)."""
+    return [
+        name
+        for name in EVIDENCE_FILE_FIELDS
+        if (upload := uploads.get(name)) is not None and upload.size > MAX_EVIDENCE_FILE_BYTES
+    ]
+
+
 def evidence_files_from(uploads: Mapping[str, Any]) -> list[EvidenceFile]:
     """The uploaded files (Django's `UploadedFile`s, by evidence field) of a form or a
     request, in EVIDENCE_FILE_FIELDS order; fields without one are left out."""
