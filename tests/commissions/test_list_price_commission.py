@@ -15,11 +15,9 @@ from commissions.services.recording import (
     commission_reverse_for_refund,
 )
 from orders.models import Order
-from orders.services.cart_codes import cart_code_apply
-from orders.services.checkout import checkout_start
 from tests.creators.factories import CreatorFactory
-from tests.orders.code_helpers import code_for
-from tests.orders.helpers import ADDRESS, cart_with, variant_in_stock
+from tests.orders.code_helpers import checkout_with_code, code_for
+from tests.orders.helpers import cart_with, variant_in_stock
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_emulator")]
 
@@ -33,15 +31,7 @@ def paid_coded_order(
     CommissionTerms.objects.create(brand=brand, commission_on_list_price=on_list_price)
     creator = CreatorFactory.create()
     code_for(brand, "MAYA30", creator=creator, value="30")
-    cart = cart_with((variant, quantity))
-    cart_code_apply(cart=cart, code="MAYA30", user=None)
-    order = checkout_start(
-        cart=cart,
-        user=None,
-        idempotency_key=f"k{cart.pk}",
-        email="fan@example.com",
-        shipping_address=ADDRESS,
-    )
+    order = checkout_with_code(cart_with((variant, quantity)), "MAYA30")
     Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID, paid_at=timezone.now())
     if record:
         commission_record_for_orders(order_ids=[order.pk])

@@ -11,13 +11,11 @@ from commissions.models import Settlement, SettlementLine
 from commissions.services.recording import commission_record_for_orders
 from commissions.services.settlements import platform_fee_percent, settlement_create
 from orders.models import Order
-from orders.services.cart_codes import cart_code_apply
-from orders.services.checkout import checkout_start
 from tests.conftest import client_for
 from tests.creators.factories import CreatorFactory
 from tests.orders.aftersale_helpers import member
-from tests.orders.code_helpers import code_for
-from tests.orders.helpers import ADDRESS, cart_with, variant_in_stock
+from tests.orders.code_helpers import checkout_with_code, code_for
+from tests.orders.helpers import cart_with, variant_in_stock
 from tests.shop.factories import ProductFactory, VariantFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_emulator")]
@@ -32,15 +30,7 @@ def settled_with_code() -> Settlement:
     b = VariantFactory.create(product=ProductFactory.create(brand=brand), price=Decimal("10.00"))
     creator = CreatorFactory.create()
     code_for(brand, "MAYA10", creator=creator, kind="fixed", value="4.00")
-    cart = cart_with((a, 2), (b, 1))  # 50.00 list, 4.00 off: 46.00 paid
-    cart_code_apply(cart=cart, code="MAYA10", user=None)
-    order = checkout_start(
-        cart=cart,
-        user=None,
-        idempotency_key=f"k{cart.pk}",
-        email="fan@example.com",
-        shipping_address=ADDRESS,
-    )
+    order = checkout_with_code(cart_with((a, 2), (b, 1)), "MAYA10")  # 50.00 list, 4.00 off
     Order.objects.filter(pk=order.pk).update(
         status=Order.Status.PAID, paid_at=START + timedelta(days=1)
     )

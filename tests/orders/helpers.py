@@ -106,17 +106,22 @@ def event_payload(event_id: str, event_type: str, obj: dict[str, Any]) -> bytes:
     ).encode()
 
 
-def intent_succeeded_payload(event_id: str, order: Any) -> bytes:
-    """A `payment_intent.succeeded` event for `order`'s PaymentIntent, as Stripe sends it."""
+def intent_event(event_id: str, event_type: str, order: Any) -> bytes:
+    """A `payment_intent.*` event for `order`'s PaymentIntent, as Stripe sends it."""
     return event_payload(
         event_id,
-        "payment_intent.succeeded",
+        event_type,
         {
             "id": order.stripe_payment_intent_id,
             "object": "payment_intent",
             "metadata": {"order_id": str(order.pk)},
         },
     )
+
+
+def intent_succeeded_payload(event_id: str, order: Any) -> bytes:
+    """A `payment_intent.succeeded` event for `order`'s PaymentIntent, as Stripe sends it."""
+    return intent_event(event_id, "payment_intent.succeeded", order)
 
 
 def post_event(client: APIClient, payload: bytes, signature: str | None = None):

@@ -6,14 +6,11 @@ import pytest
 from rest_framework.test import APIClient
 
 from orders.models import Order
-from orders.services.cart_codes import cart_code_apply
-from orders.services.checkout import checkout_start
 from shop.models import Discount, DiscountUse
-from tests.orders.code_helpers import code_for
+from tests.orders.code_helpers import checkout_with_code, code_for
 from tests.orders.helpers import (
-    ADDRESS,
     cart_with,
-    event_payload,
+    intent_event,
     pay,
     post_event,
     stripe_test_client,
@@ -26,28 +23,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_emulator")]
 def coded_order(max_uses: int = 1) -> tuple[Order, Discount]:
     variant = variant_in_stock(on_hand=5, price="20.00")
     code = code_for(variant.product.brand, "MAYA10", max_uses=max_uses)
-    cart = cart_with((variant, 1))
-    cart_code_apply(cart=cart, code="MAYA10", user=None)
-    order = checkout_start(
-        cart=cart,
-        user=None,
-        idempotency_key=f"k-{cart.pk}",
-        email="fan@example.com",
-        shipping_address=ADDRESS,
-    )
+    order = checkout_with_code(cart_with((variant, 1)), "MAYA10")
     return order, code.discount
-
-
-def intent_event(event_id: str, event_type: str, order: Order) -> bytes:
-    return event_payload(
-        event_id,
-        event_type,
-        {
-            "id": order.stripe_payment_intent_id,
-            "object": "payment_intent",
-            "metadata": {"order_id": str(order.pk)},
-        },
-    )
 
 
 def uses_of(discount: Discount) -> tuple[int, list[str]]:

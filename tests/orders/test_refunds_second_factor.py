@@ -16,19 +16,18 @@ from accounts.otp import totp_current_code
 from orders.models import Refund
 from tests.orders.aftersale_helpers import member, two_brand_order
 from tests.orders.test_refunds_api import unchanged, url
-from tests.staff_sign_in import known_totp_device
+from tests.staff_sign_in import API_PASSWORD, known_totp_device
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_emulator")]
 
-PASSWORD = "correct horse battery staple"
 TOKEN_URL = "/api/v1/auth/token/"
 
 
 def sign_in(user, **extra: str):
-    user.set_password(PASSWORD)
+    user.set_password(API_PASSWORD)
     user.save(update_fields=["password"])
     return APIClient().post(
-        TOKEN_URL, {"email": user.email, "password": PASSWORD, **extra}, format="json"
+        TOKEN_URL, {"email": user.email, "password": API_PASSWORD, **extra}, format="json"
     )
 
 
@@ -87,7 +86,7 @@ def test_a_wrong_code_signs_nobody_in():
 def test_a_code_is_not_tried_before_the_password_is_right():
     t = two_brand_order()
     code = totp_current_code(known_totp_device(t.owner_a))
-    t.owner_a.set_password(PASSWORD)
+    t.owner_a.set_password(API_PASSWORD)
     t.owner_a.save(update_fields=["password"])
 
     response = APIClient().post(

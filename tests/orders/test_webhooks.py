@@ -21,6 +21,7 @@ from tests.orders.helpers import (
     ADDRESS,
     cart_with,
     event_payload,
+    intent_event,
     pay,
     post_event,
     sign,
@@ -41,18 +42,6 @@ def start_order(on_hand: int = 5, quantity: int = 2) -> Order:
         idempotency_key=f"k-{cart.pk}",
         email="a@b.co",
         shipping_address=ADDRESS,
-    )
-
-
-def intent_event(event_id: str, event_type: str, order: Order) -> bytes:
-    return event_payload(
-        event_id,
-        event_type,
-        {
-            "id": order.stripe_payment_intent_id,
-            "object": "payment_intent",
-            "metadata": {"order_id": str(order.pk)},
-        },
     )
 
 
