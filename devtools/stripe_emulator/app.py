@@ -21,6 +21,7 @@ from localstripe.resources import Event, PaymentIntent, store
 
 # Importing cards, refunds and webhooks installs their patches over localstripe.
 from devtools.stripe_emulator import cards, connect, disputes, in_memory_only, refunds, webhooks  # noqa: F401
+from devtools.stripe_emulator.multipart import multipart_parts
 from devtools.stripe_emulator.payment_intents import (
     api_authenticate,
     api_cancel,
@@ -114,10 +115,14 @@ idempotency = IdempotencyStore()
 
 
 async def _fingerprint(request: web.Request) -> tuple:
+    """The request's parameters, as Stripe compares them: a multipart body by its parts, not
+    its bytes (each upload draws a new boundary)."""
     body = await request.read()
     if request.content_type == "application/x-www-form-urlencoded":
         pairs = parse_qsl(body.decode(), keep_blank_values=True)
         return (request.path, tuple(sorted(p for p in pairs if p[0] != "key")))
+    if request.content_type.startswith("multipart/"):
+        return (request.path, tuple(multipart_parts(request.headers["Content-Type"], body)))
     return (request.path, body)
 
 

@@ -24,9 +24,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from email.message import Message
-from email.parser import BytesParser
-from email.policy import HTTP
 
 from aiohttp import web
 from localstripe import resources, server
@@ -34,6 +31,7 @@ from localstripe.resources import Charge, PaymentIntent, PaymentMethod, Refund, 
 
 # Refunds' patch first: the refusal of a disputed charge's refund wraps it.
 from devtools.stripe_emulator import refunds  # noqa: F401
+from devtools.stripe_emulator.multipart import multipart_parts
 from devtools.stripe_emulator.validation import check_metadata, error, parse_bool
 from devtools.stripe_emulator.webhooks import schedule
 
@@ -315,19 +313,13 @@ async def file_create(request: web.Request) -> web.Response:
     if not request.content_type.startswith("multipart/"):
         raise error(400, "Files are uploaded as multipart/form-data.")
     # The body was read already (the idempotency fingerprint): parse it from the bytes.
-    head = f"Content-Type: {request.headers['Content-Type']}\r\n\r\n".encode()
-    message = BytesParser(policy=HTTP).parsebytes(head + await request.read())
     purpose: str | None = None
     upload: tuple[str, bytes, str] | None = None
-    for part in message.iter_parts() if message.is_multipart() else []:
-        assert isinstance(part, Message)
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        data = payload if isinstance(payload, bytes) else b""
-        if name == "purpose":
-            purpose = data.decode().strip()
-        elif name == "file":
-            upload = (part.get_filename() or "upload", data, part.get_content_type())
+    for part in multipart_parts(request.headers["Content-Type"], await request.read()):
+        if part.name == "purpose":
+            purpose = part.data.decode().strip()
+        elif part.name == "file":
+            upload = (part.filename or "upload", part.data, part.content_type)
     if purpose not in FILE_PURPOSES:
         raise error(400, f"Invalid purpose: {purpose}", param="purpose")
     if upload is None or not upload[1]:

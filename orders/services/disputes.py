@@ -23,6 +23,7 @@ brands is the platform staff's.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 from collections.abc import Mapping, Sequence
@@ -375,7 +376,12 @@ def dispute_evidence_submit(
         for item in files:
             upload = io.BytesIO(item.content)
             upload.name = item.filename  # the SDK's multipart encoder names the part by it
-            stored = client.v1.files.create(params={"purpose": "dispute_evidence", "file": upload})
+            # The same file sent again (a retry, a second try) is the same Stripe file.
+            same = hashlib.sha256(f"{item.field}|{item.filename}|".encode() + item.content)
+            stored = client.v1.files.create(
+                params={"purpose": "dispute_evidence", "file": upload},
+                options={"idempotency_key": f"tribe-dispute-{dispute.pk}-{same.hexdigest()[:40]}"},
+            )
             uploaded.append((item, stored))
             evidence[item.field] = stored.id
         if text:

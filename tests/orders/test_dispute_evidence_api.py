@@ -157,3 +157,23 @@ def test_a_closed_dispute_takes_no_more_evidence(django_capture_on_commit_callba
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "dispute_closed"
+
+
+def test_the_same_file_sent_twice_is_one_file_at_stripe(django_capture_on_commit_callbacks):
+    """A retried or repeated upload carries the same idempotency key: Stripe keeps one file
+    and the dispute lists it once."""
+    brand = BrandFactory.create()
+    dispute = opened(
+        paid_order((variant_of(brand, "30.00"), 1)), django_capture_on_commit_callbacks
+    )
+    client = client_for(member(brand))
+
+    def send() -> int:
+        receipt = SimpleUploadedFile("receipt.pdf", b"%PDF-1.4 receipt")
+        return client.post(
+            url(dispute), {"receipt": receipt, "submit": "false"}, format="multipart"
+        ).status_code
+
+    assert (send(), send()) == (200, 200)
+    (stored,) = DisputeEvidenceFile.objects.all()
+    assert at_stripe(dispute).evidence.receipt == stored.stripe_file_id
