@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Protocol
 
 from common.errors import ApplicationError
 from common.money import quantize
@@ -35,7 +36,17 @@ class Totals:
         return self.items - self.discount + self.shipping
 
 
-def brand_shipping(brand: Brand, items: Decimal) -> Decimal:
+class ShippingTerms(Protocol):
+    """A brand's shipping terms: the model, or a row that read them."""
+
+    @property
+    def shipping_flat_rate(self) -> Decimal: ...
+
+    @property
+    def free_shipping_threshold(self) -> Decimal | None: ...
+
+
+def brand_shipping(brand: ShippingTerms, items: Decimal) -> Decimal:
     """The brand's flat rate, or nothing once its lines reach its free-shipping threshold."""
     threshold = brand.free_shipping_threshold
     if threshold is not None and items >= threshold:

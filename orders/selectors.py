@@ -44,21 +44,6 @@ def cart_queryset() -> QuerySet[Cart]:
     )
 
 
-def cart_owned_by(*, user: User | None, token: str | None) -> Q | None:
-    """The carts the caller owns, as a filter (`cart_get_for`'s rule); None when none can be.
-
-    A signed-in shopper owns their carts; anyone with an anonymous cart's token owns that
-    cart. Writers that lock the cart put this in the locking statement, so ownership costs
-    no statement of its own.
-    """
-    owned = Q()
-    if user is not None and user.is_authenticated:
-        owned |= Q(user_id=user.pk)
-    if token:
-        owned |= Q(user__isnull=True, token=token)
-    return owned if owned.children else None
-
-
 def cart_get_for(
     *, cart_id: int, user: User | None, token: str | None, with_lines: bool = True
 ) -> Cart:

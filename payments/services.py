@@ -15,6 +15,7 @@ from typing import Any
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from common.errors import ApplicationError
@@ -122,17 +123,21 @@ def stripe_webhook_receive(*, payload: bytes, signature: str) -> StripeEvent:
         if isinstance(created, int) and not isinstance(created, bool):
             WEBHOOK_LAG.observe(max(0.0, time.time() - created))
     if event.processed_at is None:
-        stripe_event_process(event_id=event.event_id)
-        event.refresh_from_db()
+        _event_process(event)
     return event
 
 
 def stripe_event_process(*, event_id: str) -> None:
     """Run the handler for a stored event; a failure leaves it unprocessed for Stripe's retry."""
     event = StripeEvent.objects.get(event_id=event_id)
-    if event.processed_at is not None:
-        return
-    StripeEvent.objects.filter(pk=event.pk).update(attempts=event.attempts + 1)
+    if event.processed_at is None:
+        _event_process(event)
+
+
+def _event_process(event: StripeEvent) -> None:
+    """Count the attempt first (a handler that kills its process still counts), run the
+    handler, and mark the event processed; `event` comes back as it is then."""
+    StripeEvent.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
     handler = HANDLERS.get(event.type.split(".")[0])
     try:
         if handler is not None:
@@ -140,6 +145,10 @@ def stripe_event_process(*, event_id: str) -> None:
     except Exception as exc:
         StripeEvent.objects.filter(pk=event.pk).update(last_error=repr(exc)[:2000])
         raise
-    StripeEvent.objects.filter(pk=event.pk, processed_at__isnull=True).update(
-        processed_at=timezone.now(), last_error=""
-    )
+    now = timezone.now()
+    if StripeEvent.objects.filter(pk=event.pk, processed_at__isnull=True).update(
+        processed_at=now, last_error=""
+    ):
+        event.processed_at, event.last_error = now, ""
+    else:  # processed meanwhile by another delivery of the same event
+        event.refresh_from_db()

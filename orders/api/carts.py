@@ -11,13 +11,14 @@ from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
 from common import visitor
-from common.db import prefetched
+from common.errors import NotFound
 from common.serializers import ErrorSchema, StrictCharField
 from creators.attribution.views import ATTRIBUTION_COOKIE
 from orders import selectors
-from orders.api.serializers import CartSerializer, NewCartSerializer
+from orders.api.serializers import CartSerializer, NewCartSerializer, cart_body
 from orders.models import Cart
 from orders.services import carts
+from orders.services.carts import CartContents
 
 CART_HEADER = "X-Cart-Token"
 CART_COOKIE = visitor.CART_COOKIE
@@ -40,17 +41,28 @@ def cart_for_request(request: Request, cart_id: int, *, with_lines: bool = True)
 
 
 def cart_response(
-    cart_id: int, *, status_code: int = 200, new: bool = False, cart: Cart | None = None
+    cart_id: int,
+    *,
+    status_code: int = 200,
+    new: bool = False,
+    cart: Cart | None = None,
+    contents: CartContents | None = None,
 ) -> Response:
-    """The cart as the API shows it; `cart` when it is in hand with its lines attached."""
-    if cart is None:
-        cart = selectors.cart_get_with_lines(cart_id=cart_id)
-    serializer = NewCartSerializer if new else CartSerializer
-    response = Response(serializer(cart).data, status=status_code)
-    if new and cart.user_id is None:
+    """The cart as the API shows it: from `contents` when a write read it back (and it has
+    no codes), from `cart` when it is in hand with its lines attached, else read."""
+    if contents is not None and not contents.has_codes:
+        response = Response(cart_body(contents, new=new), status=status_code)
+        user_id, token = contents.user_id, contents.token
+    else:
+        if cart is None:
+            cart = selectors.cart_get_with_lines(cart_id=cart_id)
+        serializer = NewCartSerializer if new else CartSerializer
+        response = Response(serializer(cart).data, status=status_code)
+        user_id, token = cart.user_id, cart.token
+    if new and user_id is None:
         response.set_cookie(
             CART_COOKIE,
-            cart.token,
+            token,
             max_age=60 * 60 * 24 * 30,
             httponly=True,
             samesite="Lax",
@@ -69,11 +81,23 @@ class CartCreateView(APIView):
     )
     def post(self, request: Request) -> Response:
         cart = carts.cart_create(user=request.user)  # type: ignore[arg-type]
-        in_hand = None
-        if cart.user_id is None:  # a new anonymous cart: nothing in it to read back
-            prefetched(cart, "lines", [])
-            in_hand = cart
-        return cart_response(cart.pk, status_code=status.HTTP_201_CREATED, new=True, cart=in_hand)
+        if cart.user_id is not None:  # the signed-in user's open cart: read with its lines
+            return cart_response(cart.pk, status_code=status.HTTP_201_CREATED, new=True)
+        # A new anonymous cart: nothing in it to read back.
+        contents = CartContents(
+            id=cart.pk,
+            token=cart.token,
+            user_id=None,
+            status=cart.status,
+            currency=cart.currency,
+            has_codes=False,
+            created_at=cart.created_at,
+            updated_at=cart.updated_at,
+            lines=[],
+        )
+        return cart_response(
+            cart.pk, status_code=status.HTTP_201_CREATED, new=True, contents=contents
+        )
 
 
 class CartDetailView(APIView):
@@ -111,11 +135,14 @@ class CartLineView(APIView):
         responses={200: CartSerializer, 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema},
     )
     def put(self, request: Request, cart_id: int, sku: str) -> Response:
-        cart = cart_for_request(request, cart_id, with_lines=False)
+        owner = carts.cart_owner(user=request.user, token=cart_token(request))  # type: ignore[arg-type]
+        if owner is None:
+            raise NotFound("No such cart.", code="cart_not_found")
         data = LineInput(data=request.data)
         data.is_valid(raise_exception=True)
-        carts.cart_line_set(
-            cart=cart,
+        contents = carts.cart_line_set(
+            cart_id=cart_id,
+            owner=owner,
             sku=sku,
             quantity=data.validated_data["quantity"],
             attribution_tokens=[
@@ -124,7 +151,7 @@ class CartLineView(APIView):
                 request.COOKIES.get(ATTRIBUTION_COOKIE, ""),
             ],
         )
-        return cart_response(cart.pk)
+        return cart_response(cart_id, contents=contents)
 
     @extend_schema(
         summary="Remove a line",

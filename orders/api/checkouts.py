@@ -19,7 +19,7 @@ from common.serializers import ErrorSchema, StrictCharField
 from common.throttling import ScopedRateThrottle
 from orders import selectors
 from orders.api.carts import CART_TOKEN_PARAM, cart_token
-from orders.api.serializers import CheckoutConfirmSerializer, CheckoutSerializer
+from orders.api.serializers import DATETIME, CheckoutConfirmSerializer, CheckoutSerializer
 from orders.models import Order
 from orders.services.checkout import checkout_start_or_replay
 from orders.services.payment_attempts import DEVICE_HEADER, DEVICE_ID, payment_client
@@ -49,9 +49,6 @@ class CheckoutInput(serializers.Serializer):
     cart_id = serializers.IntegerField()
     email = serializers.EmailField()
     shipping_address = AddressInput()
-
-
-_DATETIME = serializers.DateTimeField()
 
 
 def checkout_body(order: Order) -> dict[str, Any]:
@@ -92,11 +89,11 @@ def checkout_body(order: Order) -> dict[str, Any]:
         "payment_intent_id": order.stripe_payment_intent_id,
         "client_secret": (order.stripe_client_secret or None) if pending else None,
         "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-        "reservation_expires_at": _DATETIME.to_representation(order.reservation_expires_at)
+        "reservation_expires_at": DATETIME.to_representation(order.reservation_expires_at)
         if order.reservation_expires_at
         else None,
         "payment_page_url": f"{settings.SITE_URL}/checkout/{order.token}/",
-        "created_at": _DATETIME.to_representation(order.created_at),
+        "created_at": DATETIME.to_representation(order.created_at),
     }
 
 

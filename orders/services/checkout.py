@@ -8,12 +8,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import stripe
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -30,8 +30,8 @@ from orders.discounts import AppliedCode, codes_price
 from orders.models import Cart, CartCode, CartLine, Order, OrderLine, OrderShipping
 from orders.pricing import price_lines
 from orders.risk import shipping_hash as risk_shipping_hash
-from orders.selectors import cart_owned_by, link_pace
-from orders.services.carts import OutOfStock, cart_check_size
+from orders.selectors import link_pace
+from orders.services.carts import CartOwner, OutOfStock, cart_check_size, cart_owner, owned_sql
 from orders.services.payment_attempts import PaymentClient, payment_attempts_check
 from orders.services.reservations import order_holds_release, reservation_hold
 from orders.state import order_note, order_transition
@@ -89,31 +89,58 @@ def _replace_pending_orders(cart: Cart) -> None:
             enqueue_on_commit("orders.tasks.payment_intent_cancel", order.pk)
 
 
-def _lock_cart(cart_id: int, *, owned: Q | None, scope: str, key: str) -> Cart:
-    """Lock the cart, learning in the same statement whether the key already has an order
-    (`raced_id`) and whether an unpaid order of this cart is to be superseded (`pending`).
+# The cart locked (its owner checked by the same statement when asked), with whether the
+# key already has an order and whether an unpaid order of this cart is to be superseded.
+_LOCK_CART_SQL = """
+SELECT c.id, c.token, c.user_id, c.currency, c.status, c.has_codes, c.created_at,
+    c.updated_at,
+    (SELECT o.id FROM orders_order o
+     WHERE o.checkout_scope = %(scope)s AND o.checkout_key = %(key)s LIMIT 1),
+    EXISTS (SELECT 1 FROM orders_order o WHERE o.cart_id = c.id AND o.status = %(pending)s)
+FROM orders_cart c
+WHERE c.id = %(cart)s {owned}
+FOR UPDATE OF c
+"""
 
-    With `owned` (`cart_owned_by`), the same statement checks that the caller owns the cart:
-    a cart of someone else is neither read nor locked, and is answered as no cart at all.
+
+class _LockedCart(NamedTuple):
+    cart: Cart
+    raced_id: int | None  # the order this key already made
+    pending: bool  # an unpaid order of this cart, to be superseded
+
+
+def _lock_cart(cart_id: int, *, owner: CartOwner | None, scope: str, key: str) -> _LockedCart:
+    """Lock the cart, learning in the same statement whether the key already has an order
+    and whether an unpaid order of this cart is to be superseded.
+
+    With `owner`, the same statement checks that the caller owns the cart: a cart of
+    someone else is neither read nor locked, and is answered as no cart at all.
     """
-    carts = Cart.objects.filter(pk=cart_id)
-    if owned is not None:
-        carts = carts.filter(owned)
-    locked = (
-        carts.select_for_update(of=("self",))
-        .annotate(
-            raced_id=Subquery(
-                Order.objects.filter(checkout_scope=scope, checkout_key=key).values("pk")[:1]
-            ),
-            pending=Exists(
-                Order.objects.filter(cart=OuterRef("pk"), status=Order.Status.PENDING_PAYMENT)
-            ),
-        )
-        .first()
-    )
-    if locked is None:
+    params: dict[str, int | str | None] = {
+        "cart": cart_id,
+        "scope": scope,
+        "key": key,
+        "pending": Order.Status.PENDING_PAYMENT,
+    }
+    sql = _LOCK_CART_SQL.format(owned=owned_sql(owner, params))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
         raise NotFound("No such cart.", code="cart_not_found")
-    return locked
+    cart = Cart(
+        id=row[0],
+        token=row[1],
+        user_id=row[2],
+        currency=row[3],
+        status=row[4],
+        has_codes=row[5],
+        created_at=row[6],
+        updated_at=row[7],
+    )
+    cart._state.adding = False
+    cart._state.db = connection.alias
+    return _LockedCart(cart, row[8], row[9])
 
 
 def _order_line(
@@ -191,7 +218,7 @@ def _reserve_uses(
 def _create_order(
     *,
     cart_id: int,
-    owned: Q | None,
+    owner: CartOwner | None,
     user: User | None,
     scope: str,
     key: str,
@@ -209,9 +236,10 @@ def _create_order(
     attached (`prefetched`), so answering the request reads nothing more.
     """
     with transaction.atomic(durable=True):
-        locked = _lock_cart(cart_id, owned=owned, scope=scope, key=key)
-        if locked.raced_id is not None:  # type: ignore[attr-defined]
-            return Order.objects.get(pk=locked.raced_id), False  # type: ignore[attr-defined]
+        found = _lock_cart(cart_id, owner=owner, scope=scope, key=key)
+        if found.raced_id is not None:
+            return Order.objects.get(pk=found.raced_id), False
+        locked = found.cart
         if locked.status != Cart.Status.OPEN:
             raise Conflict("This cart has already been ordered.", code="cart_closed")
         cart_lines = list(
@@ -242,7 +270,7 @@ def _create_order(
                 code="amount_too_small",
                 details={"minimum": {"amount": str(minimum), "currency": currency}},
             )
-        if locked.pending:  # type: ignore[attr-defined]
+        if found.pending:
             _replace_pending_orders(locked)
 
         expires_at = now + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
@@ -401,7 +429,7 @@ def checkout_start(
     found to be theirs (the web shop reads it by its token)."""
     order, _ = _checkout(
         cart_id=cart.pk,
-        owned=None,
+        owner=None,
         user=user,
         idempotency_key=idempotency_key,
         email=email,
@@ -427,18 +455,18 @@ def checkout_start_or_replay(
     (order, replayed).
 
     The caller owns the cart as signed-in owner or by the anonymous cart's token
-    (`cart_owned_by`), checked by the statement that locks it; any other cart is 404
+    (`cart_owner`), checked by the statement that locks it; any other cart is 404
     `cart_not_found`. A repeated key with any other request is refused with 422. The API
     passes the fingerprint of the whole request body (`body_fingerprint`); other callers
     get one of the arguments. A client or cart blocked for declined payments is refused
     with 429 before anything is written or sent to Stripe (`orders.services.payment_attempts`).
     """
-    owned = cart_owned_by(user=user, token=cart_token)
-    if owned is None:
+    owner = cart_owner(user=user, token=cart_token)
+    if owner is None:
         raise NotFound("No such cart.", code="cart_not_found")
     return _checkout(
         cart_id=cart_id,
-        owned=owned,
+        owner=owner,
         user=user,
         idempotency_key=idempotency_key,
         email=email,
@@ -451,7 +479,7 @@ def checkout_start_or_replay(
 def _checkout(
     *,
     cart_id: int,
-    owned: Q | None,
+    owner: CartOwner | None,
     user: User | None,
     idempotency_key: str,
     email: str,
@@ -470,7 +498,7 @@ def _checkout(
     try:
         order, created = _create_order(
             cart_id=cart_id,
-            owned=owned,
+            owner=owner,
             user=user,
             scope=scope,
             key=idempotency_key,

@@ -4,7 +4,10 @@ payments stores and dispatches the events (`payments.services`); orders register
 handlers there (orders.handlers). Events arrive in any order and any number of times.
 Every payment_intent.* event is handled the same way: re-fetch the PaymentIntent (outside
 any transaction) and move the order to match it, so the final state depends on neither
-order nor repetition.
+order nor repetition. The one exception is `payment_intent.created` for an order that has
+recorded its PaymentIntent already (checkout does, before it answers): it can tell nothing
+new, since every later change of the intent comes with an event of its own, so it costs no
+call to Stripe.
 """
 
 from __future__ import annotations
@@ -56,6 +59,12 @@ def payment_intent_event_handle(payload: dict[str, Any]) -> None:
         _count_decline(obj, order, event_id=str(payload.get("id", "")))
     if order is None:
         logger.info("PaymentIntent %s matches no order; ignored", obj["id"])
+        return
+    if (
+        payload.get("type") == "payment_intent.created"
+        and order.stripe_payment_intent_id == obj["id"]
+        and order.stripe_client_secret
+    ):
         return
     intent = stripe_client().v1.payment_intents.retrieve(
         obj["id"], params={"expand": ["payment_method"]}

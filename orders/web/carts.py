@@ -176,10 +176,10 @@ def _form_error(form: AddForm | QuantityForm) -> str:
     return next((str(e) for errors in form.errors.values() for e in errors), "Check the form.")
 
 
-def _after_add(request: HttpRequest, line: CartLine, form: AddForm) -> HttpResponse:
+def _after_add(request: HttpRequest, cart: carts.CartContents, form: AddForm) -> HttpResponse:
     data = form.cleaned_data
     response = HttpResponse(status=303)
-    token = line.cart.token
+    token = cart.token
     response["Location"] = cart_url(token, atk=data["atk"], shop=(data["shop"] or "").lower())
     return visitor.token_page(response)
 
@@ -196,7 +196,7 @@ def cart_start(request: HttpRequest) -> HttpResponse:
         return _add_refused(request, None, form, _form_error(form), 400)
     data = form.cleaned_data
     try:
-        line = carts.cart_create_with_line(
+        added = carts.cart_create_with_line(
             sku=data["sku"],
             quantity=data["quantity"],
             attribution_tokens=_tokens(request, data["atk"], data["satk"]),
@@ -206,12 +206,12 @@ def cart_start(request: HttpRequest) -> HttpResponse:
         return _add_refused(
             request, None, form, shopper_message(exc, titles=titles), exc.status_code
         )
-    response = _after_add(request, line, form)
+    response = _after_add(request, added, form)
     # A cross-site post may make a cart, but never replaces the one this browser keeps.
     if request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "same-site", "none"):
         response.set_cookie(
             visitor.CART_COOKIE,
-            line.cart.token,
+            added.token,
             max_age=CART_COOKIE_MAX_AGE,
             httponly=True,
             samesite="Lax",
@@ -237,8 +237,8 @@ def cart_add(request: HttpRequest, token: str) -> HttpResponse:
     # "Add" on the web is the API's "set" with what the cart already holds.
     held = next((line.quantity for line in cart.lines.all() if line.variant.sku == data["sku"]), 0)
     try:
-        line = carts.cart_line_set(
-            cart=cart,
+        added = carts.cart_line_set(
+            cart_id=cart.pk,
             sku=data["sku"],
             quantity=held + data["quantity"] if data["quantity"] > 0 else data["quantity"],
             attribution_tokens=_tokens(request, data["atk"], data["satk"]),
@@ -248,7 +248,7 @@ def cart_add(request: HttpRequest, token: str) -> HttpResponse:
         return _add_refused(
             request, cart, form, shopper_message(exc, titles=titles), exc.status_code
         )
-    return _after_add(request, line, form)
+    return _after_add(request, added, form)
 
 
 @require_safe
@@ -279,7 +279,7 @@ def cart_line_update(request: HttpRequest, token: str, sku: str) -> HttpResponse
         )
     try:
         carts.cart_line_set(
-            cart=cart,
+            cart_id=cart.pk,
             sku=sku,
             quantity=form.cleaned_data["quantity"],
             attribution_tokens=_tokens(request),

@@ -37,10 +37,13 @@ class StockState:
 
 
 def stock_state(variant: Variant) -> str:
-    available = variant.available
+    return stock_level_state(variant.available, variant.low_stock_threshold)
+
+
+def stock_level_state(available: int, low_stock_threshold: int) -> str:
     if available <= 0:
         return StockState.SOLD_OUT
-    if available <= variant.low_stock_threshold:
+    if available <= low_stock_threshold:
         return StockState.LOW_STOCK
     return StockState.IN_STOCK
 

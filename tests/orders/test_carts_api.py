@@ -179,6 +179,42 @@ def test_totals_apply_each_brands_flat_rate_and_free_shipping_threshold(api_clie
     assert [b["shipping"]["amount"] for b in totals["brands"]] == ["5.00", "0.00"]
 
 
+def test_the_answers_of_a_new_cart_and_a_set_line_equal_what_the_cart_serializer_shows(
+    api_client,
+):
+    from creators.attribution.tokens import token_for_click
+    from tests.creators.factories import AffiliateLinkFactory
+
+    cheap = variant_in_stock(price="10.00", shipping_flat_rate=Decimal("5.00"))
+    scarce = variant_in_stock(
+        on_hand=3,
+        price="30.005",
+        shipping_flat_rate=Decimal("7.00"),
+        free_shipping_threshold=Decimal("50.00"),
+    )
+    scarce.low_stock_threshold = 5
+    scarce.save()
+    token = token_for_click(
+        click_id="c1", link_id=AffiliateLinkFactory.create(product=cheap.product).pk
+    )
+    created = new_cart(api_client)
+    url = f"/api/v1/carts/{created['id']}/"
+    assert created == {**api_client.get(url).json(), "token": created["token"]}
+
+    put_line(api_client, created["id"], cheap.sku, 1, attribution_token=token)
+    body = put_line(api_client, created["id"], scarce.sku, 2).json()
+
+    assert body == api_client.get(url).json()
+    assert [line["stock_state"] for line in body["lines"]] == ["in_stock", "low_stock"]
+    assert body["lines"][0]["attribution_token"] == token
+    assert body["lines"][1]["unit_price"] == {"amount": "30.01", "currency": "USD"}
+    assert body["totals"]["grand_total"] == {"amount": "75.01", "currency": "USD"}
+    # Changing a line's quantity answers the same way, its place in the cart kept.
+    body = put_line(api_client, created["id"], cheap.sku, 4).json()
+    assert body == api_client.get(url).json()
+    assert [line["quantity"] for line in body["lines"]] == [4, 2]
+
+
 def test_removing_a_line(api_client):
     variant = variant_in_stock()
     cart = new_cart(api_client)

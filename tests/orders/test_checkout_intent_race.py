@@ -128,3 +128,32 @@ def test_checkout_retry_that_finds_an_intent_without_its_secret_fetches_it_from_
     assert retried.json()["payment_intent_id"] == intent.id
     assert retried.json()["client_secret"] == intent.client_secret
     assert Order.objects.get(pk=first["order_id"]).stripe_client_secret == intent.client_secret
+
+
+def test_a_created_webhook_for_an_intent_checkout_recorded_asks_stripe_nothing(monkeypatch):
+    from orders.services import payments
+
+    variant = variant_in_stock(on_hand=5)
+    cart = cart_with((variant, 1))
+    body = checkout(cart_client(cart), cart).json()
+    intent = stripe_test_client().v1.payment_intents.retrieve(body["payment_intent_id"])
+    asked: list[str] = []
+    build = payments.stripe_client
+
+    def counting() -> Any:
+        asked.append("stripe")
+        return build()
+
+    monkeypatch.setattr(payments, "stripe_client", counting)
+
+    assert post_event(APIClient(), created_event("evt_created", intent)).status_code == 200
+    assert asked == []
+    # Any other event of the intent is still checked against Stripe.
+    other = event_payload(
+        "evt_requires_action",
+        "payment_intent.requires_action",
+        {"id": intent.id, "object": "payment_intent", "metadata": intent.metadata.to_dict()},
+    )
+    assert post_event(APIClient(), other).status_code == 200
+    assert asked == ["stripe"]
+    assert Order.objects.get(pk=body["order_id"]).status == Order.Status.PENDING_PAYMENT
