@@ -111,19 +111,22 @@ def stripe_webhook_receive(*, payload: bytes, signature: str) -> StripeEvent:
     """Verify the signature before anything else, store the event once, then process it."""
     _verify_signature(payload, signature)
     data = _event_from(payload)
+    counted = True
     try:
         with transaction.atomic(durable=True):
+            # Stored as attempted once: it is processed right below.
             event = StripeEvent.objects.create(
-                event_id=data["id"], type=data.get("type", ""), payload=data
+                event_id=data["id"], type=data.get("type", ""), payload=data, attempts=1
             )
     except IntegrityError:
         event = StripeEvent.objects.get(event_id=data["id"])
+        counted = False
     else:
         created = data.get("created")
         if isinstance(created, int) and not isinstance(created, bool):
             WEBHOOK_LAG.observe(max(0.0, time.time() - created))
     if event.processed_at is None:
-        _event_process(event)
+        _event_process(event, counted=counted)
     return event
 
 
@@ -134,10 +137,12 @@ def stripe_event_process(*, event_id: str) -> None:
         _event_process(event)
 
 
-def _event_process(event: StripeEvent) -> None:
-    """Count the attempt first (a handler that kills its process still counts), run the
-    handler, and mark the event processed; `event` comes back as it is then."""
-    StripeEvent.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
+def _event_process(event: StripeEvent, *, counted: bool = False) -> None:
+    """Count the attempt first (a handler that kills its process still counts; `counted`:
+    stored counted already), run the handler, and mark the event processed; `event` comes
+    back as it is then."""
+    if not counted:
+        StripeEvent.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
     handler = HANDLERS.get(event.type.split(".")[0])
     try:
         if handler is not None:
