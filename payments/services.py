@@ -14,7 +14,7 @@ from typing import Any
 
 import stripe
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -107,20 +107,51 @@ def _event_from(payload: bytes) -> dict[str, Any]:
     return data
 
 
+# Stored once, in one statement atomic on its own (no transaction around it), counted as
+# attempted: the receive path processes a new event at once. A replay stores nothing.
+_EVENT_STORE_SQL = """
+INSERT INTO orders_stripeevent
+    (event_id, type, payload, received_at, processed_at, attempts, last_error)
+VALUES (%(event_id)s, %(type)s, %(payload)s, %(now)s, NULL, 1, '')
+ON CONFLICT (event_id) DO NOTHING
+RETURNING id
+"""
+
+
+def _event_store(data: dict[str, Any]) -> StripeEvent | None:
+    """The event stored now, or None when it was stored before."""
+    now = timezone.now()
+    event = StripeEvent(
+        event_id=data["id"],
+        type=data.get("type", ""),
+        payload=data,
+        received_at=now,
+        attempts=1,
+        last_error="",
+    )
+    payload = StripeEvent._meta.get_field("payload").get_db_prep_save(data, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _EVENT_STORE_SQL,
+            {"event_id": event.event_id, "type": event.type, "payload": payload, "now": now},
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    event.pk = row[0]
+    event._state.adding = False
+    event._state.db = connection.alias
+    return event
+
+
 def stripe_webhook_receive(*, payload: bytes, signature: str) -> StripeEvent:
     """Verify the signature before anything else, store the event once, then process it."""
     _verify_signature(payload, signature)
     data = _event_from(payload)
-    counted = True
-    try:
-        with transaction.atomic(durable=True):
-            # Stored as attempted once: it is processed right below.
-            event = StripeEvent.objects.create(
-                event_id=data["id"], type=data.get("type", ""), payload=data, attempts=1
-            )
-    except IntegrityError:
+    event = _event_store(data)
+    counted = event is not None
+    if event is None:
         event = StripeEvent.objects.get(event_id=data["id"])
-        counted = False
     else:
         created = data.get("created")
         if isinstance(created, int) and not isinstance(created, bool):
