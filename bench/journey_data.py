@@ -182,12 +182,20 @@ def journey_seeded() -> dict[str, object] | None:
 
 def hot_stock_set(units: int) -> int:
     """The hot SKU with `units` available over what is held now, through the stock service;
-    returns the units held before (a spike counts its holds above them)."""
+    returns the units held before (a spike counts its holds above them).
+
+    Lapsed holds are released first, as a checkout missing stock would release them (the
+    unpaid checkouts of an earlier run, `--reuse-db`): counted as held here, they would be
+    given back in the middle of a spike and sold on top of its units.
+    """
     from django.db import transaction
 
+    from orders.services.reservations import reservations_reclaim_expired
     from shop.models import Variant
     from shop.services.stock import stock_set
 
+    # Holds before their variant: the lock order of the reservation services.
+    reservations_reclaim_expired(variant_id=Variant.objects.get(sku=HOT_SKU).pk)
     with transaction.atomic():
         variant = Variant.objects.select_for_update().get(sku=HOT_SKU)
         stock_set(variant_id=variant.pk, on_hand=variant.reserved + units, reason="correction")

@@ -139,3 +139,23 @@ def test_idempotency_records_expire_after_the_window(api_client, settings):
     assert idempotency_prune() == 1
     response = register(api_client, BODY, key="key-0004")
     assert_envelope(response, 409, "email_taken")
+
+
+def test_anonymous_requests_are_counted_by_the_anon_rate_and_users_by_the_user_rate(
+    api_client, monkeypatch
+):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    from tests.conftest import client_for
+    from tests.factories import UserFactory
+
+    monkeypatch.setattr(
+        SimpleRateThrottle, "THROTTLE_RATES", {"anon": "3/min", "user": "2/min", "auth": "9/min"}
+    )
+    url = "/api/v1/carts/999999/"
+    anonymous = [api_client.get(url).status_code for _ in range(4)]
+    signed_in = client_for(UserFactory.create())
+    user = [signed_in.get(url).status_code for _ in range(3)]
+
+    assert anonymous == [404, 404, 404, 429]
+    assert user == [404, 404, 429]

@@ -37,10 +37,10 @@ def test_a_whole_checkout_through_the_api_runs_at_most_15_statements(
     variant = variant_in_stock(on_hand=50)
     _buy(APIClient(), variant.sku)  # first-request costs are not counted
 
-    # 15 statements (cart 1, line 6, checkout 8 with the hold and the PaymentIntent's
-    # record; the cart's owner is checked by the statement that locks it) and, in a test,
-    # one SAVEPOINT pair for each of the two transactions.
-    with django_assert_max_num_queries(19):
+    # 11 statements (cart 1; line 2: lock and read, write and read back; checkout 8 with
+    # the hold and the PaymentIntent's record; the cart's owner is checked by the statement
+    # that locks it) and, in a test, one SAVEPOINT pair for each of the two transactions.
+    with django_assert_max_num_queries(15):
         body = _buy(APIClient(), variant.sku)
 
     assert body["status"] == "pending_payment"
