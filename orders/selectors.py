@@ -31,7 +31,6 @@ from creators.selectors.codes import codes_with_discounts
 from orders.discounts import codes_price
 from orders.models import Cart, CartCode, CartLine, Order, OrderLine
 from orders.pricing import Totals, price_lines
-from orders.state import PAID_STATUSES
 from shop.models import Variant
 
 
@@ -189,17 +188,21 @@ def link_paid_orders_in_windows(
     *, link_id: int, recent_start: datetime, baseline_start: datetime, end: datetime
 ) -> tuple[int, int]:
     """Distinct paid orders through a link: (in [recent_start, end), in [baseline_start,
-    recent_start)), by the orders' `paid_at`, refunded or not. One query."""
-    paid = Q(
-        attributed_link_id=link_id,
-        order__paid_at__isnull=False,
-        order__status__in=PAID_STATUSES,
-    )
+    recent_start)), by the orders' `paid_at`, refunded or not. One query.
+
+    It reads the link's own paid lines from one range of the `order_line_link_paid` index
+    (each line holds its order's paid_at): its cost follows the link's sales in the window,
+    never the platform's. Joined to the orders, it read every paid order of the last eight
+    days on every checkout through a link.
+    """
     counts = OrderLine.objects.filter(
-        paid, order__paid_at__gte=baseline_start, order__paid_at__lt=end
+        attributed_link_id=link_id,
+        order_paid_at__isnull=False,
+        order_paid_at__gte=baseline_start,
+        order_paid_at__lt=end,
     ).aggregate(
-        recent=Count("order_id", distinct=True, filter=Q(order__paid_at__gte=recent_start)),
-        baseline=Count("order_id", distinct=True, filter=Q(order__paid_at__lt=recent_start)),
+        recent=Count("order_id", distinct=True, filter=Q(order_paid_at__gte=recent_start)),
+        baseline=Count("order_id", distinct=True, filter=Q(order_paid_at__lt=recent_start)),
     )
     return int(counts["recent"]), int(counts["baseline"])
 

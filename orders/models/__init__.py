@@ -223,6 +223,10 @@ class OrderLine(models.Model):
     attributed_link_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
     commission_rate = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     attribution = models.JSONField(default=dict, blank=True)
+    # The order's paid_at, written with it: a link's pace (the viral rate lock, read by
+    # every checkout through the link) counts its own paid lines from one index range,
+    # not every paid order of the platform joined to every line of the link.
+    order_paid_at = models.DateTimeField(null=True, blank=True, editable=False)
     # After payment: what refunds hold (in flight or done) and what has shipped. The
     # constraints are the last word: no code path can refund more than was paid.
     refunded_amount = models.DecimalField(max_digits=14, decimal_places=3, default=0)
@@ -231,6 +235,14 @@ class OrderLine(models.Model):
 
     class Meta:
         ordering = ("id",)
+        indexes = [
+            models.Index(
+                fields=["attributed_link_id", "order_paid_at"],
+                include=["order_id"],
+                condition=Q(order_paid_at__isnull=False),
+                name="order_line_link_paid",
+            )
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(quantity__gt=0), name="order_line_quantity_positive"

@@ -294,14 +294,16 @@ def order_mark_paid(
             if was != Order.Status.PENDING_PAYMENT and order.discount_total:
                 _retake_code_uses(order)
             _void_credit_paid_by_creator(order, payment_fingerprint)
-            if payment_fingerprint:
-                Order.objects.filter(pk=order.pk).update(card_fingerprint=payment_fingerprint)
             order_transition(
                 order=order,
                 to_status=Order.Status.PAID,
                 kind="paid" if was == Order.Status.PENDING_PAYMENT else "paid_after_hold_lapsed",
             )
-            Order.objects.filter(pk=order.pk).update(paid_at=timezone.now())
+            paid_at = timezone.now()
+            fingerprint = {"card_fingerprint": payment_fingerprint} if payment_fingerprint else {}
+            Order.objects.filter(pk=order.pk).update(paid_at=paid_at, **fingerprint)
+            # With its order: a link's pace counts paid lines (orders.selectors.link_pace).
+            OrderLine.objects.filter(order_id=order.pk).update(order_paid_at=paid_at)
             if order.cart_id:
                 from orders.models import Cart
 

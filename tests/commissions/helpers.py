@@ -58,6 +58,7 @@ def paid_order(
             title="A thing",
             attributed_creator_id=creator.pk if creator else None,
             attributed_link_id=link.pk if link else None,
+            order_paid_at=order.paid_at,  # as marking the order paid writes it
             commission_rate=Decimal(rate) if creator else None,
             attribution=(
                 {"credited": True, "rule": "last_click", "rate": rate, "rate_source": "locked"}
