@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -110,7 +110,7 @@ def cart_owner(*, user: User | None, token: str | None) -> CartOwner | None:
     """The caller as a cart owner (`orders.selectors.cart_get_for`'s rule); None: nobody.
 
     A signed-in shopper owns their carts; anyone with an anonymous cart's token owns that
-    cart. Writers that lock the cart check it in the locking statement (`owned_sql`), so
+    cart. Writers that lock the cart check it in the locking statement (`cart_lock_row`), so
     ownership costs no statement of its own.
     """
     user_id = user.pk if user is not None and user.is_authenticated else None
@@ -121,17 +121,24 @@ def cart_owner(*, user: User | None, token: str | None) -> CartOwner | None:
 
 # The condition a statement locking cart `c` adds to check its owner (`CartOwner`): a cart
 # of someone else is neither read nor locked.
-OWNED_SQL = (
+_OWNED_SQL = (
     "AND (c.user_id = %(user)s::bigint OR (c.user_id IS NULL AND c.token = %(token)s::varchar))"
 )
 
 
-def owned_sql(owner: CartOwner | None, params: dict[str, int | str | None]) -> str:
-    """OWNED_SQL with its parameters added to `params`; nothing without an owner to check."""
-    if owner is None:
-        return ""
-    params.update(user=owner.user_id, token=owner.token)
-    return OWNED_SQL
+def cart_lock_row(
+    sql: str, params: dict[str, int | str | None], owner: CartOwner | None
+) -> tuple[Any, ...]:
+    """Run a statement that locks one cart `c` (`{owned}` where its owner check goes, when
+    there is an owner to check): the row it read, or 404 `cart_not_found`."""
+    if owner is not None:
+        params = {**params, "user": owner.user_id, "token": owner.token}
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(owned=_OWNED_SQL if owner is not None else ""), params)
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound("No such cart.", code="cart_not_found")
+    return tuple(row)
 
 
 # Setting a line is two statements in one transaction, whatever the cart holds. The first
@@ -242,14 +249,7 @@ def cart_create_with_line(
 
 
 def _lock_for_line(cart_id: int, sku: str, owner: CartOwner | None) -> _Locked:
-    params: dict[str, int | str | None] = {"cart": cart_id, "sku": sku}
-    sql = _LOCK_FOR_LINE_SQL.format(owned=owned_sql(owner, params))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        raise NotFound("No such cart.", code="cart_not_found")
-    return _Locked(*row)
+    return _Locked._make(cart_lock_row(_LOCK_FOR_LINE_SQL, {"cart": cart_id, "sku": sku}, owner))
 
 
 def _line_set(

@@ -31,7 +31,13 @@ from orders.models import Cart, CartCode, CartLine, Order, OrderLine, OrderShipp
 from orders.pricing import price_lines
 from orders.risk import shipping_hash as risk_shipping_hash
 from orders.selectors import link_pace
-from orders.services.carts import CartOwner, OutOfStock, cart_check_size, cart_owner, owned_sql
+from orders.services.carts import (
+    CartOwner,
+    OutOfStock,
+    cart_check_size,
+    cart_lock_row,
+    cart_owner,
+)
 from orders.services.payment_attempts import PaymentClient, payment_attempts_check
 from orders.services.reservations import order_holds_release, reservation_hold
 from orders.state import order_note, order_transition
@@ -122,12 +128,7 @@ def _lock_cart(cart_id: int, *, owner: CartOwner | None, scope: str, key: str) -
         "key": key,
         "pending": Order.Status.PENDING_PAYMENT,
     }
-    sql = _LOCK_CART_SQL.format(owned=owned_sql(owner, params))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        raise NotFound("No such cart.", code="cart_not_found")
+    row = cart_lock_row(_LOCK_CART_SQL, params, owner)
     cart = Cart(
         id=row[0],
         token=row[1],
