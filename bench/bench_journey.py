@@ -10,9 +10,11 @@ production's throttles and NUM_PROXIES=1: every simulated fan is a client of its
 (X-Forwarded-For). Fans are threads of this process, each with its own session:
 
 - tap `/r/{code}` (the redirect, not followed), load the storefront it names (the linked
-  product open), load the product page, create a cart and add the SKU with the link's
-  token (two API calls, one step), check out (`POST /api/v1/checkouts/`), and confirm the
-  PaymentIntent on the emulator; `--browse-share` of them stop at the storefront.
+  product open), load the product page, create a cart holding the SKU with the link's
+  token (`POST /api/v1/carts/` with its line; `--two-call-cart`: create it, then `PUT` the
+  line, as apps did before the cart took lines, for comparing with older commits), check
+  out (`POST /api/v1/checkouts/`), and confirm the PaymentIntent on the emulator;
+  `--browse-share` of them stop at the storefront.
 
 Phases, each beside the bare view loaded by the same fans' client in the same minute:
 
@@ -219,6 +221,9 @@ class Fan:
         )
         self.stripe_session = requests.Session()
 
+    # Class-wide: `--two-call-cart` sets it for every fan of the run.
+    two_call_cart = False
+
     def _call(self, step: str, method: str, path: str, **kwargs: Any) -> requests.Response:
         started = time.perf_counter()
         response = self.session.request(method, self.base + path, timeout=60, **kwargs)
@@ -263,22 +268,33 @@ class Fan:
     def check_out(self, token: str) -> dict[str, Any] | str:
         """A cart with the hot SKU and its checkout: the order made, or how it ended."""
         started = time.perf_counter()
-        cart = self.session.post(self.base + "/api/v1/carts/", timeout=60)
+        line = {"sku": HOT_SKU, "quantity": 1}
+        cart = self.session.post(
+            self.base + "/api/v1/carts/",
+            json={} if self.two_call_cart else {"lines": [line], "attribution_token": token},
+            timeout=60,
+        )
+        if cart.status_code == 409:
+            self.tally.add("cart", started, cart.status_code)
+            return "sold_out"
         if cart.status_code != 201:
             self.tally.add("cart", started, cart.status_code)
             return f"cart {cart.status_code}"
         body = cart.json()
-        line = self.session.put(
-            f"{self.base}/api/v1/carts/{body['id']}/lines/{HOT_SKU}",
-            json={"quantity": 1, "attribution_token": token},
-            headers={"X-Cart-Token": body["token"]},
-            timeout=60,
-        )
-        self.tally.add("cart", started, line.status_code)
-        if line.status_code == 409:
-            return "sold_out"
-        if line.status_code not in (200, 201):
-            return f"cart {line.status_code}"
+        if self.two_call_cart:
+            added = self.session.put(
+                f"{self.base}/api/v1/carts/{body['id']}/lines/{HOT_SKU}",
+                json={"quantity": 1, "attribution_token": token},
+                headers={"X-Cart-Token": body["token"]},
+                timeout=60,
+            )
+            if added.status_code == 409:
+                self.tally.add("cart", started, added.status_code)
+                return "sold_out"
+            if added.status_code != 200:
+                self.tally.add("cart", started, added.status_code)
+                return f"cart {added.status_code}"
+        self.tally.add("cart", started, 201)
         checkout = self._call(
             "checkout",
             "POST",
@@ -372,6 +388,13 @@ def per_step(
 
     def cart(index: int) -> None:
         fan = next_fan()
+        if not Fan.two_call_cart:
+            fan.session.post(
+                server.url("/api/v1/carts/"),
+                json={"lines": [{"sku": HOT_SKU, "quantity": 1}]},
+                timeout=30,
+            )
+            return
         made = fan.session.post(server.url("/api/v1/carts/"), timeout=30).json()
         fan.session.put(
             server.url(f"/api/v1/carts/{made['id']}/lines/{HOT_SKU}"),
@@ -388,6 +411,7 @@ def per_step(
         if next_fan().buy(query["atk"][0]) != "paid":
             raise BenchError("a purchase did not end paid")
 
+    cart_requests = 2 if Fan.two_call_cart else 1
     loads = {
         "tap": (get(f"/r/{code}", allow_redirects=False), 1),
         "storefront": (
@@ -395,13 +419,13 @@ def per_step(
             1,
         ),
         "product": (get(product_path), 1),
-        "cart": (cart, 2),
+        "cart": (cart, cart_requests),
         # Cart, line and checkout with its PaymentIntent: per call, one checkout made (the
         # issue's "completed checkout", before the shopper pays).
-        "checkout": (checkout, 3),
+        "checkout": (checkout, cart_requests + 1),
         # Cart, line and checkout on the server, the card confirmed on the emulator and its
         # payment_intent.succeeded webhook back to the server: per call, one paid order.
-        "purchase": (purchase, 3),
+        "purchase": (purchase, cart_requests + 1),
     }
     for step, (work, requests_per_call) in loads.items():
         bare = bare_rate(server, database, seconds, threads)
@@ -535,13 +559,20 @@ def statements_per_step(code: str) -> dict[str, int]:
         client.get(product)
     counts["product"] = len(product_page.captured_queries)
     with CaptureQueriesContext(connection) as cart:
-        made = client.post("/api/v1/carts/").json()
-        client.put(
-            f"/api/v1/carts/{made['id']}/lines/{HOT_SKU}",
-            {"quantity": 1, "attribution_token": query["atk"][0]},
-            content_type="application/json",
-            HTTP_X_CART_TOKEN=made["token"],
-        )
+        if Fan.two_call_cart:
+            made = client.post("/api/v1/carts/", {}, content_type="application/json").json()
+            client.put(
+                f"/api/v1/carts/{made['id']}/lines/{HOT_SKU}",
+                {"quantity": 1, "attribution_token": query["atk"][0]},
+                content_type="application/json",
+                HTTP_X_CART_TOKEN=made["token"],
+            )
+        else:
+            client.post(
+                "/api/v1/carts/",
+                {"lines": [{"sku": HOT_SKU, "quantity": 1}], "attribution_token": query["atk"][0]},
+                content_type="application/json",
+            )
     counts["cart"] = len(cart.captured_queries)
     return counts
 
@@ -574,6 +605,11 @@ def main(argv: list[str] | None = None) -> int:
         help=f"also run the journeys behind a {STRIPE_DELAY * 1000:.0f} ms proxy",
     )
     parser.add_argument(
+        "--two-call-cart",
+        action="store_true",
+        help="fans create the cart, then add the line (two requests, as before carts took lines)",
+    )
+    parser.add_argument(
         "--cluster",
         action="store_true",
         help="the journey phase on the multi-node harness, CPU per node (bench/journey_cluster.py)",
@@ -595,6 +631,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench.journey_cluster import run_cluster
 
         return run_cluster(args)
+    Fan.two_call_cart = args.two_call_cart
     if args.smoke:
         args.spike, args.units = args.spike or 40, args.units or 10
     django_setup()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
@@ -71,15 +73,62 @@ def cart_response(
     return response
 
 
+class NewLineInput(serializers.Serializer):
+    sku = StrictCharField(max_length=64)
+    quantity = serializers.IntegerField(help_text="The quantity wanted.")
+
+
+class TokensInput(serializers.Serializer):
+    attribution_token = StrictCharField(required=False, allow_blank=True, max_length=2000)
+    attribution_tokens = serializers.ListField(
+        child=StrictCharField(allow_blank=True, max_length=2000),
+        required=False,
+        max_length=4,
+        help_text="Every token the shopper carries (a click's `attribution_token`, the "
+        "storefront's `storefront_token`); each line keeps the one that credits its product.",
+    )
+
+
+class NewCartInput(TokensInput):
+    lines = NewLineInput(
+        many=True,
+        required=False,
+        help_text="What the cart starts with: each SKU once. A refused line (unknown, not for "
+        "sale, sold out, a bad quantity) makes no cart at all.",
+    )
+
+
+def attribution_tokens_of(request: Request, data: dict[str, Any]) -> list[str]:
+    """The tokens a request carries: the body's, then the web cookie's."""
+    return [
+        data.get("attribution_token", ""),
+        *data.get("attribution_tokens", []),
+        request.COOKIES.get(ATTRIBUTION_COOKIE, ""),
+    ]
+
+
 class CartCreateView(APIView):
     permission_classes = [permissions.AllowAny]
 
     @extend_schema(
-        summary="Create a cart (signed-in users get their open cart back)",
-        request=None,
-        responses={201: NewCartSerializer},
+        summary="Create a cart, with its first lines if given (signed-in users get their "
+        "open cart back)",
+        request=NewCartInput,
+        responses={201: NewCartSerializer, 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema},
     )
     def post(self, request: Request) -> Response:
+        data = NewCartInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        lines = data.validated_data.get("lines")
+        if lines:  # the fan's first tap: the cart and what they tapped in one request
+            contents = carts.cart_create_with_lines(
+                user=request.user,  # type: ignore[arg-type]
+                lines=[(line["sku"], line["quantity"]) for line in lines],
+                attribution_tokens=attribution_tokens_of(request, data.validated_data),
+            )
+            return cart_response(
+                contents.id, status_code=status.HTTP_201_CREATED, new=True, contents=contents
+            )
         cart = carts.cart_create(user=request.user)  # type: ignore[arg-type]
         if cart.user_id is not None:  # the signed-in user's open cart: read with its lines
             return cart_response(cart.pk, status_code=status.HTTP_201_CREATED, new=True)
@@ -113,16 +162,8 @@ class CartDetailView(APIView):
         return Response(CartSerializer(cart).data)
 
 
-class LineInput(serializers.Serializer):
+class LineInput(TokensInput):
     quantity = serializers.IntegerField(help_text="The full quantity wanted (not a delta).")
-    attribution_token = StrictCharField(required=False, allow_blank=True, max_length=2000)
-    attribution_tokens = serializers.ListField(
-        child=StrictCharField(allow_blank=True, max_length=2000),
-        required=False,
-        max_length=4,
-        help_text="Every token the shopper carries (a click's `attribution_token`, the "
-        "storefront's `storefront_token`); the line keeps the one that credits its product.",
-    )
 
 
 class CartLineView(APIView):
@@ -145,11 +186,7 @@ class CartLineView(APIView):
             owner=owner,
             sku=sku,
             quantity=data.validated_data["quantity"],
-            attribution_tokens=[
-                data.validated_data.get("attribution_token", ""),
-                *data.validated_data.get("attribution_tokens", []),
-                request.COOKIES.get(ATTRIBUTION_COOKIE, ""),
-            ],
+            attribution_tokens=attribution_tokens_of(request, data.validated_data),
         )
         return cart_response(cart_id, contents=contents)
 

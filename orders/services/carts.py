@@ -59,10 +59,14 @@ def cart_create(*, user: User | None) -> Cart:
     if user is None or not user.is_authenticated:
         return Cart.objects.create()  # one INSERT: no transaction needed around it
     with transaction.atomic(durable=True):
-        existing = Cart.objects.filter(user=user, status=Cart.Status.OPEN).first()
-        if existing is not None:
-            return existing
-        return Cart.objects.create(user=user)
+        return _open_cart_of(user)
+
+
+def _open_cart_of(user: User) -> Cart:
+    existing = Cart.objects.filter(user=user, status=Cart.Status.OPEN).first()
+    if existing is not None:
+        return existing
+    return Cart.objects.create(user=user)
 
 
 class CartRow(NamedTuple):
@@ -234,18 +238,33 @@ def cart_line_set(
         return _line_set(cart_id, sku, quantity, attribution_tokens, owner=owner)
 
 
-def cart_create_with_line(
-    *, sku: str, quantity: int, attribution_tokens: Sequence[str] = ()
+def cart_create_with_lines(
+    *,
+    user: User | None,
+    lines: Sequence[tuple[str, int]],
+    attribution_tokens: Sequence[str] = (),
 ) -> CartContents:
-    """A new anonymous cart holding one line, or nothing at all when the line is refused.
+    """A cart holding `lines` (SKU, quantity), or nothing at all when one is refused.
 
-    The web shop's first "add to cart": a refused line (sold out, bad quantity) leaves no
-    empty cart behind.
+    The first "add to cart" in one request: the web shop's, and an app's that creates its
+    cart with what the fan tapped. An anonymous caller gets a new cart; a signed-in one their
+    open cart, each line set to exactly its quantity. A refused line (unknown or sold out,
+    bad quantity) leaves no empty cart behind and changes nothing.
     """
-    _check_quantity(quantity)
+    if not lines:
+        raise ValidationFailed("Give at least one line.", code="lines_required")
+    skus = [sku for sku, _ in lines]
+    if len(set(skus)) < len(skus):
+        raise ValidationFailed("Each SKU may appear once.", code="duplicate_sku")
+    cart_check_size(len(lines))
+    for _, quantity in lines:
+        _check_quantity(quantity)
+    signed_in = user is not None and user.is_authenticated
     with transaction.atomic(durable=True):
-        cart = Cart.objects.create()
-        return _line_set(cart.pk, sku, quantity, attribution_tokens, owner=None)
+        cart = _open_cart_of(user) if signed_in and user is not None else Cart.objects.create()
+        for sku, quantity in lines:
+            contents = _line_set(cart.pk, sku, quantity, attribution_tokens, owner=None)
+        return contents
 
 
 def _lock_for_line(cart_id: int, sku: str, owner: CartOwner | None) -> _Locked:

@@ -196,9 +196,9 @@ def cart_start(request: HttpRequest) -> HttpResponse:
         return _add_refused(request, None, form, _form_error(form), 400)
     data = form.cleaned_data
     try:
-        added = carts.cart_create_with_line(
-            sku=data["sku"],
-            quantity=data["quantity"],
+        added = carts.cart_create_with_lines(
+            user=None,
+            lines=[(data["sku"], data["quantity"])],
             attribution_tokens=_tokens(request, data["atk"], data["satk"]),
         )
     except ApplicationError as exc:

@@ -335,3 +335,74 @@ def test_checkout_of_a_cart_filled_past_the_limit_is_400(settings):
     assert not Order.objects.exists()
     variant.refresh_from_db()
     assert variant.reserved == 0
+
+
+def test_a_cart_created_with_its_first_line_answers_as_one_set_by_put(api_client):
+    from creators.attribution.tokens import token_for_click
+    from tests.creators.factories import AffiliateLinkFactory
+
+    variant = variant_in_stock(on_hand=3)
+    token = token_for_click(
+        click_id="c1", link_id=AffiliateLinkFactory.create(product=variant.product).pk
+    )
+
+    response = api_client.post(
+        "/api/v1/carts/",
+        {"lines": [{"sku": variant.sku, "quantity": 2}], "attribution_token": token},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert api_client.cookies["tribe_cart"].value == body["token"]
+    api_client.credentials(HTTP_X_CART_TOKEN=body["token"])
+    shown = api_client.get(f"/api/v1/carts/{body['id']}/").json()
+    assert body == {**shown, "token": body["token"]}
+    assert [(line["sku"], line["quantity"]) for line in body["lines"]] == [(variant.sku, 2)]
+    assert CartLine.objects.get().attribution_token == token
+
+
+@pytest.mark.parametrize(
+    ("lines", "status", "code"),
+    [
+        ([{"sku": "NOPE", "quantity": 1}], 404, "sku_not_found"),
+        ([{"sku": "{sku}", "quantity": 9}], 409, "out_of_stock"),
+        ([{"sku": "{sku}", "quantity": 0}], 400, "invalid_quantity"),
+        ([{"sku": "{sku}", "quantity": 1}, {"sku": "{sku}", "quantity": 2}], 400, "duplicate_sku"),
+    ],
+)
+def test_a_refused_first_line_makes_no_cart(api_client, lines, status, code):
+    variant = variant_in_stock(on_hand=3)
+    for line in lines:
+        line["sku"] = line["sku"].format(sku=variant.sku)
+
+    response = api_client.post("/api/v1/carts/", {"lines": lines}, format="json")
+
+    assert response.status_code == status, response.content
+    assert response.json()["error"]["code"] == code
+    assert not Cart.objects.exists()
+
+
+def test_a_signed_in_user_starting_a_cart_with_lines_gets_them_in_their_open_cart():
+    user = UserFactory.create()
+    client = client_for(user)
+    first, second = variant_in_stock(on_hand=2), variant_in_stock()
+    open_cart = new_cart(client, anonymous=False)
+    put_line(client, open_cart["id"], first.sku, 1)
+
+    response = client.post(
+        "/api/v1/carts/", {"lines": [{"sku": second.sku, "quantity": 2}]}, format="json"
+    )
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["id"] == open_cart["id"]
+    assert [(line["sku"], line["quantity"]) for line in body["lines"]] == [
+        (first.sku, 1),
+        (second.sku, 2),
+    ]
+    refused = client.post(
+        "/api/v1/carts/", {"lines": [{"sku": first.sku, "quantity": 3}]}, format="json"
+    )
+    assert refused.status_code == 409
+    assert CartLine.objects.get(cart_id=open_cart["id"], variant=first).quantity == 1
