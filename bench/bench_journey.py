@@ -265,6 +265,13 @@ class Fan:
             return f"confirm {confirm.status_code}"
         return "paid"
 
+    def _cart_refused(self, started: float, response: requests.Response, ok: int) -> str:
+        """How the cart step ended when `response` is not `ok` (tallied), else ''."""
+        if response.status_code == ok:
+            return ""
+        self.tally.add("cart", started, response.status_code)
+        return "sold_out" if response.status_code == 409 else f"cart {response.status_code}"
+
     def check_out(self, token: str) -> dict[str, Any] | str:
         """A cart with the hot SKU and its checkout: the order made, or how it ended."""
         started = time.perf_counter()
@@ -274,12 +281,9 @@ class Fan:
             json={} if self.two_call_cart else {"lines": [line], "attribution_token": token},
             timeout=60,
         )
-        if cart.status_code == 409:
-            self.tally.add("cart", started, cart.status_code)
-            return "sold_out"
-        if cart.status_code != 201:
-            self.tally.add("cart", started, cart.status_code)
-            return f"cart {cart.status_code}"
+        refused = self._cart_refused(started, cart, 201)
+        if refused:
+            return refused
         body = cart.json()
         if self.two_call_cart:
             added = self.session.put(
@@ -288,12 +292,9 @@ class Fan:
                 headers={"X-Cart-Token": body["token"]},
                 timeout=60,
             )
-            if added.status_code == 409:
-                self.tally.add("cart", started, added.status_code)
-                return "sold_out"
-            if added.status_code != 200:
-                self.tally.add("cart", started, added.status_code)
-                return f"cart {added.status_code}"
+            refused = self._cart_refused(started, added, 200)
+            if refused:
+                return refused
         self.tally.add("cart", started, 201)
         checkout = self._call(
             "checkout",
