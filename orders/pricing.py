@@ -54,6 +54,13 @@ def brand_shipping(brand: ShippingTerms, items: Decimal) -> Decimal:
     return brand.shipping_flat_rate
 
 
+def brand_charges(brand: ShippingTerms, items: Decimal, currency: str) -> tuple[Decimal, Decimal]:
+    """A brand's items and its shipping, as charged: the items rounded to the currency, and
+    the shipping on those rounded items, rounded."""
+    items = quantize(items, currency)
+    return items, quantize(brand_shipping(brand, items), currency)
+
+
 def price_lines(lines: Iterable[tuple[Variant, int]], currency: str) -> Totals:
     """Totals of (variant, quantity) pairs whose variants have product.brand loaded.
 
@@ -67,8 +74,7 @@ def price_lines(lines: Iterable[tuple[Variant, int]], currency: str) -> Totals:
         entry = per_brand.setdefault(brand.pk, BrandTotals(brand=brand))
         entry.items += variant.price * quantity
     for entry in per_brand.values():
-        entry.items = quantize(entry.items, currency)
-        entry.shipping = quantize(brand_shipping(entry.brand, entry.items), currency)
+        entry.items, entry.shipping = brand_charges(entry.brand, entry.items, currency)
         totals.items += entry.items
         totals.shipping += entry.shipping
     totals.brands = sorted(per_brand.values(), key=lambda b: b.brand.pk)

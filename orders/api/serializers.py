@@ -8,10 +8,10 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from common.money import Money, quantize
+from common.money import Money
 from common.serializers import MoneyField, MoneySchema
 from orders.models import Cart, CartLine, Order, OrderLine
-from orders.pricing import brand_shipping
+from orders.pricing import brand_charges
 from orders.selectors import cart_totals
 from orders.services.carts import CartContents, CartRow
 from shop.api.serializers import stock_level_state, stock_state
@@ -170,8 +170,7 @@ def _cart_totals(lines: list[CartRow], currency: str) -> dict[str, Any]:
     total_items = total_shipping = Decimal(0)
     zero = Money(Decimal(0), currency).as_dict()
     for brand_id in sorted(items):
-        brand_items = quantize(items[brand_id], currency)
-        shipping = quantize(brand_shipping(terms[brand_id], brand_items), currency)
+        brand_items, shipping = brand_charges(terms[brand_id], items[brand_id], currency)
         total_items += brand_items
         total_shipping += shipping
         brands.append(

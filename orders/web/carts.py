@@ -23,11 +23,10 @@ from django.views.decorators.http import require_POST, require_safe
 
 from common import visitor
 from common.errors import ApplicationError, NotFound
-from common.money import quantize
 from creators.attribution.views import ATTRIBUTION_COOKIE
 from orders import selectors
 from orders.models import Cart, CartLine
-from orders.pricing import brand_shipping
+from orders.pricing import brand_charges
 from orders.services import carts
 from orders.web.forms import HANDLE, AddForm, QuantityForm
 from orders.web.wording import shopper_message
@@ -68,8 +67,7 @@ def _groups(cart: Cart) -> list[BrandGroup]:
         group.lines.append(line)
         group.items += line.variant.price * line.quantity
     for group in groups.values():
-        group.items = quantize(group.items, cart.currency)
-        group.shipping = quantize(brand_shipping(group.brand, group.items), cart.currency)
+        group.items, group.shipping = brand_charges(group.brand, group.items, cart.currency)
     return sorted(groups.values(), key=lambda g: g.brand.pk)
 
 
