@@ -121,27 +121,30 @@ RETURNING id
 def _event_store(data: dict[str, Any]) -> StripeEvent | None:
     """The event stored now, or None when it was stored before."""
     now = timezone.now()
-    event = StripeEvent(
-        event_id=data["id"],
-        type=data.get("type", ""),
-        payload=data,
-        received_at=now,
-        attempts=1,
-        last_error="",
-    )
+    event_id, event_type = data["id"], data.get("type", "")
     payload = StripeEvent._meta.get_field("payload").get_db_prep_save(data, connection)
     with connection.cursor() as cursor:
         cursor.execute(
             _EVENT_STORE_SQL,
-            {"event_id": event.event_id, "type": event.type, "payload": payload, "now": now},
+            {"event_id": event_id, "type": event_type, "payload": payload, "now": now},
         )
         row = cursor.fetchone()
     if row is None:
         return None
-    event.pk = row[0]
-    event._state.adding = False
-    event._state.db = connection.alias
-    return event
+    return StripeEvent.from_db(
+        connection.alias,
+        [
+            "id",
+            "event_id",
+            "type",
+            "payload",
+            "received_at",
+            "processed_at",
+            "attempts",
+            "last_error",
+        ],
+        [row[0], event_id, event_type, data, now, None, 1, ""],
+    )
 
 
 def stripe_webhook_receive(*, payload: bytes, signature: str) -> StripeEvent:

@@ -107,6 +107,17 @@ FROM orders_cart c
 WHERE c.id = %(cart)s {owned}
 FOR UPDATE OF c
 """
+# The cart's columns in the order the statement reads them, for `Cart.from_db`.
+_CART_COLUMNS = [
+    "id",
+    "token",
+    "user_id",
+    "currency",
+    "status",
+    "has_codes",
+    "created_at",
+    "updated_at",
+]
 
 
 class _LockedCart(NamedTuple):
@@ -129,19 +140,8 @@ def _lock_cart(cart_id: int, *, owner: CartOwner | None, scope: str, key: str) -
         "pending": Order.Status.PENDING_PAYMENT,
     }
     row = cart_lock_row(_LOCK_CART_SQL, params, owner)
-    cart = Cart(
-        id=row[0],
-        token=row[1],
-        user_id=row[2],
-        currency=row[3],
-        status=row[4],
-        has_codes=row[5],
-        created_at=row[6],
-        updated_at=row[7],
-    )
-    cart._state.adding = False
-    cart._state.db = connection.alias
-    return _LockedCart(cart, row[8], row[9])
+    cart = Cart.from_db(connection.alias, _CART_COLUMNS, row[: len(_CART_COLUMNS)])
+    return _LockedCart(cart, *row[len(_CART_COLUMNS) :])
 
 
 def _order_line(
