@@ -64,6 +64,11 @@ def carries_tokens(request: HttpRequest) -> bool:
     )
 
 
+def names_cart(request: HttpRequest) -> bool:
+    """Whether this request names a cart (`?cart=` or the cart cookie), open or not."""
+    return bool(request.GET.get(CART_PARAM) or request.COOKIES.get(CART_COOKIE))
+
+
 def token_page(response: HttpResponse) -> HttpResponse:
     """A page holding a visitor's token: no shared cache stores it, no Referer carries it."""
     add_never_cache_headers(response)

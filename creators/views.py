@@ -135,6 +135,7 @@ def storefront_page(request: HttpRequest, handle: str) -> HttpResponse:
         satk=landing.storefront_token if landing is not None else "",
         page=page,
         chosen=chosen_variant(page, None),
+        stamp=featured.stamp if featured is not None else "",
     )
     html = storefront_html(stored, scarce=stock.scarce, live=live, atk=atk, featured=featured)
     response = HttpResponse(html)

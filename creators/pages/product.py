@@ -3,8 +3,10 @@
 Stored per product (`StoredProduct`): the page rendered without the visitor (slots for the
 visitor bar, the buy box and the tokens in its links), the storefront's "featured" section
 for the same product, and the page's data. Per request the variants' stock is read (one
-query, with the fallback product's), and the visitor bar, the carried query and the buy box
-are rendered from one small template.
+query, with the fallback product's). A visitor with a cart gets the visitor bar, the carried
+query and the buy box rendered from one small template; for everyone else the bar is one
+string, the query is built, and the buy box is kept per process for each stock it shows,
+with the visitor's tokens only in its slots.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 
 from common import visitor
 from common.errors import NotFound
@@ -49,6 +51,11 @@ class StoredProduct:
     fallback: StorefrontProduct | None  # what a link offers instead, whatever its stock
     html: str
     featured_html: str
+
+    @property
+    def stamp(self) -> str:
+        """The versions it was built under, as one key."""
+        return f"{self.catalog_version}:{self.creator_version}"
 
     def stale(self, versions: dict[str, str]) -> bool:
         return (
@@ -108,32 +115,93 @@ def live_parts(
     satk: str,
     page: ProductPage | None,
     chosen: int | None,
+    stamp: str,
 ) -> LiveParts:
-    """The visitor bar, the query carrying the visitor's tokens, and `page`'s buy box."""
-    bare = not atk and not satk and page is None and not visitor.carries_tokens(request)
-    if bare and _BARE_LIVE:
-        # No token, no cart, no buy box: the same for every such visitor of every page.
-        return _BARE_LIVE[0]
+    """The visitor bar, the query carrying the visitor's tokens, and `page`'s buy box.
+
+    The buy box holds the visitor's tokens only in slots (filled with the page's): for a
+    visitor without a cart it is the same for everyone who sees the same stock, so it is
+    kept (`_kept_buy_box`) under `stamp`, the versions of the stored page `page` came from.
+    A visitor with a cart gets all three rendered, with their cart's link and count.
+    """
+    if visitor.names_cart(request):
+        bar, query, box = _rendered(request, handle=handle, page=page, chosen=chosen, atk=atk)
+    else:
+        bar = _no_cart_bar()
+        query = escape(visitor.carry_query(atk=atk))
+        box = _kept_buy_box(page, chosen, stamp) if page is not None else ""
+    return LiveParts(bar, query, box.replace(SATK_INPUTS_SLOT, satk_inputs(satk)))
+
+
+def _rendered(
+    request: HttpRequest | None,
+    *,
+    handle: str,
+    page: ProductPage | None,
+    chosen: int | None,
+    atk: str = "",
+) -> tuple[str, str, str]:
     html = render_to_string(
         "creators/_live.html",
         {
             "handle": handle,
             "atk": atk,
-            "satk": satk,
             "page": page,
             "chosen": chosen,
             "split": _SPLIT,
+            "atk_inputs": visitor.ATK_INPUTS_SLOT,
+            "satk_inputs": SATK_INPUTS_SLOT,
+            "carry": visitor.QUERY_SLOT,
+            **({} if request is not None else {"visitor_cart": _NO_CART}),
         },
         request,
     )
     bar, query, box = html.split(_SPLIT)
-    live = LiveParts(bar, query, box)
-    if bare:
-        _BARE_LIVE[:] = [live]
-    return live
+    return bar, query, box
 
 
-_BARE_LIVE: list[LiveParts] = []  # the live parts of a visitor without tokens, once rendered
+def _no_cart_bar() -> str:
+    """The visitor bar of anyone without a cart: the same on every page (rendered once)."""
+    if not _NO_CART_BAR:
+        _NO_CART_BAR.append(_rendered(None, handle="", page=None, chosen=None)[0])
+    return _NO_CART_BAR[0]
+
+
+def _kept_buy_box(page: ProductPage, chosen: int | None, stamp: str) -> str:
+    """`page`'s buy box for a visitor without a cart, rendered once per stock it shows.
+
+    The key holds the stored page's versions (everything static in the box) and what the
+    live stock changes in it: each variant's label ("In stock", "Only 3 left", "Sold out"),
+    the fallback offered or not, and the variant chosen. Rendering it is most of a product
+    page's own CPU; a count that only changes inside "In stock" does not render it again.
+    """
+    product = page.product
+    key = (
+        stamp,
+        page.creator.handle,
+        product.id,
+        product.stock_state,
+        product.fallback.id if product.fallback is not None else None,
+        tuple(variant.stock_label for variant in page.variants),
+        chosen,
+    )
+    box = _BUY_BOXES.get(key)
+    if box is None:
+        box = _rendered(None, handle=page.creator.handle, page=page, chosen=chosen)[2]
+        _BUY_BOXES.put(key, box)
+    return box
+
+
+def satk_inputs(satk: str) -> str:
+    if not satk:
+        return ""
+    return format_html('<input type="hidden" name="satk" value="{}">', satk)
+
+
+SATK_INPUTS_SLOT = "tribe-visitor-satk-slot"
+_NO_CART = {"token": "", "count": 0}
+_NO_CART_BAR: list[str] = []
+_BUY_BOXES = LocalEntries(4096)
 
 
 def product_stored_get(
@@ -252,6 +320,7 @@ def product_page_html(
         satk=satk,
         page=page,
         chosen=chosen_variant(page, variant_id),
+        stamp=stored.stamp,
     )
     html = stored.html.replace(VISITOR_BAR_SLOT, live.visitor_bar, 1)
     html = html.replace(BUY_BOX_SLOT, live.buy_box, 1)

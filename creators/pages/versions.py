@@ -99,15 +99,18 @@ class LocalEntries:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._entries: dict[str, Any] = {}
+        self._entries: dict[Any, Any] = {}
 
-    def get(self, key: str) -> Any:
+    def get(self, key: Any) -> Any:
         return self._entries.get(key)
 
-    def put(self, key: str, value: Any) -> None:
+    def put(self, key: Any, value: Any) -> None:
         if len(self._entries) >= self.size:
             self._entries = {}
         self._entries[key] = value
+
+    def clear(self) -> None:
+        self._entries = {}
 
 
 def versions_get(keys: list[str]) -> dict[str, str]:
