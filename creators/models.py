@@ -387,3 +387,20 @@ class CreatorCode(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class PageVersion(models.Model):
+    """The version stored storefront and product pages are stamped with (`creators.pages`).
+
+    One row for the whole catalog and one per creator, set to a new random token in the
+    transaction of every write that changes what those pages show, so a page's stamp and the
+    rows it was built from change together. A page request reads its versions in the same
+    statement as its live stock. A key with no row has never changed: its version is "".
+    Rows are never deleted, so a version can never come back to an older value.
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)
+    token = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.token}"

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.decorators.http import require_safe
 
@@ -20,13 +21,20 @@ from creators.pages.product import (
     chosen_variant,
     live_page,
     live_parts,
+    product_kept,
     product_page_html,
     product_stored_get,
 )
-from creators.pages.storefront import StoredStorefront, storefront_html, storefront_stored_get
-from creators.selectors.landing import LandingToken, landing_token_get
+from creators.pages.storefront import (
+    StoredStorefront,
+    storefront_html,
+    storefront_kept,
+    storefront_stored_get,
+)
+from creators.pages.versions import live_read
+from creators.selectors.landing import LandingToken, landing_claims, landing_from_claims
 from creators.selectors.product_page import storefront_list
-from shop.selectors import stock_live_get
+from shop.selectors import IdArray
 
 # The app opens storefronts and affiliate links itself when it is installed.
 APP_LINK_PATHS = ("/@*", "/r/*")
@@ -69,18 +77,30 @@ def _canonical_redirect(request: HttpRequest, handle: str, path: str) -> HttpRes
     return HttpResponsePermanentRedirect(path + (f"?{query}" if query else ""))
 
 
-def _landing(request: HttpRequest, page: StoredStorefront | StoredProduct) -> LandingToken | None:
-    """The link token the visitor landed with; its link's terms kept under the versions
-    `page` was just served under."""
-    assert page.creator_id is not None
-    return landing_token_get(
-        token=visitor.url_token(request, visitor.ATK_PARAM),
-        creator_id=page.creator_id,
-        cookie_token=request.COOKIES.get(ATTRIBUTION_COOKIE, ""),
-        link_terms=link_terms_reader(
-            catalog_version=page.catalog_version, creator_version=page.creator_version
-        ),
-    )
+class _Arrival:
+    """The link token a visitor arrived with, read once per request (a refused one is
+    counted once), however many times the request reads its page."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.token = visitor.url_token(request, visitor.ATK_PARAM)
+        self.cookie_token = request.COOKIES.get(ATTRIBUTION_COOKIE, "")
+        self.at = timezone.now()
+        self.claims = landing_claims(token=self.token, at=self.at)
+
+    def landing(self, page: StoredStorefront | StoredProduct) -> LandingToken | None:
+        """The token `page` carries into the cart; its link's terms kept under the versions
+        `page` was built under."""
+        assert page.creator_id is not None
+        return landing_from_claims(
+            token=self.token,
+            claims=self.claims,
+            creator_id=page.creator_id,
+            cookie_token=self.cookie_token,
+            at=self.at,
+            link_terms=link_terms_reader(
+                catalog_version=page.catalog_version, creator_version=page.creator_version
+            ),
+        )
 
 
 def _product_id(raw: str) -> int | None:
@@ -91,19 +111,40 @@ def _product_id(raw: str) -> int | None:
 def storefront_page(request: HttpRequest, handle: str) -> HttpResponse:
     """The storefront, with the product a link was for shown first and open.
 
-    Served from its stored shared part (`creators.pages`): per request, the stock of its
-    products (one query), the visitor's tokens, cart and the linked product.
+    Served from its stored shared part (`creators.pages`): per request one statement reads
+    the stock of its products and the versions of what this process keeps, then the
+    visitor's tokens, cart and the linked product go in. Kept parts whose versions have
+    changed are read again (or built) and the stock with them.
     """
     canonical = handle.lower()
     redirect_to = _canonical_redirect(request, handle, f"/@{canonical}")
     if redirect_to is not None:
         return redirect_to
+    arrival = _Arrival(request)
+    kept = storefront_kept(handle=canonical)
+    if kept is not None:
+        response = _storefront_response(request, canonical, kept, arrival, kept=True)
+        if response is not None:
+            return response
     try:
         stored = storefront_stored_get(handle=canonical)
     except NotFound:
         return _not_found(request, f"We could not find a storefront at @{canonical}.")
-    assert stored.creator_id is not None
-    landing = _landing(request, stored)
+    response = _storefront_response(request, canonical, stored, arrival, kept=False)
+    assert response is not None
+    return response
+
+
+def _storefront_response(
+    request: HttpRequest,
+    canonical: str,
+    stored: StoredStorefront,
+    arrival: _Arrival,
+    *,
+    kept: bool,
+) -> HttpResponse | None:
+    """The page from `stored`; None when it is `kept` and its versions have changed."""
+    landing = arrival.landing(stored)
     product_id = _product_id(request.GET.get("product", ""))
     if product_id is None and landing is not None:
         product_id = landing.product_id
@@ -111,20 +152,22 @@ def storefront_page(request: HttpRequest, handle: str) -> HttpResponse:
     if product_id is not None:
         try:
             featured = product_stored_get(
-                handle=canonical,
-                product_id=product_id,
-                creator_id=stored.creator_id,
-                versions=stored.versions,
+                handle=canonical, product_id=product_id, versions=stored.versions
             )
         except NotFound:
             featured = None  # a stale or mistyped ?product= still shows the storefront
     product_ids = stored.product_ids
     if featured is not None and featured.fallback is not None:
         product_ids = product_ids.plus([featured.fallback.id])
-    stock = stock_live_get(
+    versions, stock = live_read(
+        version_keys=stored.version_keys,
         product_ids=product_ids,
-        variant_product_ids=[featured.page.product.id] if featured and featured.page else [],
+        variant_product_ids=IdArray.of(
+            [featured.page.product.id] if featured and featured.page else []
+        ),
     )
+    if kept and stored.stale(versions):
+        return None
     atk = landing.token if landing is not None else ""
     page = live_page(featured, stock) if featured is not None else None
     live = live_parts(
@@ -144,22 +187,44 @@ def storefront_page(request: HttpRequest, handle: str) -> HttpResponse:
 
 @require_safe
 def product_page(request: HttpRequest, handle: str, product_id: str) -> HttpResponse:
-    """One product of a storefront: images, price, variants with live stock, add to cart."""
+    """One product of a storefront: images, price, variants with live stock, add to cart.
+
+    Served as the storefront is: one statement reads its stock and the versions of the
+    page this process keeps.
+    """
     canonical = handle.lower()
     redirect_to = _canonical_redirect(request, handle, f"/@{canonical}/p/{product_id}")
     if redirect_to is not None:
         return redirect_to
+    arrival = _Arrival(request)
+    kept = product_kept(handle=canonical, product_id=int(product_id))
+    if kept is not None and kept.page is not None:
+        response = _product_response(request, kept, arrival, kept=True)
+        if response is not None:
+            return response
     try:
         stored = product_stored_get(handle=canonical, product_id=int(product_id))
     except NotFound:
         return _not_found(request, "We could not find that product on this storefront.")
+    response = _product_response(request, stored, arrival, kept=False)
+    assert response is not None
+    return response
+
+
+def _product_response(
+    request: HttpRequest, stored: StoredProduct, arrival: _Arrival, *, kept: bool
+) -> HttpResponse | None:
+    """The page from `stored`; None when it is `kept` and its versions have changed."""
     assert stored.page is not None
-    landing = _landing(request, stored)
+    landing = arrival.landing(stored)
     fallback = stored.fallback
-    stock = stock_live_get(
-        product_ids=[fallback.id] if fallback is not None else [],
-        variant_product_ids=[stored.page.product.id],
+    versions, stock = live_read(
+        version_keys=stored.version_keys,
+        product_ids=IdArray.of([fallback.id] if fallback is not None else []),
+        variant_product_ids=IdArray.of([stored.page.product.id]),
     )
+    if kept and stored.stale(versions):
+        return None
     html = product_page_html(
         request,
         stored,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 from django.db.models import (
@@ -148,14 +149,26 @@ def stock_live_get(
     not as thousands of placeholders the driver would split on every request."""
     products = product_ids if isinstance(product_ids, IdArray) else IdArray.of(product_ids)
     variant_products = IdArray.of(variant_product_ids)
+    if not products.ids and not variant_products.ids:
+        return LiveStock({}, {})
+    sql, params = stock_live_statement(product_ids=products, variant_product_ids=variant_products)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return stock_live_rows(cursor.fetchall())
+
+
+def stock_live_statement(
+    *, product_ids: IdArray, variant_product_ids: IdArray
+) -> tuple[str, list[str]]:
+    """`stock_live_get`'s statement and parameters, for a caller that reads something of
+    its own in the same round trip; `stock_live_rows` reads its rows back."""
+    sql = _STOCK_LIVE_SQL.format(variant=connection.ops.quote_name(Variant._meta.db_table))
+    return sql, [product_ids.literal, variant_product_ids.literal]
+
+
+def stock_live_rows(rows: Iterable[Sequence[Any]]) -> LiveStock:
     scarce: dict[int, StockLevel] = {}
     variants: dict[int, StockLevel] = {}
-    if not products.ids and not variant_products.ids:
-        return LiveStock(scarce, variants)
-    sql = _STOCK_LIVE_SQL.format(variant=connection.ops.quote_name(Variant._meta.db_table))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [products.literal, variant_products.literal])
-        rows = cursor.fetchall()
     for product_id, variant_id, units, threshold in rows:
         level = StockLevel(int(units), int(threshold))
         if variant_id:

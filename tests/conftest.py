@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db.models.sql.compiler import SQLCompiler
 from rest_framework.test import APIClient
 
+from creators.pages.versions import local_entries_clear
 from devtools.stack.servers import free_port
 from tests.factories import UserFactory
 
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
     cache.clear()
+    local_entries_clear()  # the stored pages' entries each process keeps
 
 
 @pytest.fixture(autouse=True)

@@ -53,6 +53,10 @@ class StoredProduct:
     featured_html: str
 
     @property
+    def version_keys(self) -> list[str]:
+        return [CATALOG_VERSION_KEY, creator_version_key(self.creator_id)]
+
+    @property
     def stamp(self) -> str:
         """The versions it was built under, as one key."""
         return f"{self.catalog_version}:{self.creator_version}"
@@ -204,42 +208,39 @@ _NO_CART_BAR: list[str] = []
 _BUY_BOXES = LocalEntries(4096)
 
 
+def product_kept(*, handle: str, product_id: int) -> StoredProduct | None:
+    """The product page this process keeps, its versions not checked yet (as
+    `storefront_kept`); None when it keeps none."""
+    local = _LOCAL.get(product_key(handle, product_id))
+    return local if isinstance(local, StoredProduct) else None
+
+
 def product_stored_get(
     *,
     handle: str,
     product_id: int,
-    creator_id: int | None = None,
     versions: dict[str, str] | None = None,
 ) -> StoredProduct:
     """The stored product page, built and stored when missing or stale; NotFound when the
-    storefront has no such product. Two cache round trips (one when `creator_id` is known);
-    none when this process holds the page and the caller has read its `versions` already
-    in this request (the storefront's, for the product it shows first)."""
-    key = product_key(handle, product_id)
-    local = _LOCAL.get(key)
-    if isinstance(local, StoredProduct) and not local.stale(
-        versions or entries_get([CATALOG_VERSION_KEY, creator_version_key(local.creator_id)])
-    ):
+    storefront has no such product. No read when this process keeps the page and it holds
+    the `versions` given (the storefront's, for the product it shows first, checked by the
+    caller's live read); else a read of its versions, and a cache read when not kept."""
+    local = product_kept(handle=handle, product_id=product_id)
+    if local is not None and not local.stale(versions or versions_get(local.version_keys)):
         return _existing(local)
-    stored = _stored_current(key, creator_id)
+    key = product_key(handle, product_id)
+    stored = _stored_current(key)
     if stored is not None:
         return _existing(stored)
     return _build(handle, product_id)
 
 
-def _stored_current(key: str, creator_id: int | None = None) -> StoredProduct | None:
+def _stored_current(key: str) -> StoredProduct | None:
     """The entry stored under `key` if its versions still hold."""
-    keys = [key, CATALOG_VERSION_KEY]
-    if creator_id is not None:
-        keys.append(creator_version_key(creator_id))
-    found = entries_get(keys)
-    stored = found.get(key)
+    stored = entries_get([key]).get(key)
     if not isinstance(stored, StoredProduct):
         return None
-    version_key = creator_version_key(stored.creator_id)
-    if version_key not in found:
-        found.update(entries_get([version_key]))
-    if stored.stale(found):
+    if stored.stale(versions_get(stored.version_keys)):
         return None
     _LOCAL.put(key, stored)
     return stored
@@ -279,9 +280,9 @@ def _build(handle: str, product_id: int) -> StoredProduct:
 
 def _render(handle: str, product_id: int, creator_id: int) -> StoredProduct:
     """The page's entry; one with no page when the storefront has no such product."""
-    catalog_version = versions_get([CATALOG_VERSION_KEY])[CATALOG_VERSION_KEY]
     version_key = creator_version_key(creator_id)
-    creator_version = versions_get([version_key])[version_key]
+    versions = versions_get([CATALOG_VERSION_KEY, version_key])
+    catalog_version, creator_version = versions[CATALOG_VERSION_KEY], versions[version_key]
     try:
         page = product_page_get(handle=handle, product_id=product_id)
     except NotFound as exc:

@@ -167,6 +167,14 @@ class StoredStorefront:
         return creator_version_key(self.creator_id)
 
     @property
+    def version_keys(self) -> list[str]:
+        """The versions that retire it: a "no such storefront" only its handle's (in Redis),
+        so an unknown handle costs no query."""
+        if self.creator_id is None:
+            return [self.owner_version_key]
+        return [CATALOG_VERSION_KEY, self.owner_version_key]
+
+    @property
     def versions(self) -> dict[str, str]:
         """The versions this entry was stamped with: the current ones once it was served."""
         return {
@@ -175,7 +183,10 @@ class StoredStorefront:
         }
 
     def stale(self, versions: dict[str, Any]) -> bool:
-        if versions.get(CATALOG_VERSION_KEY) != self.catalog_version:
+        if (
+            self.creator_id is not None
+            and versions.get(CATALOG_VERSION_KEY) != self.catalog_version
+        ):
             return True
         if self.changes_at is not None and timezone.now() >= self.changes_at:
             return True
@@ -186,15 +197,20 @@ _LOCAL = LocalEntries(64)
 _LOCAL_STATES = LocalEntries(4096)  # their keys hold the versions: never stale
 
 
+def storefront_kept(*, handle: str) -> StoredStorefront | None:
+    """The storefront this process keeps for `handle`, its versions not checked yet: the
+    caller checks them in its live read (`live_read`) and asks `storefront_stored_get` when
+    they have changed. None when this process keeps none."""
+    local = _LOCAL.get(storefront_key(handle))
+    return local if isinstance(local, StoredStorefront) else None
+
+
 def storefront_stored_get(*, handle: str) -> StoredStorefront:
-    """The stored storefront, built and stored when missing or stale; NotFound when there is
-    no storefront at `handle`. One cache round trip (the versions) when this process holds
-    it already, else two."""
-    key = storefront_key(handle)
-    local = _LOCAL.get(key)
-    if isinstance(local, StoredStorefront) and not local.stale(
-        entries_get([CATALOG_VERSION_KEY, local.owner_version_key])
-    ):
+    """The current stored storefront, built and stored when missing or stale; NotFound when
+    there is no storefront at `handle`. One read of its versions when this process keeps
+    it, else a cache read as well."""
+    local = storefront_kept(handle=handle)
+    if local is not None and not local.stale(versions_get(local.version_keys)):
         return _existing(local)
     stored = _stored_current(handle)
     if stored is not None:
@@ -205,13 +221,10 @@ def storefront_stored_get(*, handle: str) -> StoredStorefront:
 def _stored_current(handle: str) -> StoredStorefront | None:
     """The entry stored for `handle` if its versions still hold."""
     key = storefront_key(handle)
-    found = entries_get([key, CATALOG_VERSION_KEY, handle_version_key(handle)])
-    stored = found.get(key)
+    stored = entries_get([key]).get(key)
     if not isinstance(stored, StoredStorefront):
         return None
-    if stored.creator_id is not None:
-        found.update(entries_get([stored.owner_version_key]))
-    if stored.stale(found):
+    if stored.stale(versions_get(stored.version_keys)):
         return None
     # Not a "no such storefront": any number of unknown handles would push pages out.
     if stored.creator_id is not None:
@@ -296,14 +309,14 @@ def _build(handle: str, *, scarce: dict[int, StockLevel] | None = None) -> Built
     """
     key = storefront_key(handle)
     # Read before the row: a creator taking the handle meanwhile bumps it after.
-    versions = versions_get([CATALOG_VERSION_KEY, handle_version_key(handle)])
+    handle_version = versions_get([handle_version_key(handle)])[handle_version_key(handle)]
     creator_id = storefront_creator_id(handle=handle)
     if creator_id is None:
         # Stored too, so unknown handles cost no query, until a creator takes the handle
         # and bumps its version (`creators.signals`).
         missing = StoredStorefront(
-            catalog_version=versions[CATALOG_VERSION_KEY],
-            creator_version=versions[handle_version_key(handle)],
+            catalog_version="",  # not stamped with it: only a creator taking it retires it
+            creator_version=handle_version,
             creator_id=None,
             handle=handle,
             html="",
@@ -343,9 +356,9 @@ def _states_stored(
 
 
 def _render(handle: str, creator_id: int) -> Built:
-    catalog_version = versions_get([CATALOG_VERSION_KEY])[CATALOG_VERSION_KEY]
     version_key = creator_version_key(creator_id)
-    creator_version = versions_get([version_key])[version_key]
+    versions = versions_get([CATALOG_VERSION_KEY, version_key])
+    catalog_version, creator_version = versions[CATALOG_VERSION_KEY], versions[version_key]
     page = storefront_page_get(handle=handle, every_fallback=True)
     pieces, states = _pieces(page)
     html, slots, cards = _layout(pieces)

@@ -78,13 +78,40 @@ def landing_token_get(
     window (its terms from `link_terms`: one query, unless the caller holds them); a
     storefront token must name this creator (no query).
     """
+    at = at or timezone.now()
+    return landing_from_claims(
+        token=token,
+        claims=landing_claims(token=token, at=at),
+        creator_id=creator_id,
+        cookie_token=cookie_token,
+        at=at,
+        link_terms=link_terms,
+    )
+
+
+def landing_claims(*, token: str, at: datetime) -> Claims | None:
+    """The claims of a landing's URL token; None when there is none or it is refused (then
+    counted: read it once per request)."""
     if not token:
         return None
-    at = at or timezone.now()
     try:
-        claims = token_read(token)
+        return token_read(token)
     except TokenRejected as exc:
         attribution_count("expired_token" if exc.reason == "expired" else "invalid_token", at=at)
+        return None
+
+
+def landing_from_claims(
+    *,
+    token: str,
+    claims: Claims | None,
+    creator_id: int,
+    cookie_token: str,
+    at: datetime,
+    link_terms: Callable[..., LinkTerms | None],
+) -> LandingToken | None:
+    """`landing_token_get` for a token whose `claims` were read already."""
+    if claims is None:
         return None
     if claims.kind == "storefront":
         if claims.creator_id != creator_id:

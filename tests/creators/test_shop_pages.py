@@ -34,11 +34,11 @@ from tests.shop.factories import BrandFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
 
-# The first request builds the stored page (the creator's id, the build's lock, the
-# creator, product, its variants, its images, its moments in the creator's videos, the link
-# offering a fallback) and reads the live stock; in a test, the lock's transaction is a
-# SAVEPOINT pair (`creators.pages.locks`).
-PRODUCT_PAGE_QUERIES = 11
+# The first request builds the stored page (the creator's id, the build's lock, the page's
+# versions, the creator, product, its variants, its images, its moments in the creator's
+# videos, the link offering a fallback) and reads the live stock; in a test, the lock's
+# transaction is a SAVEPOINT pair (`creators.pages.locks`).
+PRODUCT_PAGE_QUERIES = 12
 
 
 def featured_id(response) -> int | None:

@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from creators.attribution.tokens import token_for_click, token_for_storefront
-from creators.models import AffiliateLink
+from creators.models import AffiliateLink, PageVersion
 from creators.pages.product import product_stored_get
 from creators.pages.storefront import storefront_stored_get
 from creators.services.videos import video_tags_set
@@ -298,10 +298,12 @@ def test_a_no_such_storefront_built_as_a_creator_takes_the_handle_is_not_kept(cl
 
 def test_unknown_handles_leave_nothing_in_redis_for_good(client):
     """Anyone can ask for any handle: what a miss stores (the entry and the handle's
-    version) expires, where the catalog's and creators' versions are kept for good."""
+    version) expires, and nothing is written to the database; the catalog's and creators'
+    versions are rows, kept for good."""
     from django.core.cache import cache
 
-    from creators.pages.versions import CATALOG_VERSION_KEY, handle_version_key, storefront_key
+    from creators.models import PageVersion
+    from creators.pages.versions import handle_version_key, storefront_key
 
     assert client.get("/@nobody.here").status_code == 404
     redis = cache._cache.get_client()  # type: ignore[attr-defined]
@@ -311,12 +313,45 @@ def test_unknown_handles_leave_nothing_in_redis_for_good(client):
 
     assert ttl(storefront_key("nobody.here")) > 0
     assert ttl(handle_version_key("nobody.here")) > 0
-    assert ttl(CATALOG_VERSION_KEY) == -1  # kept, no expiry
-    make_creator("nobody.here")  # the bump keeps the handle's version expiring
+    assert not PageVersion.objects.exists()
+    creator = make_creator("nobody.here")  # the bump keeps the handle's version expiring
     assert ttl(handle_version_key("nobody.here")) > 0
+    assert PageVersion.objects.filter(key=f"pages:v:creator:{creator.pk}").exists()
 
 
 def queries_404(client: Client, path: str) -> int:
     with CaptureQueriesContext(connection) as captured:
         assert client.get(path).status_code == 404
     return len(captured.captured_queries)
+
+
+def test_a_kept_page_reads_its_versions_with_its_stock_and_nothing_from_redis(client, monkeypatch):
+    """A page this process keeps costs one statement (its versions and its stock); a write
+    elsewhere changes a version row, and the next request reads the page afresh."""
+    from django.core.cache import cache
+
+    showcase = make_showcase()
+    paths = ["/@maya.glows", f"/@maya.glows/p/{showcase.serum.pk}"]
+    for path in paths:
+        client.get(path)  # builds and keeps the page
+    reads: list[tuple] = []
+
+    def counted(real):
+        def read(*args, **kwargs):
+            reads.append(args)
+            return real(*args, **kwargs)
+
+        return read
+
+    for name in ("get", "get_many"):
+        monkeypatch.setattr(cache, name, counted(getattr(cache, name)))
+
+    for path in paths:
+        assert queries(client, path) == 1
+    assert reads == []
+
+    # As another process would: the row changes, nothing this process keeps is told.
+    PageVersion.objects.filter(key=f"pages:v:creator:{showcase.creator.pk}").update(token="x")
+    Product.objects.filter(pk=showcase.serum.pk).update(title="Vitamin C serum, refilled")
+    for path in paths:
+        assert "Vitamin C serum, refilled" in text(client.get(path))

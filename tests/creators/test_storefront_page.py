@@ -32,8 +32,9 @@ from tests.shop.factories import BrandFactory, ProductFactory, ProductImageFacto
 pytestmark = pytest.mark.django_db
 
 # Building the stored storefront, whatever its size; 3 of them the build's lock (one
-# statement) in the SAVEPOINT pair a test's transaction gives it (`creators.pages.locks`).
-MAX_QUERIES = 15
+# statement) in the SAVEPOINT pair a test's transaction gives it (`creators.pages.locks`),
+# one the page's versions.
+MAX_QUERIES = 16
 _codes = count(1)
 
 # --- builders (shared with test_storefront_api.py and test_storefront_browser.py) ----------
