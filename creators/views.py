@@ -45,7 +45,9 @@ def _carry_token(response: HttpResponse, landing: LandingToken | None) -> HttpRe
     """Keep a link token in the first-party cookie as the redirect does.
 
     The page then holds one shopper's token (in its forms, and maybe in a Set-Cookie), so
-    no shared cache may store it, whatever that cache keys on.
+    no shared cache may store it, whatever that cache keys on: the callers have sent it
+    through `visitor.token_page` already (the product page always, the storefront through
+    `visitor.visitor_page` whenever the URL carries a token, as every landing's does).
     """
     if landing is not None and landing.cookie_max_age is not None:
         response.set_cookie(
@@ -56,8 +58,6 @@ def _carry_token(response: HttpResponse, landing: LandingToken | None) -> HttpRe
             samesite="Lax",
             secure=not settings.DEBUG,
         )
-    if landing is not None:
-        visitor.token_page(response)
     return response
 
 
