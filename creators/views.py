@@ -121,18 +121,20 @@ def storefront_page(request: HttpRequest, handle: str) -> HttpResponse:
     if redirect_to is not None:
         return redirect_to
     arrival = _Arrival(request)
+    versions = None  # as a live read found them when it retired the kept page
     kept = storefront_kept(handle=canonical)
     if kept is not None:
-        response = _storefront_response(request, canonical, kept, arrival, kept=True)
-        if response is not None:
-            return response
+        answer = _storefront_response(request, canonical, kept, arrival, kept=True)
+        if isinstance(answer, HttpResponse):
+            return answer
+        versions = answer
     try:
-        stored = storefront_stored_get(handle=canonical)
+        stored = storefront_stored_get(handle=canonical, versions=versions)
     except NotFound:
         return _not_found(request, f"We could not find a storefront at @{canonical}.")
-    response = _storefront_response(request, canonical, stored, arrival, kept=False)
-    assert response is not None
-    return response
+    answer = _storefront_response(request, canonical, stored, arrival, kept=False)
+    assert isinstance(answer, HttpResponse)
+    return answer
 
 
 def _storefront_response(
@@ -142,8 +144,9 @@ def _storefront_response(
     arrival: _Arrival,
     *,
     kept: bool,
-) -> HttpResponse | None:
-    """The page from `stored`; None when it is `kept` and its versions have changed."""
+) -> HttpResponse | dict[str, str]:
+    """The page from `stored`; when it is `kept` and its versions have changed, the current
+    versions its live read found instead."""
     landing = arrival.landing(stored)
     product_id = _product_id(request.GET.get("product", ""))
     if product_id is None and landing is not None:
@@ -167,7 +170,7 @@ def _storefront_response(
         ),
     )
     if kept and stored.stale(versions):
-        return None
+        return versions
     atk = landing.token if landing is not None else ""
     page = live_page(featured, stock) if featured is not None else None
     live = live_parts(
@@ -197,24 +200,27 @@ def product_page(request: HttpRequest, handle: str, product_id: str) -> HttpResp
     if redirect_to is not None:
         return redirect_to
     arrival = _Arrival(request)
+    versions = None  # as a live read found them when it retired the kept page
     kept = product_kept(handle=canonical, product_id=int(product_id))
     if kept is not None and kept.page is not None:
-        response = _product_response(request, kept, arrival, kept=True)
-        if response is not None:
-            return response
+        answer = _product_response(request, kept, arrival, kept=True)
+        if isinstance(answer, HttpResponse):
+            return answer
+        versions = answer
     try:
-        stored = product_stored_get(handle=canonical, product_id=int(product_id))
+        stored = product_stored_get(handle=canonical, product_id=int(product_id), versions=versions)
     except NotFound:
         return _not_found(request, "We could not find that product on this storefront.")
-    response = _product_response(request, stored, arrival, kept=False)
-    assert response is not None
-    return response
+    answer = _product_response(request, stored, arrival, kept=False)
+    assert isinstance(answer, HttpResponse)
+    return answer
 
 
 def _product_response(
     request: HttpRequest, stored: StoredProduct, arrival: _Arrival, *, kept: bool
-) -> HttpResponse | None:
-    """The page from `stored`; None when it is `kept` and its versions have changed."""
+) -> HttpResponse | dict[str, str]:
+    """The page from `stored`; when it is `kept` and its versions have changed, the current
+    versions its live read found instead."""
     assert stored.page is not None
     landing = arrival.landing(stored)
     fallback = stored.fallback
@@ -224,7 +230,7 @@ def _product_response(
         variant_product_ids=IdArray.of([stored.page.product.id]),
     )
     if kept and stored.stale(versions):
-        return None
+        return versions
     html = product_page_html(
         request,
         stored,

@@ -224,23 +224,24 @@ def product_stored_get(
     """The stored product page, built and stored when missing or stale; NotFound when the
     storefront has no such product. No read when this process keeps the page and it holds
     the `versions` given (the storefront's, for the product it shows first, checked by the
-    caller's live read); else a read of its versions, and a cache read when not kept."""
+    caller's live read; or a live read's that retired a kept page); else a read of its
+    versions, and a cache read when not kept."""
     local = product_kept(handle=handle, product_id=product_id)
-    if local is not None and not local.stale(versions or versions_get(local.version_keys)):
+    if local is not None and not local.stale(versions_get(local.version_keys, known=versions)):
         return _existing(local)
     key = product_key(handle, product_id)
-    stored = _stored_current(key)
+    stored = _stored_current(key, versions)
     if stored is not None:
         return _existing(stored)
     return _build(handle, product_id)
 
 
-def _stored_current(key: str) -> StoredProduct | None:
-    """The entry stored under `key` if its versions still hold."""
+def _stored_current(key: str, versions: dict[str, str] | None = None) -> StoredProduct | None:
+    """The entry stored under `key` if its versions (`versions`, else read) still hold."""
     stored = entries_get([key]).get(key)
     if not isinstance(stored, StoredProduct):
         return None
-    if stored.stale(versions_get(stored.version_keys)):
+    if stored.stale(versions_get(stored.version_keys, known=versions)):
         return None
     _LOCAL.put(key, stored)
     return stored

@@ -205,26 +205,28 @@ def storefront_kept(*, handle: str) -> StoredStorefront | None:
     return local if isinstance(local, StoredStorefront) else None
 
 
-def storefront_stored_get(*, handle: str) -> StoredStorefront:
+def storefront_stored_get(
+    *, handle: str, versions: dict[str, str] | None = None
+) -> StoredStorefront:
     """The current stored storefront, built and stored when missing or stale; NotFound when
     there is no storefront at `handle`. One read of its versions when this process keeps
-    it, else a cache read as well."""
+    it, else a cache read as well; none of the `versions` the caller has just read."""
     local = storefront_kept(handle=handle)
-    if local is not None and not local.stale(versions_get(local.version_keys)):
+    if local is not None and not local.stale(versions_get(local.version_keys, known=versions)):
         return _existing(local)
-    stored = _stored_current(handle)
+    stored = _stored_current(handle, versions)
     if stored is not None:
         return _existing(stored)
     return _build(handle).stored
 
 
-def _stored_current(handle: str) -> StoredStorefront | None:
-    """The entry stored for `handle` if its versions still hold."""
+def _stored_current(handle: str, versions: dict[str, str] | None = None) -> StoredStorefront | None:
+    """The entry stored for `handle` if its versions (`versions`, else read) still hold."""
     key = storefront_key(handle)
     stored = entries_get([key]).get(key)
     if not isinstance(stored, StoredStorefront):
         return None
-    if stored.stale(versions_get(stored.version_keys)):
+    if stored.stale(versions_get(stored.version_keys, known=versions)):
         return None
     # Not a "no such storefront": any number of unknown handles would push pages out.
     if stored.creator_id is not None:

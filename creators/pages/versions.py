@@ -137,15 +137,17 @@ def local_entries_clear() -> None:
         entries.clear()
 
 
-def versions_get(keys: list[str]) -> dict[str, str]:
+def versions_get(keys: list[str], *, known: dict[str, str] | None = None) -> dict[str, str]:
     """The current version of each key: from the primary ("" for a key never changed), and
-    a handle's from Redis (set afresh where Redis has none)."""
-    rows = [key for key in keys if not _in_redis(key)]
-    found: dict[str, str] = dict.fromkeys(rows, "")
+    a handle's from Redis (set afresh where Redis has none). Keys in `known`, versions the
+    caller has just read (its live read's), are not read again."""
+    found = {key: known[key] for key in keys if known is not None and key in known}
+    rows = [key for key in keys if key not in found and not _in_redis(key)]
     if rows:
+        found.update(dict.fromkeys(rows, ""))
         with primary_reads():
             found.update(PageVersion.objects.filter(key__in=rows).values_list("key", "token"))
-    handles = [key for key in keys if _in_redis(key)]
+    handles = [key for key in keys if key not in found and _in_redis(key)]
     if handles:
         cached: dict[str, Any] = cache.get_many(handles)
         for key in handles:

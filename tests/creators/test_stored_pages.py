@@ -355,3 +355,22 @@ def test_a_kept_page_reads_its_versions_with_its_stock_and_nothing_from_redis(cl
     Product.objects.filter(pk=showcase.serum.pk).update(title="Vitamin C serum, refilled")
     for path in paths:
         assert "Vitamin C serum, refilled" in text(client.get(path))
+
+
+def test_a_kept_page_found_retired_reads_no_version_again_before_its_build(client):
+    """The live read that finds a kept page retired has the current versions: nothing
+    between it and the build's lock reads them again."""
+    showcase = make_showcase()
+    paths = ["/@maya.glows", f"/@maya.glows/p/{showcase.serum.pk}"]
+    for path in paths:
+        client.get(path)  # builds and keeps the page
+    for path in paths:
+        PageVersion.objects.filter(key=f"pages:v:creator:{showcase.creator.pk}").update(
+            token=f"elsewhere {len(path)}"
+        )
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(path).status_code == 200
+        statements = [query["sql"] for query in captured.captured_queries]
+        lock = next(i for i, sql in enumerate(statements) if "advisory_xact_lock" in sql)
+        assert "creators_pageversion" in statements[0]  # the live read
+        assert not any("creators_pageversion" in sql for sql in statements[1:lock])
