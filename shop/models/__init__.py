@@ -266,6 +266,15 @@ class Variant(models.Model):
     )
     reserved = models.IntegerField(default=0, help_text="Units held by open checkouts.")
     low_stock_threshold = models.PositiveIntegerField(default=5)
+    product_low_stock_threshold = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text=(
+            "The largest low-stock threshold of the product's variants, kept by database "
+            "triggers (migration 0013): a variant with more units than this is in plenty "
+            "(`ProductPlenty`)."
+        ),
+    )
     position = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -285,6 +294,15 @@ class Variant(models.Model):
                 condition=Q(reserved__gte=0), name="variant_reserved_not_negative"
             ),
         ]
+        indexes = [
+            # For the triggers that keep `product_low_stock_threshold`: a product's largest
+            # threshold from the index's end, and the variants whose copy of it is stale
+            # without reading the others. Stock moves write neither column (HOT updates).
+            models.Index(fields=["product", "low_stock_threshold"], name="variant_threshold"),
+            models.Index(
+                fields=["product", "product_low_stock_threshold"], name="variant_product_threshold"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.sku} ({self.product_id})"
@@ -296,6 +314,50 @@ class Variant(models.Model):
     @property
     def currency(self) -> str:
         return self.product.brand.currency
+
+
+class ProductPlenty(models.Model):
+    """How many of a product's variants are in plenty: more units than the largest low-stock
+    threshold of the product's variants.
+
+    A product is scarce (its variants' units together no more than that largest threshold,
+    or no variant at all) only when none is in plenty, since one in plenty already has more
+    units than the threshold. So a page's live stock read (`shop.selectors.stock_live_get`)
+    sums the variants of the products with none in plenty only, found through a partial
+    index, where it summed every product's variants: an index probe per product shown, on
+    every request.
+
+    Database triggers (migration 0013) keep the count in the writer's statement, on every
+    write path, from each variant row change's own before and after: it moves when a variant
+    crosses the threshold (a reserve takes one of the last units; a restock), is inserted,
+    deleted or moved, or when the threshold moves. A stock move that crosses nothing (every
+    reserve but one per variant on the way to a sell-out) fires nothing and keeps its HOT
+    update. The threshold a variant is compared with is kept on it
+    (`Variant.product_low_stock_threshold`). Django never writes these rows.
+    """
+
+    product = models.OneToOneField(
+        Product,
+        on_delete=models.DO_NOTHING,
+        primary_key=True,
+        db_constraint=False,
+        related_name="+",
+    )
+    variants_in_plenty = models.IntegerField()
+
+    class Meta:
+        verbose_name_plural = "product plenty"
+        indexes = [
+            # The live read: the products that may be scarce, among a page's.
+            models.Index(
+                fields=["product"],
+                condition=Q(variants_in_plenty=0),
+                name="product_plenty_none",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variants_in_plenty} variants in plenty of {self.product_id}"
 
 
 class ProductListing(models.Model):
