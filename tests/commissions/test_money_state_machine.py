@@ -45,8 +45,6 @@ import pytest
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
-from hypothesis import HealthCheck
-from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -92,6 +90,7 @@ from shop.models import Brand, Discount, DiscountUse
 from shop.services.discounts import discount_use_reserve
 from tests.commissions.helpers import paid_order, variant_of
 from tests.creators.factories import CreatorFactory, PayoutAccountFactory
+from tests.hypothesis_budget import state_machine_budget
 from tests.orders.aftersale_helpers import member
 from tests.shop.factories import BrandFactory
 
@@ -543,12 +542,5 @@ def test_money_state_machine(settings):
     settings.COMMISSION_HOLD_DAYS = 7
     settings.COMMISSION_PLATFORM_FEE_PERCENT = "5.00"
     run_state_machine_as_test(
-        MoneyMachine,
-        settings=hsettings(
-            max_examples=MAX_EXAMPLES,
-            stateful_step_count=STEPS,
-            derandomize=True,
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        ),
+        MoneyMachine, settings=state_machine_budget(examples=MAX_EXAMPLES, steps=STEPS)
     )

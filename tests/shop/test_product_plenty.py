@@ -18,8 +18,6 @@ from typing import Any
 
 import pytest
 from django.db import connection, transaction
-from hypothesis import HealthCheck
-from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -33,6 +31,7 @@ from hypothesis.stateful import (
 from shop.models import Product, ProductPlenty, Variant
 from shop.selectors import IdArray, StockLevel, stock_live_get, stock_live_statement
 from shop.services.stock import stock_release, stock_reserve
+from tests.hypothesis_budget import state_machine_budget
 from tests.shop.factories import BrandFactory, ProductFactory, VariantFactory
 from tests.shop.test_feeds_concurrency import run_threads
 
@@ -174,14 +173,7 @@ class PlentyMachine(RuleBasedStateMachine):
 @pytest.mark.django_db
 def test_every_write_path_keeps_the_rows_and_the_read_means_what_it_did():
     run_state_machine_as_test(
-        PlentyMachine,
-        settings=hsettings(
-            max_examples=MAX_EXAMPLES,
-            stateful_step_count=STEPS,
-            derandomize=True,
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        ),
+        PlentyMachine, settings=state_machine_budget(examples=MAX_EXAMPLES, steps=STEPS)
     )
 
 
