@@ -6,8 +6,8 @@ than the largest of their thresholds, and a product without variants is scarce w
 A state machine runs catalog writes (Django saves, stale saves, bulk and queryset writes,
 moves and deletes) and stock moves through the stock services, and after every step checks
 the read against that sum, and the counts and the thresholds copied onto the variants
-against what they should be. Fixed seed
-and budget (derandomize, MAX_EXAMPLES x STEPS): CI runs the same sequences every time.
+against what they should be. Fixed seed and budget (derandomize, MAX_EXAMPLES x STEPS): CI
+runs the same sequences every time.
 """
 
 from __future__ import annotations
