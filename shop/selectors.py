@@ -90,6 +90,24 @@ def product_listing_queryset() -> QuerySet[Product]:
     return _product_listing_base().all()
 
 
+class StockState:
+    """A variant's or a product's stock as the catalog API and the pages show it."""
+
+    IN_STOCK = "in_stock"
+    LOW_STOCK = "low_stock"
+    SOLD_OUT = "sold_out"
+
+
+def stock_level_state(available: int, low_stock_threshold: int) -> str:
+    """Sold out with no unit left; low at or under the threshold (a product's: the largest
+    of its variants', against their units summed); else in stock."""
+    if available <= 0:
+        return StockState.SOLD_OUT
+    if available <= low_stock_threshold:
+        return StockState.LOW_STOCK
+    return StockState.IN_STOCK
+
+
 @dataclass(frozen=True, slots=True)
 class StockLevel:
     """Units available (`max(0, on_hand - reserved)`, summed for a product) and the low-stock

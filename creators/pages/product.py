@@ -33,8 +33,8 @@ from creators.pages.versions import (
     versions_get,
 )
 from creators.selectors.product_page import ProductPage, product_fallback_get, product_page_get
-from creators.selectors.storefront import StockState, StorefrontProduct, storefront_creator_id
-from shop.selectors import LiveStock, StockLevel
+from creators.selectors.storefront import StorefrontProduct, storefront_creator_id
+from shop.selectors import LiveStock, StockLevel, StockState, stock_level_state
 
 VISITOR_BAR_SLOT = "tribe-visitor-bar-slot"
 BUY_BOX_SLOT = "tribe-buy-box-slot"
@@ -76,11 +76,7 @@ class LiveParts:
 
 
 def stock_state(level: StockLevel) -> str:
-    if level.available <= 0:
-        return StockState.SOLD_OUT
-    if level.available <= level.low_stock_threshold:
-        return StockState.LOW_STOCK
-    return StockState.IN_STOCK
+    return stock_level_state(level.available, level.low_stock_threshold)
 
 
 def live_page(stored: StoredProduct, stock: LiveStock) -> ProductPage:

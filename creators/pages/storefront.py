@@ -45,14 +45,13 @@ from creators.pages.versions import (
     versions_get,
 )
 from creators.selectors.storefront import (
-    StockState,
     StorefrontPage,
     StorefrontProduct,
     storefront_creator_id,
     storefront_page_get,
 )
 from creators.templatetags.storefront_cards import CARD_SLOT_PATTERN
-from shop.selectors import IdArray, StockLevel
+from shop.selectors import IdArray, StockLevel, StockState
 
 MAIN_SLOT = "tribe-main-attrs-slot"
 FEATURED_SLOT = "tribe-featured-slot"

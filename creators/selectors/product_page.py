@@ -18,7 +18,6 @@ from common.errors import NotFound
 from common.money import Money
 from creators.models import AffiliateLink, CollectionItem, Creator, Video, VideoProduct
 from creators.selectors.storefront import (
-    StockState,
     StorefrontProduct,
     http_url,
     money_label,
@@ -27,6 +26,7 @@ from creators.selectors.storefront import (
 )
 from shop import selectors as shop_selectors
 from shop.models import Product, Variant
+from shop.selectors import stock_level_state
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +54,7 @@ class VariantChoice:
 
     @property
     def stock_state(self) -> str:
-        if self.available <= 0:
-            return StockState.SOLD_OUT
-        if self.available <= self.low_stock_threshold:
-            return StockState.LOW_STOCK
-        return StockState.IN_STOCK
+        return stock_level_state(self.available, self.low_stock_threshold)
 
     @property
     def is_sold_out(self) -> bool:

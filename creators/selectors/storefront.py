@@ -27,14 +27,7 @@ from creators.models import (
 )
 from shop import selectors as shop_selectors
 from shop.models import Brand, Discount, Product, ProductImage
-
-
-class StockState:
-    """The same vocabulary as a variant's stock state in the catalog API."""
-
-    IN_STOCK = "in_stock"
-    LOW_STOCK = "low_stock"
-    SOLD_OUT = "sold_out"
+from shop.selectors import StockState, stock_level_state
 
 
 def http_url(value: str) -> str:
@@ -180,11 +173,8 @@ def _product_stock(product: Product) -> tuple[int, str]:
     """
     variants = list(product.variants.all())
     available = sum(v.available for v in variants)
-    if available <= 0:
-        return 0, StockState.SOLD_OUT
-    if available <= max(v.low_stock_threshold for v in variants):
-        return available, StockState.LOW_STOCK
-    return available, StockState.IN_STOCK
+    threshold = max((v.low_stock_threshold for v in variants), default=0)
+    return available, stock_level_state(available, threshold)
 
 
 def product_view(product: Product) -> StorefrontProduct:

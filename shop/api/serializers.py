@@ -10,6 +10,7 @@ from rest_framework import serializers
 from common.money import Money
 from common.serializers import MoneyField
 from shop.models import Brand, Product, ProductImage, StockMovement, Variant
+from shop.selectors import stock_level_state
 
 
 class BrandSummarySerializer(serializers.ModelSerializer):
@@ -30,22 +31,8 @@ class ImageSerializer(serializers.ModelSerializer):
         fields = ("url", "width", "height", "alt")
 
 
-class StockState:
-    IN_STOCK = "in_stock"
-    LOW_STOCK = "low_stock"
-    SOLD_OUT = "sold_out"
-
-
 def stock_state(variant: Variant) -> str:
     return stock_level_state(variant.available, variant.low_stock_threshold)
-
-
-def stock_level_state(available: int, low_stock_threshold: int) -> str:
-    if available <= 0:
-        return StockState.SOLD_OUT
-    if available <= low_stock_threshold:
-        return StockState.LOW_STOCK
-    return StockState.IN_STOCK
 
 
 class VariantPublicSerializer(serializers.ModelSerializer):
