@@ -1,12 +1,13 @@
 """`/@handle` from a stored shared part.
 
-Stored per storefront (`StoredStorefront`): the page rendered without the visitor, as one
-string with every card in stock, and where its slots and each product's cards sit in it.
-Each product card is stored rendered in every stock state it can show (in stock, low with
-the count left out, sold out, and sold out beside its fallback in stock or low), so a
-request reads which of the page's products are scarce in one query (their ids sent as one
-stored array literal) and replaces only the slots and those products' cards: its work does
-not grow with the number of products, only the bytes copied do.
+Stored per storefront (`StoredStorefront`): the page rendered without the visitor, every
+card in stock, as encoded parts with an empty part at each slot and where each product's
+cards sit among them. Each product card is stored rendered in every stock state it can
+show (in stock, low with the count left out, sold out, and sold out beside its fallback in
+stock or low), so a request reads which of the page's products are scarce in one query
+(their ids sent as one stored array literal), fills the slots and replaces only those
+products' cards: its work grows with the number of products only by one list store per
+visitor-token slot and the bytes one join copies.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ _SLOTS = {VISITOR_BAR_SLOT, MAIN_SLOT, FEATURED_SLOT}
 _SPLIT = re.compile(
     f"{CARD_SLOT_PATTERN}|({re.escape(VISITOR_BAR_SLOT)}|{MAIN_SLOT}|{FEATURED_SLOT})"
 )
+# Where a visitor's tokens go, in the static HTML and in every card (`common.visitor`).
+_TOKEN_SPLIT = re.compile(f"({re.escape(visitor.QUERY_SLOT)}|{re.escape(visitor.ATK_INPUTS_SLOT)})")
 _NONE = StockLevel(0, 0)
 
 
@@ -103,25 +106,33 @@ def card_html(card: Card, scarce: dict[int, StockLevel], states: dict[str, CardS
 
 
 class Cut(NamedTuple):
-    """Where a card (or a slot, by its name) sits in the stored page's HTML."""
+    """A card's parts of the stored page: `start` is an empty part of its own, where its
+    other states go, and its HTML in stock runs on to `end`."""
 
     start: int
     end: int
-    what: Card | str
+    what: Card
 
 
 @dataclass(frozen=True, slots=True)
 class StoredStorefront:
-    """The page as one string, every card in stock and each slot's name where it goes, and
-    where each product's cards and each slot sit in it: a request replaces only the slots
-    and the cards of its scarce products, however many products the page has."""
+    """The page in parts, every card in stock and an empty part at each slot, the slots'
+    places and each product's cards: a request fills the slots and replaces the cards of
+    its scarce products, and joins the parts once.
+
+    The parts are kept encoded (UTF-8) and cut at the visitor's token slots, which every
+    card holds: a request stores its tokens into a copy of the list and sends the join as
+    it is. Filling a 200-product page's one string instead (`str.replace` twice, then
+    encoding it) cost 0.12-0.15 ms of a 0.7 ms request in-process; `bytes.replace` twice,
+    0.06 ms; the parts, 0.01 ms.
+    """
 
     catalog_version: str
     creator_version: str  # with no storefront at this handle: the handle's version
     creator_id: int | None  # None: no storefront at this handle
     handle: str
-    html: str
-    slots: tuple[Cut, ...]
+    parts: tuple[bytes, ...]
+    slots: dict[str, tuple[int, ...]]  # a slot's name: the index of each of its parts
     cards: dict[int, tuple[Cut, ...]]  # by product id
     product_ids: IdArray  # whose stock the cards need: products and fallbacks
     empty: bool  # no videos, collections or codes
@@ -130,17 +141,18 @@ class StoredStorefront:
 
     @property
     def pieces(self) -> tuple[str | Card, ...]:
-        """The page as static HTML (slots are pieces of their own) and cards, in order."""
-        cuts = sorted([*self.slots, *(cut for cuts in self.cards.values() for cut in cuts)])
+        """The page as static HTML (a slot is its name) and cards, in order."""
+        cards = {cut.start: cut for cuts in self.cards.values() for cut in cuts}
+        slots = {at: name for name, places in self.slots.items() for at in places}
         pieces: list[str | Card] = []
         at = 0
-        for cut in cuts:
-            if cut.start > at:
-                pieces.append(self.html[at : cut.start])
-            pieces.append(cut.what)
-            at = cut.end
-        if at < len(self.html):
-            pieces.append(self.html[at:])
+        while at < len(self.parts):
+            if at in cards:
+                pieces.append(cards[at].what)
+                at = cards[at].end
+                continue
+            pieces.append(slots[at] if at in slots else self.parts[at].decode())
+            at += 1
         return tuple(pieces)
 
     def states_key(self, card: Card) -> str:
@@ -274,29 +286,37 @@ def storefront_html(
     live: LiveParts,
     atk: str,
     featured: StoredProduct | None,
-) -> str:
-    """The page for one visitor: cards in their live stock state, the visitor's parts."""
+) -> bytes:
+    """The page for one visitor, encoded: cards in their live stock state, the visitor's
+    parts."""
     stored, states = card_states_get(stored, scarce)
     if featured is not None:
         top = featured_html(featured, live)
     else:
         top = EMPTY_HTML if stored.empty else ""
-    slots = {VISITOR_BAR_SLOT: live.visitor_bar, MAIN_SLOT: main_attrs(atk), FEATURED_SLOT: top}
-    # The slots, and the cards of scarce products: a handful, whatever the page's size.
-    cuts = [(cut.start, cut.end, slots[cast(str, cut.what)]) for cut in stored.slots]
+
+    def filled(html: str) -> bytes:
+        return visitor.fill_query(html, query_html=live.query_html, atk=atk).encode()
+
+    values = {
+        VISITOR_BAR_SLOT: filled(live.visitor_bar),
+        MAIN_SLOT: filled(main_attrs(atk)),
+        FEATURED_SLOT: filled(top),
+        visitor.QUERY_SLOT: live.query_html.encode(),
+        visitor.ATK_INPUTS_SLOT: visitor.atk_inputs(atk).encode(),
+    }
+    parts = list(stored.parts)
+    for name, places in stored.slots.items():
+        value = values[name]
+        for at in places:
+            parts[at] = value
+    # The cards of scarce products: a handful, whatever the page's size. Their parts in
+    # stock (slots filled above included) give way to the state shown, filled here.
     for product_id in scarce:
-        for cut in stored.cards.get(product_id, ()):
-            cuts.append((cut.start, cut.end, card_html(cast(Card, cut.what), scarce, states)))
-    cuts.sort()
-    html = stored.html
-    parts = []
-    at = 0
-    for start, end, text in cuts:
-        parts.append(html[at:start])
-        parts.append(text)
-        at = end
-    parts.append(html[at:])
-    return visitor.fill_query("".join(parts), query_html=live.query_html, atk=atk)
+        for start, end, card in stored.cards.get(product_id, ()):
+            parts[start] = filled(card_html(card, scarce, states))
+            parts[start + 1 : end] = [b""] * (end - start - 1)
+    return b"".join(parts)
 
 
 # Stored for as long as its versions hold: built from the primary, never from a replica
@@ -320,8 +340,8 @@ def _build(handle: str, *, scarce: dict[int, StockLevel] | None = None) -> Built
             creator_version=handle_version,
             creator_id=None,
             handle=handle,
-            html="",
-            slots=(),
+            parts=(),
+            slots={},
             cards={},
             product_ids=IdArray.of(()),
             empty=False,
@@ -362,13 +382,13 @@ def _render(handle: str, creator_id: int) -> Built:
     catalog_version, creator_version = versions[CATALOG_VERSION_KEY], versions[version_key]
     page = storefront_page_get(handle=handle, every_fallback=True)
     pieces, states = _pieces(page)
-    html, slots, cards = _layout(pieces)
+    parts, slots, cards = _layout(pieces)
     stored = StoredStorefront(
         catalog_version=catalog_version,
         creator_version=creator_version,
         creator_id=page.creator.pk,
         handle=handle,
-        html=html,
+        parts=parts,
         slots=slots,
         cards=cards,
         product_ids=IdArray.of(_products(page)),
@@ -406,22 +426,40 @@ def _products(page: StorefrontPage) -> dict[int, StorefrontProduct]:
 
 def _layout(
     pieces: tuple[str | Card, ...],
-) -> tuple[str, tuple[Cut, ...], dict[int, tuple[Cut, ...]]]:
-    """The pieces joined with every card in stock, and where the slots and cards sit."""
-    texts: list[str] = []
-    slots: list[Cut] = []
+) -> tuple[tuple[bytes, ...], dict[str, tuple[int, ...]], dict[int, tuple[Cut, ...]]]:
+    """The pieces as encoded parts, every card in stock, cut at each slot (an empty part of
+    its own, the visitor's token slots included), with the slots' and the cards' places."""
+    parts: list[bytes] = []
+    slots: dict[str, list[int]] = {}
     cards: dict[int, list[Cut]] = {}
-    at = 0
+
+    def slot(name: str) -> None:
+        slots.setdefault(name, []).append(len(parts))
+        parts.append(b"")
+
+    def text(html: str) -> None:
+        # re.split with one group: the text, then a token slot, then text, and so on.
+        for index, chunk in enumerate(_TOKEN_SPLIT.split(html)):
+            if index % 2:
+                slot(chunk)
+            elif chunk:
+                parts.append(chunk.encode())
+
     for piece in pieces:
-        text = piece.in_stock if isinstance(piece, Card) else piece
-        cut = Cut(at, at + len(text), piece)
         if isinstance(piece, Card):
-            cards.setdefault(piece.product_id, []).append(cut)
+            start = len(parts)
+            parts.append(b"")
+            text(piece.in_stock)
+            cards.setdefault(piece.product_id, []).append(Cut(start, len(parts), piece))
         elif piece in _SLOTS:
-            slots.append(cut)
-        texts.append(text)
-        at = cut.end
-    return "".join(texts), tuple(slots), {key: tuple(cuts) for key, cuts in cards.items()}
+            slot(piece)
+        else:
+            text(piece)
+    return (
+        tuple(parts),
+        {name: tuple(places) for name, places in slots.items()},
+        {key: tuple(cuts) for key, cuts in cards.items()},
+    )
 
 
 def _pieces(page: StorefrontPage) -> tuple[tuple[str | Card, ...], dict[str, CardStates]]:

@@ -17,7 +17,9 @@ from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.html import escape
 
+from common.visitor import carry_query
 from creators.attribution.tokens import token_for_click, token_for_storefront
 from creators.models import AffiliateLink, PageVersion
 from creators.pages.product import product_stored_get
@@ -374,3 +376,30 @@ def test_a_kept_page_found_retired_reads_no_version_again_before_its_build(clien
         lock = next(i for i, sql in enumerate(statements) if "advisory_xact_lock" in sql)
         assert "creators_pageversion" in statements[0]  # the live read
         assert not any("creators_pageversion" in sql for sql in statements[1:lock])
+
+
+def test_every_card_carries_the_visitors_tokens_in_every_stock_state(client):
+    showcase = make_showcase()  # the serum in stock, the lip mask low, the SPF sold out
+    token = token_for_storefront(creator_id=showcase.creator.pk)
+    cart = Cart.objects.create(currency="USD")
+    query = {"atk": token, "cart": cart.token}
+    client.get("/@maya.glows", query)  # builds and stores the page
+
+    page = client.get("/@maya.glows", query).content.decode()
+
+    # Every slot filled, in the stored parts and in the cards put in per request.
+    assert "tribe-visitor" not in page
+    links = re.findall(r'href="/@maya\.glows/p/(\d+)([^"]*)"', page)
+    carried = escape(carry_query(atk=token, cart=cart.token))
+    assert {int(product_id) for product_id, _ in links} == {
+        showcase.serum.pk,
+        showcase.lip_mask.pk,
+        showcase.spf.pk,
+    }
+    assert {rest for _, rest in links} == {carried}
+    sold_out = page[page.index(f'data-product-id="{showcase.spf.pk}"') :]
+    sold_out = sold_out[: sold_out.index("</li>")]
+    assert "Sold out" in sold_out
+    assert f'href="/@maya.glows/p/{showcase.serum.pk}{carried}"' in sold_out  # its fallback
+    assert f'<input type="hidden" name="atk" value="{token}">' in sold_out  # the waitlist
+    assert "Only 3 left" in text(client.get("/@maya.glows", query))
