@@ -16,7 +16,7 @@ import logging
 from typing import Any
 
 import stripe
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from common.money import from_minor_units
@@ -51,8 +51,25 @@ def _order_for_intent(intent_id: str, metadata: dict[str, Any]) -> Order | None:
     return Order.objects.filter(pk=int(order_id), stripe_payment_intent_id__isnull=True).first()
 
 
+# The one question a `payment_intent.created` event for a recorded intent asks, in fixed
+# text: every checkout brings one, and reading the whole order through the ORM to answer it
+# cost more CPU than the rest of the webhook.
+_INTENT_RECORDED_SQL = """
+SELECT 1 FROM orders_order WHERE stripe_payment_intent_id = %s AND stripe_client_secret <> ''
+"""
+
+
+def _intent_recorded(intent_id: str) -> bool:
+    """Whether an order has recorded `intent_id` with its client secret."""
+    with connection.cursor() as cursor:
+        cursor.execute(_INTENT_RECORDED_SQL, [intent_id])
+        return cursor.fetchone() is not None
+
+
 def payment_intent_event_handle(payload: dict[str, Any]) -> None:
     obj = payload["data"]["object"]
+    if payload.get("type") == "payment_intent.created" and _intent_recorded(obj["id"]):
+        return
     metadata = obj.get("metadata")
     order = _order_for_intent(obj["id"], metadata if isinstance(metadata, dict) else {})
     if payload.get("type") == "payment_intent.payment_failed":

