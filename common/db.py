@@ -1,11 +1,16 @@
-"""Transaction helpers, and the ranges of PostgreSQL's integer columns."""
+"""Transaction helpers, rows read into models by fixed statements, and the ranges of
+PostgreSQL's integer columns."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Model
+
+M = TypeVar("M", bound=Model)
 
 # The largest values of `smallint` and `integer`: API inputs stored in those columns are
 # bounded by these in their serializers, so a bigger number is a 400, not a 500.
@@ -33,3 +38,40 @@ def prefetched(instance: Model, related_name: str, objects: Iterable[Model]) -> 
     queryset._prefetch_done = True
     cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
     cache[manager.field.remote_field.cache_name] = queryset
+
+
+def model_columns(model: type[Model], alias: str) -> str:
+    """`alias.column, ...` for every column of `model`, in the order `model_from_row` reads.
+
+    For a hot statement written once instead of compiled by the ORM on every call: a cart's
+    lines joined to their variants, products and brands (54 columns) cost 0.54 ms of CPU to
+    compile on every checkout.
+    """
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
+
+
+@functools.cache
+def _row_reader(model: type[Model]) -> tuple[list[str], list[tuple[int, list[Callable[..., Any]]]]]:
+    fields = model._meta.concrete_fields
+    converting = []
+    for index, field in enumerate(fields):
+        # What the ORM's compiler applies to a column it reads: the backend's, then the field's.
+        col = field.cached_col
+        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        if found:
+            converting.append((index, found))
+    return [field.attname for field in fields], converting
+
+
+def model_from_row(model: type[M], row: Sequence[Any], start: int = 0) -> M:
+    """The instance whose columns (`model_columns`) start at `row[start]`, every value
+    converted as the ORM would."""
+    names, converting = _row_reader(model)
+    values = list(row[start : start + len(names)])
+    for index, converters in converting:
+        for converter in converters:
+            values[index] = converter(
+                values[index], model._meta.concrete_fields[index].cached_col, connection
+            )
+    return model.from_db(connection.alias, names, values)
