@@ -194,11 +194,16 @@ def stock_live_statement(
 ) -> tuple[str, list[str]]:
     """`stock_live_get`'s statement and parameters, for a caller that reads something of
     its own in the same round trip; `stock_live_rows` reads its rows back."""
-    sql = _STOCK_LIVE_SQL.format(
+    return _stock_live_sql(), [product_ids.literal, variant_product_ids.literal]
+
+
+@functools.cache
+def _stock_live_sql() -> str:
+    """Formatted once per process: every stored page's request runs it."""
+    return _STOCK_LIVE_SQL.format(
         plenty=connection.ops.quote_name(ProductPlenty._meta.db_table),
         variant=connection.ops.quote_name(Variant._meta.db_table),
     )
-    return sql, [product_ids.literal, variant_product_ids.literal]
 
 
 def stock_live_rows(rows: Iterable[Sequence[Any]]) -> LiveStock:

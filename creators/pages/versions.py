@@ -16,6 +16,7 @@ its transaction commits, so an entry built in between from the old rows is retir
 
 from __future__ import annotations
 
+import functools
 import pickle
 import secrets
 from collections.abc import Iterable
@@ -171,6 +172,14 @@ SELECT NULL, NULL, NULL, NULL, v.key, v.token FROM {versions} v WHERE v.key = AN
 """
 
 
+@functools.lru_cache(maxsize=4)
+def _live_read_sql(stock_sql: str) -> str:
+    """Formatted once per process (the stock statement is the same text every time)."""
+    return _LIVE_READ_SQL.format(
+        stock=stock_sql, versions=connection.ops.quote_name(PageVersion._meta.db_table)
+    )
+
+
 def live_read(
     *,
     version_keys: list[str],
@@ -183,11 +192,8 @@ def live_read(
     stock_sql, params = stock_live_statement(
         product_ids=product_ids, variant_product_ids=variant_product_ids
     )
-    sql = _LIVE_READ_SQL.format(
-        stock=stock_sql, versions=connection.ops.quote_name(PageVersion._meta.db_table)
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, version_keys])
+        cursor.execute(_live_read_sql(stock_sql), [*params, version_keys])
         rows = cursor.fetchall()
     versions = dict.fromkeys(version_keys, "")
     versions.update((row[4], row[5]) for row in rows if row[4] is not None)
