@@ -108,3 +108,12 @@ def test_a_view_without_a_scope_is_not_throttled(rate_3):
 
     request = request_from("198.51.100.7")
     assert all(throttle().allow_request(request, Unscoped()) for _ in range(10))
+
+
+def test_a_redis_that_forgot_the_script_is_given_it_again(rate_3):
+    request = request_from("198.51.100.7")
+    assert throttle().allow_request(request, _View())
+    # As after a restart: Redis holds no script.
+    cache._cache.get_client(write=True).script_flush()  # type: ignore[attr-defined]
+
+    assert [throttle().allow_request(request, _View()) for _ in range(3)] == [True, True, False]
