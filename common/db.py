@@ -52,15 +52,18 @@ def model_columns(model: type[Model], alias: str) -> str:
 
 
 @functools.cache
-def _row_reader(model: type[Model]) -> tuple[list[str], list[tuple[int, list[Callable[..., Any]]]]]:
+def _row_reader(
+    model: type[Model],
+) -> tuple[list[str], list[tuple[int, Any, list[Callable[..., Any]]]]]:
+    """The attribute names, and for each column that needs them its index, its expression
+    and the converters the ORM's compiler applies (the backend's, then the field's)."""
     fields = model._meta.concrete_fields
     converting = []
     for index, field in enumerate(fields):
-        # What the ORM's compiler applies to a column it reads: the backend's, then the field's.
         col = field.cached_col
         found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
         if found:
-            converting.append((index, found))
+            converting.append((index, col, found))
     return [field.attname for field in fields], converting
 
 
@@ -69,9 +72,7 @@ def model_from_row(model: type[M], row: Sequence[Any], start: int = 0) -> M:
     converted as the ORM would."""
     names, converting = _row_reader(model)
     values = list(row[start : start + len(names)])
-    for index, converters in converting:
+    for index, col, converters in converting:
         for converter in converters:
-            values[index] = converter(
-                values[index], model._meta.concrete_fields[index].cached_col, connection
-            )
+            values[index] = converter(values[index], col, connection)
     return model.from_db(connection.alias, names, values)
