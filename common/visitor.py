@@ -10,6 +10,7 @@ never leaves the site in a Referer header.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
@@ -52,9 +53,19 @@ def fill(shared: str, *, atk: str = "", cart: str = "") -> SafeString:
 
 def fill_query(shared: str, *, query_html: str, atk: str = "") -> SafeString:
     """`fill` with the query already rendered and escaped (`{% carry %}` in a template)."""
-    return mark_safe(  # noqa: S308 - rendered by our own template; the tokens are escaped
-        shared.replace(QUERY_SLOT, query_html).replace(ATK_INPUTS_SLOT, atk_inputs(atk))
-    )
+    return filler(query_html=query_html, atk=atk)(shared)
+
+
+def filler(*, query_html: str, atk: str = "") -> Callable[[str], SafeString]:
+    """`fill_query` for several pieces of one visitor's page, the inputs rendered once."""
+    inputs = atk_inputs(atk)
+
+    def fill_one(shared: str) -> SafeString:
+        return mark_safe(  # noqa: S308 - rendered by our own template; the tokens are escaped
+            shared.replace(QUERY_SLOT, query_html).replace(ATK_INPUTS_SLOT, inputs)
+        )
+
+    return fill_one
 
 
 def carries_tokens(request: HttpRequest) -> bool:

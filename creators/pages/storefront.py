@@ -295,8 +295,10 @@ def storefront_html(
     else:
         top = EMPTY_HTML if stored.empty else ""
 
+    fill = visitor.filler(query_html=live.query_html, atk=atk)
+
     def filled(html: str) -> bytes:
-        return visitor.fill_query(html, query_html=live.query_html, atk=atk).encode()
+        return fill(html).encode()
 
     values = {
         VISITOR_BAR_SLOT: filled(live.visitor_bar),
