@@ -94,6 +94,7 @@ STEPS = ("tap", "storefront", "product", "cart", "checkout", "confirm")
 
 def start_emulator(webhook_url: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)  # a fresh clone has none yet
     log = (RESULTS_DIR / f"{NAME}-stripe-emulator.log").open("wb")
     process = subprocess.Popen(
         [

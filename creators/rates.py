@@ -12,14 +12,18 @@ counting a link's paid orders is a read of orders, which hands it in as a `PaceR
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 
+from accounts.models import User
+from common.db import model_columns, model_from_row
 from creators.models import AffiliateLink, Collaboration, Creator
 from shop.models import Product
 
@@ -53,9 +57,16 @@ def effective_rate(
     return current_rate, "current"
 
 
+def best_of(open_rate: Decimal, offered: Decimal | None) -> tuple[Decimal, str]:
+    """The pure rule: the best collaboration in force if it beats the open rate (ties go to
+    the open rate)."""
+    if offered is not None and offered > open_rate:
+        return offered, "collaboration"
+    return open_rate, "open"
+
+
 def best_rate(*, creator: Creator, product: Product, at: datetime) -> tuple[Decimal, str]:
     """The best rate that applies now: the product's open rate or an accepted collaboration."""
-    best, source = product.open_rate, "open"
     offers = Collaboration.objects.filter(
         creator=creator,
         brand_id=product.brand_id,
@@ -63,24 +74,91 @@ def best_rate(*, creator: Creator, product: Product, at: datetime) -> tuple[Deci
         valid_from__lte=at,
     ).filter(Q(valid_until__isnull=True) | Q(valid_until__gt=at))
     offers = offers.filter(Q(product__isnull=True) | Q(product=product))
-    for rate in offers.values_list("rate", flat=True):
-        if rate > best:
-            best, source = rate, "collaboration"
-    return best, source
+    return best_of(product.open_rate, max(offers.values_list("rate", flat=True), default=None))
 
 
-def rate_for_sale(*, link: AffiliateLink, product: Product, at: datetime) -> RateDecision:
-    """The rate a sale through `link` pays at `at`, with the reason."""
-    current, current_source = best_rate(creator=link.creator, product=product, at=at)
+# A link with its creator, the creator's email, and the best collaboration in force for the
+# product sold (what `best_rate` reads): one statement written once. Read through the ORM,
+# the link (with its creator and user) and the collaborations were two statements compiled
+# on every checkout line bought through a link, 2.5 ms of CPU between them.
+_LINK_FOR_SALE_SQL = """
+SELECT {link}, {creator}, u.email,
+    (SELECT max(o.rate) FROM {collaborations} o
+     WHERE o.creator_id = l.creator_id AND o.brand_id = %(brand)s AND o.status = %(accepted)s
+        AND o.valid_from <= %(at)s AND (o.valid_until IS NULL OR o.valid_until > %(at)s)
+        AND (o.product_id IS NULL OR o.product_id = %(product)s))
+FROM {links} l
+JOIN {creators} c ON c.id = l.creator_id
+JOIN {users} u ON u.id = c.user_id
+WHERE l.id = %(link)s
+"""
+
+
+@functools.cache
+def _link_for_sale_sql() -> str:
+    quote = connection.ops.quote_name
+    return _LINK_FOR_SALE_SQL.format(
+        link=model_columns(AffiliateLink, "l"),
+        creator=model_columns(Creator, "c"),
+        collaborations=quote(Collaboration._meta.db_table),
+        links=quote(AffiliateLink._meta.db_table),
+        creators=quote(Creator._meta.db_table),
+        users=quote(User._meta.db_table),
+    )
+
+
+def link_for_sale(
+    *, link_id: int, product: Product, at: datetime
+) -> tuple[AffiliateLink, tuple[Decimal, str]] | None:
+    """The link (None if gone) with its creator and the creator's user (id and email only),
+    and the best rate that applies at `at` to `product` for the link's creator, as
+    `best_rate` gives it. One statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _link_for_sale_sql(),
+            {
+                "link": link_id,
+                "brand": product.brand_id,
+                "product": product.pk,
+                "accepted": Collaboration.Status.ACCEPTED,
+                "at": at,
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    link = model_from_row(AffiliateLink, row)
+    creator = model_from_row(Creator, row, len(AffiliateLink._meta.concrete_fields))
+    email, offered = row[-2:]
+    creator.user = User.from_db(connection.alias, ["id", "email"], [creator.user_id, email])
+    link.creator = creator
+    return link, best_of(product.open_rate, offered)
+
+
+def rate_for_sale(
+    *,
+    link: AffiliateLink,
+    product: Product,
+    at: datetime,
+    current: tuple[Decimal, str] | None = None,
+) -> RateDecision:
+    """The rate a sale through `link` pays at `at`, with the reason. `current` is the best
+    rate that applies now (`best_rate`), when the caller has read it already."""
+    current_rate, current_source = (
+        current if current is not None else best_rate(creator=link.creator, product=product, at=at)
+    )
     rate, source = effective_rate(
-        locked_rate=link.locked_rate, lock_ends_at=link.lock_ends_at, current_rate=current, at=at
+        locked_rate=link.locked_rate,
+        lock_ends_at=link.lock_ends_at,
+        current_rate=current_rate,
+        at=at,
     )
     return RateDecision(
         rate=rate,
         source=source,
         locked_rate=link.locked_rate,
         lock_ends_at=link.lock_ends_at,
-        current_rate=current,
+        current_rate=current_rate,
         current_source=current_source,
     )
 

@@ -24,7 +24,14 @@ from common.cache import cache_count
 from common.errors import ApplicationError, NotFound
 from creators.attribution.tokens import Claims, TokenRejected, token_read
 from creators.models import AffiliateLink, Creator, CreatorCode
-from creators.rates import PaceReader, RateDecision, best_rate, rate_for_sale, viral_rate
+from creators.rates import (
+    PaceReader,
+    RateDecision,
+    best_rate,
+    link_for_sale,
+    rate_for_sale,
+    viral_rate,
+)
 from creators.selectors.access import product_require_taggable
 from shop.models import Product
 
@@ -189,13 +196,14 @@ def _decide_link(
     window: int,
     link_pace: PaceReader,
 ) -> Attribution:
-    link = (
-        AffiliateLink.objects.select_related("creator__user").filter(pk=claims.link_id).first()
+    found = (
+        link_for_sale(link_id=claims.link_id, product=product, at=at)
         if claims.link_id is not None
         else None
     )
-    if link is None:
+    if found is None:
         return Attribution(credited=False, reason="link_gone")
+    link, current = found
     base: dict[str, Any] = {
         "creator_id": link.creator_id,
         "link_id": link.pk,
@@ -212,18 +220,17 @@ def _decide_link(
         return refused
     pace = link_pace(link_id=link.pk, at=at)
     if product.pk == link.product_id:
-        sale = rate_for_sale(link=link, product=product, at=at)
+        sale = rate_for_sale(link=link, product=product, at=at, current=current)
     else:
         # The locked rate is what the link's own product's brand promised; the fallback
         # (perhaps another brand's) pays its own best rate.
-        current, current_source = best_rate(creator=link.creator, product=product, at=at)
         sale = RateDecision(
-            rate=current,
+            rate=current[0],
             source="current",
             locked_rate=None,
             lock_ends_at=None,
-            current_rate=current,
-            current_source=current_source,
+            current_rate=current[0],
+            current_source=current[1],
         )
     decision = viral_rate(sale, viral=pace.viral)
     return Attribution(

@@ -15,7 +15,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from creators.models import AffiliateLink, Collaboration
-from creators.rates import effective_rate, rate_for_sale
+from creators.rates import effective_rate, link_for_sale, rate_for_sale
 from creators.selectors.me import link_rate_decisions
 from creators.services.collaborations import (
     collaboration_invite,
@@ -173,6 +173,10 @@ def _check_sale(model: Model, link: AffiliateLink, at: datetime) -> None:
     assert decision.rate == expected
     assert decision.source == ("locked" if locked_holds and link.locked_rate >= best else "current")
     assert (decision.current_rate, decision.current_source) == (best, best_source)
+    # Checkout's reading of the link with the best rate, in one statement, agrees with it.
+    found = link_for_sale(link_id=link.pk, product=product, at=at)
+    assert found is not None
+    assert rate_for_sale(link=found[0], product=product, at=at, current=found[1]) == decision
     # The API's bulk reading of the same rule agrees with it.
     loaded = AffiliateLink.objects.select_related("product__brand").get(pk=link.pk)
     assert link_rate_decisions(creator=link.creator, links=[loaded], at=at)[link.pk] == decision

@@ -12,11 +12,13 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from creators.attribution.tokens import token_for_click, token_for_storefront
-from creators.models import AttributionCounter, Collaboration
-from creators.selectors.attribution import attribution_token_choose
+from creators.models import AffiliateLink, AttributionCounter, Collaboration
+from creators.selectors.attribution import attribution_decide, attribution_token_choose
 from creators.services.attribution import attribution_counters_flush
 from orders.models import CartLine, OrderLine
+from orders.selectors import link_pace
 from orders.services.checkout import checkout_start
+from shop.models import Product
 from tests.conftest import client_for
 from tests.creators.factories import AffiliateLinkFactory, CreatorFactory
 from tests.factories import UserFactory
@@ -169,6 +171,58 @@ def test_a_link_to_a_sold_out_product_credits_its_fallback_at_the_fallbacks_own_
     assert line.commission_rate == Decimal("12.00")
     assert line.attribution["rule"] == "last_click"
     assert line.attribution["rate_source"] == "current"
+
+
+def test_a_fallback_sale_pays_the_creators_collaboration_with_the_fallbacks_brand():
+    fallback = variant_in_stock()
+    link = AffiliateLinkFactory.create(
+        product=variant_in_stock(on_hand=0).product,
+        fallback_product=fallback.product,
+        locked_rate=Decimal("30.00"),
+    )
+    Collaboration.objects.create(
+        brand=fallback.product.brand,
+        creator=link.creator,
+        rate=Decimal("21.00"),
+        valid_from=timezone.now() - timedelta(days=1),
+        status=Collaboration.Status.ACCEPTED,
+    )
+    line = buy(fallback, token_for_click(click_id="c", link_id=link.pk))
+    assert line.commission_rate == Decimal("21.00")
+    assert line.attribution["current_rate"] == "21.00"
+    assert line.attribution["rate_source"] == "current"
+
+
+def test_a_link_deleted_since_the_click_credits_nobody():
+    variant = variant_in_stock()
+    link = AffiliateLinkFactory.create(product=variant.product)
+    token = token_for_click(click_id="c", link_id=link.pk)
+    AffiliateLink.objects.filter(pk=link.pk).delete()
+    line = buy(variant, token)
+    assert line.attributed_creator_id is None
+    assert line.attribution["reason"] == "link_gone"
+
+
+def test_a_line_bought_through_a_link_is_decided_in_two_statements(django_assert_num_queries):
+    variant = variant_in_stock()
+    link = AffiliateLinkFactory.create(product=variant.product, locked_rate=Decimal("18.00"))
+    token = token_for_click(click_id="c", link_id=link.pk)
+    product = Product.objects.select_related("brand").get(pk=variant.product_id)
+
+    def decide(email: str):
+        return attribution_decide(
+            token=token, product=product, buyer_user_id=None, buyer_email=email, pace=link_pace
+        )
+
+    # The link with its creator, their email and the best rate; then the link's pace.
+    with django_assert_num_queries(2):
+        credited = decide("fan@example.com")
+    # The creator buying through their own link: told by the email the first one read.
+    with django_assert_num_queries(1):
+        own = decide(link.creator.user.email.upper())
+
+    assert (credited.reason, credited.rate) == ("last_click", "18.00")
+    assert own.reason == "self_referral_email"
 
 
 def test_the_cart_keeps_a_link_token_on_the_links_fallback_product():
