@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from orders.models import Order
-from tests.creators.factories import CreatorFactory
+from creators.attribution.tokens import token_for_click
+from orders.models import Order, OrderLine
+from tests.creators.factories import AffiliateLinkFactory, CreatorFactory
 from tests.orders.code_helpers import code_for
 from tests.orders.helpers import ADDRESS, variant_in_stock
 
@@ -120,3 +121,30 @@ def test_a_code_costs_the_checkout_three_statements_and_a_cart_without_one_nothi
         body = _checkout(client, cart_id, "with")
     assert body["discount_total"] == {"amount": "4.00", "currency": "USD"}
     assert body["amount"] == {"amount": "36.00", "currency": "USD"}
+
+
+def test_a_line_from_a_creators_link_costs_the_checkout_two_statements(
+    django_assert_max_num_queries,
+):
+    variant = variant_in_stock(on_hand=50)
+    link = AffiliateLinkFactory.create(product=variant.product)
+    token = token_for_click(click_id="tap", link_id=link.pk)
+    warm = APIClient()
+    _checkout(warm, _cart_of(warm, variant.sku, None), "warm")  # first-request costs
+
+    # The journey's cart: made with the line the fan tapped and the link's token.
+    client = APIClient()
+    cart = client.post(
+        "/api/v1/carts/",
+        {"lines": [{"sku": variant.sku, "quantity": 1}], "attribution_token": token},
+        format="json",
+    )
+    assert cart.status_code == 201, cart.content
+    client.credentials(HTTP_X_CART_TOKEN=cart.json()["token"])
+    # 8 statements as without a link, the link with its creator and the best rate in force
+    # (1), the link's pace for the viral lock (1), and the SAVEPOINT pair.
+    with django_assert_max_num_queries(12):
+        body = _checkout(client, cart.json()["id"], "linked")
+
+    line = OrderLine.objects.get(order_id=body["order_id"])
+    assert (line.attributed_link_id, line.attribution["rule"]) == (link.pk, "last_click")
