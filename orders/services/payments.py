@@ -307,7 +307,6 @@ def order_mark_paid(
                 )
                 return
             was = order.status
-            _sell_lines(order)
             if was != Order.Status.PENDING_PAYMENT and order.discount_total:
                 _retake_code_uses(order)
             _void_credit_paid_by_creator(order, payment_fingerprint)
@@ -331,6 +330,10 @@ def order_mark_paid(
             )
             # The ledger (creators) and the emails react to this; it commits with the sale.
             event_record(name=ORDER_PAID, payload={"order_id": order_id})
+            # Stock last, as checkout holds it: a viral SKU's variant row stays locked only
+            # from here to the commit, not through the order's other writes, so the next
+            # fans' holds on it do not wait for them. A shortage still rolls all of it back.
+            _sell_lines(order)
             transaction.on_commit(CHECKOUTS_PAID.inc)
     except _Unfulfillable as exc:
         late_refund = True

@@ -10,11 +10,14 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from common.outbox.models import OutboxEvent
 from orders.models import Order, OrderEvent, StockReservation
 from orders.services.checkout import checkout_start
+from orders.services.payments import order_mark_paid
 from orders.services.reservations import order_expire
 from payments.models import StripeEvent
 from tests.orders.helpers import (
@@ -101,6 +104,28 @@ def test_succeeded_delivered_three_times_makes_one_paid_order_and_sells_once(
     assert OrderEvent.objects.filter(order=order, kind="paid").count() == 1
     assert paid_events() == [order.pk]
     assert StockReservation.objects.get(order_line__order=order).status == "converted"
+
+
+@pytest.mark.django_db
+def test_a_payment_locks_the_variant_rows_only_after_the_orders_other_writes():
+    order = start_order(on_hand=5, quantity=2)
+    intent = pay(order.stripe_payment_intent_id)
+
+    with CaptureQueriesContext(connection) as captured:
+        order_mark_paid(order_id=order.pk, amount=intent.amount, currency=intent.currency)
+
+    statements = [query["sql"] for query in captured.captured_queries]
+    first_stock = next(i for i, sql in enumerate(statements) if '"shop_variant"' in sql)
+    outbox = next(i for i, sql in enumerate(statements) if OutboxEvent._meta.db_table in sql)
+    # The order's writes and its outbox event come first; from the variant's lock to the
+    # commit only the sale itself: the holds converted, the stock and the movement.
+    assert outbox < first_stock
+    sale_tables = ("shop_variant", "shop_product", "shop_stockmovement", "orders_stockreservation")
+    for sql in statements[first_stock:]:
+        assert sql.startswith(("SAVEPOINT", "RELEASE")) or any(t in sql for t in sale_tables), sql
+    order.refresh_from_db()
+    assert order.status == "paid"
+    assert stock_of(order) == (3, 0)
 
 
 @pytest.mark.django_db
