@@ -4,7 +4,7 @@ import pytest
 from django.db import connection, transaction
 from django.db.models import Sum
 
-from common.errors import Conflict
+from common.errors import Conflict, NotFound
 from shop.models import StockMovement, Variant
 from shop.services.stock import (
     stock_adjust,
@@ -111,8 +111,11 @@ def test_sale_turns_reserved_units_into_sold_units():
         result = stock_sell_reserved(variant_id=variant.pk, quantity=2, reference="order:1")
     variant.refresh_from_db()
     assert (variant.on_hand, variant.reserved) == (3, 0)
-    assert result.shortfall == 0
-    assert StockMovement.objects.get(variant=variant).reason == "sale"
+    assert (result.sold_from_stock, result.shortfall) == (2, 0)
+    movement = StockMovement.objects.get(variant=variant)
+    assert (movement.reason, movement.delta, movement.on_hand_after) == ("sale", -2, 3)
+    assert (movement.reference, movement.actor_id) == ("order:1", None)
+    assert variant.product.units_sold == 2
 
 
 @pytest.mark.django_db
@@ -125,6 +128,30 @@ def test_sale_after_feed_cut_stops_at_zero_and_reports_the_shortfall():
     variant.refresh_from_db()
     assert (variant.on_hand, variant.reserved) == (0, 0)
     assert (result.sold_from_stock, result.shortfall) == (1, 2)
+    sale = StockMovement.objects.get(variant=variant, reason="sale")
+    assert (sale.delta, sale.on_hand_after) == (-1, 0)
+    # Units sold count what the shopper bought, the shortfall included.
+    assert variant.product.units_sold == 3
+
+
+@pytest.mark.django_db
+def test_a_sale_with_nothing_left_to_take_writes_no_movement():
+    variant = VariantFactory.create(on_hand=2)
+    with transaction.atomic():
+        stock_reserve(variant_id=variant.pk, quantity=2)
+        stock_set(variant_id=variant.pk, on_hand=0, reason="feed_sync")
+        result = stock_sell_reserved(variant_id=variant.pk, quantity=2, reference="order:3")
+    variant.refresh_from_db()
+    assert (variant.on_hand, variant.reserved) == (0, 0)
+    assert (result.sold_from_stock, result.shortfall) == (0, 2)
+    assert not StockMovement.objects.filter(variant=variant, reason="sale").exists()
+
+
+@pytest.mark.django_db
+def test_a_sale_of_an_unknown_variant_is_not_found_and_changes_nothing():
+    with transaction.atomic(), pytest.raises(NotFound):
+        stock_sell_reserved(variant_id=987_654_321, quantity=1, reference="order:4")
+    assert not StockMovement.objects.filter(reference="order:4").exists()
 
 
 @pytest.mark.django_db
