@@ -37,6 +37,17 @@ def buy(variant, token: str, *, email: str = "fan@example.com", user=None) -> Or
     return order.lines.get()
 
 
+def collaborating(brand, creator, rate: str) -> Collaboration:
+    """An accepted collaboration in force since yesterday, over all the brand's products."""
+    return Collaboration.objects.create(
+        brand=brand,
+        creator=creator,
+        rate=Decimal(rate),
+        valid_from=timezone.now() - timedelta(days=1),
+        status=Collaboration.Status.ACCEPTED,
+    )
+
+
 def old_token(monkeypatch, days: int, **kwargs) -> str:
     past = time.time() - days * 86400
     monkeypatch.setattr(signing.time, "time", lambda: past)  # type: ignore[attr-defined]
@@ -63,13 +74,7 @@ def test_last_click_credits_the_links_creator_at_the_locked_rate():
 def test_a_rate_rise_after_the_link_reaches_the_sale_at_once():
     variant = variant_in_stock()
     link = AffiliateLinkFactory.create(product=variant.product, locked_rate=Decimal("10.00"))
-    Collaboration.objects.create(
-        brand=variant.product.brand,
-        creator=link.creator,
-        rate=Decimal("25.00"),
-        valid_from=timezone.now() - timedelta(days=1),
-        status=Collaboration.Status.ACCEPTED,
-    )
+    collaborating(variant.product.brand, link.creator, "25.00")
     line = buy(variant, token_for_click(click_id="c", link_id=link.pk))
     assert line.commission_rate == Decimal("25.00")
     assert line.attribution["rate_source"] == "current"
@@ -180,13 +185,7 @@ def test_a_fallback_sale_pays_the_creators_collaboration_with_the_fallbacks_bran
         fallback_product=fallback.product,
         locked_rate=Decimal("30.00"),
     )
-    Collaboration.objects.create(
-        brand=fallback.product.brand,
-        creator=link.creator,
-        rate=Decimal("21.00"),
-        valid_from=timezone.now() - timedelta(days=1),
-        status=Collaboration.Status.ACCEPTED,
-    )
+    collaborating(fallback.product.brand, link.creator, "21.00")
     line = buy(fallback, token_for_click(click_id="c", link_id=link.pk))
     assert line.commission_rate == Decimal("21.00")
     assert line.attribution["current_rate"] == "21.00"

@@ -119,32 +119,25 @@ def test_sale_turns_reserved_units_into_sold_units():
 
 
 @pytest.mark.django_db
-def test_sale_after_feed_cut_stops_at_zero_and_reports_the_shortfall():
-    variant = VariantFactory.create(on_hand=3)
+@pytest.mark.parametrize(
+    ("held", "cut_to", "sold_movement"),
+    [(3, 1, -1), (2, 0, None)],  # some units left to take; none left: no movement written
+)
+def test_sale_after_feed_cut_stops_at_zero_and_reports_the_shortfall(held, cut_to, sold_movement):
+    variant = VariantFactory.create(on_hand=held)
     with transaction.atomic():
-        stock_reserve(variant_id=variant.pk, quantity=3)
-        stock_set(variant_id=variant.pk, on_hand=1, reason="feed_sync")
-        result = stock_sell_reserved(variant_id=variant.pk, quantity=3, reference="order:2")
+        stock_reserve(variant_id=variant.pk, quantity=held)
+        stock_set(variant_id=variant.pk, on_hand=cut_to, reason="feed_sync")
+        result = stock_sell_reserved(variant_id=variant.pk, quantity=held, reference="order:2")
     variant.refresh_from_db()
     assert (variant.on_hand, variant.reserved) == (0, 0)
-    assert (result.sold_from_stock, result.shortfall) == (1, 2)
-    sale = StockMovement.objects.get(variant=variant, reason="sale")
-    assert (sale.delta, sale.on_hand_after) == (-1, 0)
+    assert (result.sold_from_stock, result.shortfall) == (cut_to, held - cut_to)
+    sales = StockMovement.objects.filter(variant=variant, reason="sale")
+    assert [(m.delta, m.on_hand_after) for m in sales] == (
+        [] if sold_movement is None else [(sold_movement, 0)]
+    )
     # Units sold count what the shopper bought, the shortfall included.
-    assert variant.product.units_sold == 3
-
-
-@pytest.mark.django_db
-def test_a_sale_with_nothing_left_to_take_writes_no_movement():
-    variant = VariantFactory.create(on_hand=2)
-    with transaction.atomic():
-        stock_reserve(variant_id=variant.pk, quantity=2)
-        stock_set(variant_id=variant.pk, on_hand=0, reason="feed_sync")
-        result = stock_sell_reserved(variant_id=variant.pk, quantity=2, reference="order:3")
-    variant.refresh_from_db()
-    assert (variant.on_hand, variant.reserved) == (0, 0)
-    assert (result.sold_from_stock, result.shortfall) == (0, 2)
-    assert not StockMovement.objects.filter(variant=variant, reason="sale").exists()
+    assert variant.product.units_sold == held
 
 
 @pytest.mark.django_db
