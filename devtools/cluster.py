@@ -6,7 +6,7 @@ Starts, each as a process of its own that a test may kill:
 
 - PostgreSQL, primary and a streaming replica (`DATABASE_REPLICA_URL`), from the wheel;
 - Redis and a Sentinel watching it (the Celery broker is `sentinel://`);
-- two web nodes (gunicorn gthread 2 x 4) behind a small round-robin TCP balancer on
+- two web nodes (gunicorn gthread 2 x 8, as deployed) behind a small round-robin TCP balancer on
   `--port` (a process of its own, `--balance-to`), which sends each new connection to the
   next node that accepts it, so a killed node's clients reconnect to the other;
 - two Celery workers on every queue, and two beats (one holds the lock, one stands by);
@@ -214,7 +214,7 @@ class Cluster:
                 [
                     str(bin_dir / "gunicorn"), "-c", "config/gunicorn.py",
                     "config.wsgi:application", "--bind", f"127.0.0.1:{web_port}",
-                    "--worker-class", "gthread", "--workers", "2", "--threads", "4",
+                    "--worker-class", "gthread", "--workers", "2", "--threads", "8",
                     "--graceful-timeout", "10",
                 ],
             )  # fmt: skip
