@@ -538,10 +538,11 @@ def spike(
     }
 
 
-def statements_per_step(code: str) -> dict[str, int]:
-    """SQL statements of each step of one journey, in this process (no Stripe call)."""
+def statements_per_step(code: str, stripe: str) -> dict[str, int]:
+    """SQL statements of each step of one journey, in this process; the checkout's
+    PaymentIntent is made on the emulator at `stripe`."""
     from django.db import connection
-    from django.test import Client
+    from django.test import Client, override_settings
     from django.test.utils import CaptureQueriesContext
 
     client = Client(SERVER_NAME="127.0.0.1", HTTP_USER_AGENT=MOBILE_UA)
@@ -570,12 +571,26 @@ def statements_per_step(code: str) -> dict[str, int]:
                 HTTP_X_CART_TOKEN=made["token"],
             )
         else:
-            client.post(
+            made = client.post(
                 "/api/v1/carts/",
                 {"lines": [{"sku": HOT_SKU, "quantity": 1}], "attribution_token": query["atk"][0]},
                 content_type="application/json",
-            )
+            ).json()
     counts["cart"] = len(cart.captured_queries)
+    if "id" not in made:
+        raise BenchError(f"the counted cart was refused: {made}")
+    # The checkout with its line credited to the link, its PaymentIntent made on the emulator.
+    with override_settings(STRIPE_API_BASE=stripe), CaptureQueriesContext(connection) as checkout:
+        answer = client.post(
+            "/api/v1/checkouts/",
+            {"cart_id": made["id"], "email": "fan@example.com", "shipping_address": ADDRESS},
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+            HTTP_X_CART_TOKEN=made["token"],
+        )
+    if answer.status_code != 201:
+        raise BenchError(f"the counted checkout answered {answer.status_code}")
+    counts["checkout"] = len(checkout.captured_queries)
     return counts
 
 
@@ -650,9 +665,7 @@ def main(argv: list[str] | None = None) -> int:
     code = str(seeded["code"])
     cache_clear()
     hot_stock_set(1_000_000)
-    statements = statements_per_step(code)
     seconds, _warmup, _rounds = durations(args)
-    data: dict[str, Any] = {"statements_per_step": statements, "fans": args.fans}
     # The emulator needs the server's webhook URL and the server the emulator's address:
     # pick the server's port first.
     server_port = free_port()
@@ -660,8 +673,10 @@ def main(argv: list[str] | None = None) -> int:
         f"http://127.0.0.1:{server_port}/api/v1/webhooks/stripe/"
     )
     stripe = f"http://127.0.0.1:{emulator_port}"
+    data: dict[str, Any] = {"fans": args.fans}
     proxy = start_delaying_proxy(emulator_port) if args.slow_stripe else None
     try:
+        data["statements_per_step"] = statements_per_step(code, stripe)
         runs = [("direct", stripe)]
         if proxy is not None:
             runs.append(("slow", f"http://127.0.0.1:{proxy.server_address[1]}"))
