@@ -15,6 +15,11 @@ urlpatterns = [
         name="storefront-page",
     ),
     re_path(
+        r"^@(?P<handle>[A-Za-z0-9_.]{1,30})/page/(?P<number>[0-9]{1,4})/?$",
+        replica_view(views.storefront_page),
+        name="storefront-page-number",
+    ),
+    re_path(
         r"^@(?P<handle>[A-Za-z0-9_.]{1,30})/p/(?P<product_id>[0-9]{1,18})/?$",
         replica_view(views.product_page),
         name="product-page",

@@ -34,6 +34,7 @@ from creators.pages.storefront import (
 from creators.pages.versions import live_read
 from creators.selectors.landing import LandingToken, landing_claims, landing_from_claims
 from creators.selectors.product_page import storefront_list
+from creators.selectors.storefront import storefront_path
 from shop.selectors import IdArray
 
 # The app opens storefronts and affiliate links itself when it is installed.
@@ -70,8 +71,10 @@ def _not_found(request: HttpRequest, message: str) -> HttpResponse:
     )
 
 
-def _canonical_redirect(request: HttpRequest, handle: str, path: str) -> HttpResponse | None:
-    if handle == handle.lower() and not request.path.endswith("/"):
+def _canonical_redirect(
+    request: HttpRequest, handle: str, path: str, *, always: bool = False
+) -> HttpResponse | None:
+    if not always and handle == handle.lower() and not request.path.endswith("/"):
         return None
     query = request.META.get("QUERY_STRING", "")
     return HttpResponsePermanentRedirect(path + (f"?{query}" if query else ""))
@@ -108,8 +111,9 @@ def _product_id(raw: str) -> int | None:
 
 
 @require_safe
-def storefront_page(request: HttpRequest, handle: str) -> HttpResponse:
-    """The storefront, with the product a link was for shown first and open.
+def storefront_page(request: HttpRequest, handle: str, number: str = "") -> HttpResponse:
+    """The storefront (page `number` of it, `/@handle/page/N`), with the product a link was
+    for shown first and open on the first page.
 
     Served from its stored shared part (`creators.pages`): per request one statement reads
     the stock of its products and the versions of what this process keeps, then the
@@ -117,20 +121,28 @@ def storefront_page(request: HttpRequest, handle: str) -> HttpResponse:
     changed are read again (or built) and the stock with them.
     """
     canonical = handle.lower()
-    redirect_to = _canonical_redirect(request, handle, f"/@{canonical}")
+    page_number = int(number) if number else 1
+    if page_number < 1:
+        return _not_found(request, f"@{canonical} has no page {number}.")
+    path = storefront_path(canonical, page_number)
+    # /page/1 is the storefront itself, /page/02 is /page/2.
+    renumbered = number not in ("", str(page_number)) or number == "1"
+    redirect_to = _canonical_redirect(request, handle, path, always=renumbered)
     if redirect_to is not None:
         return redirect_to
     arrival = _Arrival(request)
     versions = None  # as a live read found them when it retired the kept page
-    kept = storefront_kept(handle=canonical)
+    kept = storefront_kept(handle=canonical, number=page_number)
     if kept is not None:
         answer = _storefront_response(request, canonical, kept, arrival, kept=True)
         if isinstance(answer, HttpResponse):
             return answer
         versions = answer
     try:
-        stored = storefront_stored_get(handle=canonical, versions=versions)
-    except NotFound:
+        stored = storefront_stored_get(handle=canonical, number=page_number, versions=versions)
+    except NotFound as error:
+        if error.code == "storefront_page_not_found":
+            return _not_found(request, f"@{canonical} has no page {page_number}. {error.message}")
         return _not_found(request, f"We could not find a storefront at @{canonical}.")
     answer = _storefront_response(request, canonical, stored, arrival, kept=False)
     assert isinstance(answer, HttpResponse)
@@ -152,7 +164,7 @@ def _storefront_response(
     if product_id is None and landing is not None:
         product_id = landing.product_id
     featured = None
-    if product_id is not None:
+    if product_id is not None and stored.number == 1:
         try:
             featured = product_stored_get(
                 handle=canonical, product_id=product_id, versions=stored.versions

@@ -377,6 +377,8 @@ STRIPE_WEBHOOK_TOLERANCE = 300
 
 # --- Creators -------------------------------------------------------------
 LINK_RATE_LOCK_DAYS = env_value(env.int, "LINK_RATE_LOCK_DAYS", default=30)
+# Product cards per page of a storefront (`/@handle`, `/@handle/page/N`).
+STOREFRONT_PAGE_PRODUCTS = 48
 # Deep links: the apps open storefront and link URLs directly.
 APPLE_APP_IDS: list[str] = env_value(env.list, "APPLE_APP_IDS", default=[])
 ANDROID_APP_PACKAGE = env_value(env.str, "ANDROID_APP_PACKAGE", default="")

@@ -33,7 +33,7 @@ from shop.selectors import IdArray, LiveStock, stock_live_rows, stock_live_state
 CATALOG_VERSION_KEY = "pages:v:catalog"
 # In the entries' keys: bumped when what an entry holds changes shape, so a deploy never
 # reads what the code before it stored.
-FORMAT = 5
+FORMAT = 6
 
 
 def creator_version_key(creator_id: int) -> str:
@@ -47,8 +47,9 @@ def handle_version_key(handle: str) -> str:
     return f"{_HANDLE_VERSION}{handle}"
 
 
-def storefront_key(handle: str) -> str:
-    return f"pages:{FORMAT}:storefront:{handle}"
+def storefront_key(handle: str, number: int = 1) -> str:
+    """A storefront's page `number` (each page is an entry of its own)."""
+    return f"pages:{FORMAT}:storefront:{handle}:{number}"
 
 
 def card_states_key(handle: str, catalog_version: str, creator_version: str, card: str) -> str:

@@ -47,6 +47,11 @@ def seconds_label(seconds: int) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def storefront_path(handle: str, number: int = 1) -> str:
+    """`/@handle`, and `/@handle/page/N` for its later pages."""
+    return f"/@{handle}" if number == 1 else f"/@{handle}/page/{number}"
+
+
 @dataclass(frozen=True, slots=True)
 class StorefrontProduct:
     """A product as a shopper sees it; `fallback` is set only when this one is sold out."""
@@ -138,10 +143,22 @@ class StorefrontPage:
     # When the codes shown change by the clock alone (one ends, or one starts): a stored
     # page built from this one is stale from then on.
     codes_change_at: datetime | None = None
+    number: int = 1  # which page of the storefront (`storefront_page_get`)
+    pages: int = 1
 
     @property
     def path(self) -> str:
-        return f"/@{self.creator.handle}"
+        return storefront_path(self.creator.handle, self.number)
+
+    @property
+    def previous_path(self) -> str:
+        return storefront_path(self.creator.handle, self.number - 1) if self.number > 1 else ""
+
+    @property
+    def next_path(self) -> str:
+        if self.number >= self.pages:
+            return ""
+        return storefront_path(self.creator.handle, self.number + 1)
 
     @property
     def url(self) -> str:
@@ -287,15 +304,61 @@ def _live_codes(creator: Creator) -> tuple[list[StorefrontCode], datetime | None
     return codes, min(moments, default=None)
 
 
-def storefront_page_get(*, handle: str, every_fallback: bool = False) -> StorefrontPage:
+def page_products() -> int:
+    """How many product cards one page of a storefront shows."""
+    return int(settings.STOREFRONT_PAGE_PRODUCTS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """Which of a storefront's cards (its videos' tagged products in order, then its
+    collections'; each counted once per place it shows) page `number` shows."""
+
+    number: int
+    pages: int
+    start: int
+    size: int | None  # None: every card, on one page
+
+    @classmethod
+    def of(cls, number: int | None, cards: int) -> _Window:
+        if number is None:
+            return cls(number=1, pages=1, start=0, size=None)
+        size = page_products()
+        pages = max(1, -(-cards // size))
+        if not 1 <= number <= pages:
+            raise NotFound(
+                f"This storefront has {pages} page{'s' if pages > 1 else ''}.",
+                code="storefront_page_not_found",
+                details={"pages": pages},
+            )
+        return cls(number=number, pages=pages, start=(number - 1) * size, size=size)
+
+    def page_at(self, index: int) -> int:
+        """The page a section without cards shows on: the one the card after it is on."""
+        if self.size is None:
+            return 1
+        return min(index // self.size + 1, self.pages)
+
+    def shows(self, index: int) -> bool:
+        return self.size is None or self.start <= index < self.start + self.size
+
+
+def storefront_page_get(
+    *, handle: str, every_fallback: bool = False, number: int | None = None
+) -> StorefrontPage:
     """An active creator's storefront: videos newest first with their tagged products in order,
     collections with theirs, the creator's live codes, and stock. Ten queries, however many
-    videos, products and codes.
+    videos, products and codes; eleven for one page.
 
     Only publicly visible products (active, of an active brand) appear; a fallback is offered
     for a sold-out product only when the fallback itself can be bought. `every_fallback`
     attaches each product's fallback whatever the stock, for a page whose stock is filled in
     later (`creators.pages`).
+
+    With `number`, only that page of `page_products()` cards (`_Window`), and the codes on
+    the first page only: the products on other pages are never loaded, so a page costs the
+    same to build and to serve in a storefront of 50 products or of 5,000. NotFound
+    (`storefront_page_not_found`) past the last page.
     """
     creator = (
         Creator.objects.select_related("storefront")
@@ -330,13 +393,34 @@ def storefront_page_get(*, handle: str, every_fallback: bool = False) -> Storefr
         ).order_by("-created_at", "-id")
     )
 
-    wanted = {t.product_id for tags in tags_by_video.values() for t in tags}
-    wanted |= {i.product_id for items in items_by_collection.values() for i in items}
-    wanted |= fallbacks.product_ids()
-    products = {
-        p.pk: product_view(p)
-        for p in shop_selectors.product_public_queryset().filter(pk__in=wanted)
-    }
+    listed = {t.product_id for tags in tags_by_video.values() for t in tags}
+    listed |= {i.product_id for items in items_by_collection.values() for i in items}
+    products: dict[int, StorefrontProduct] = {}
+    if number is None:
+        products = _product_views(listed | fallbacks.product_ids())
+        public = set(products)
+    else:
+        # Which products are public, by id alone: a page loads only its own.
+        public = set(
+            shop_selectors.product_public_ids_queryset()
+            .filter(pk__in=listed)
+            .values_list("pk", flat=True)
+        )
+    for video_tags in tags_by_video.values():
+        video_tags[:] = [t for t in video_tags if t.product_id in public]
+    for items in items_by_collection.values():
+        items[:] = [i for i in items if i.product_id in public]
+    window = _Window.of(
+        number,
+        sum(map(len, tags_by_video.values())) + sum(map(len, items_by_collection.values())),
+    )
+    shown_videos, shown_collections = _on_page(
+        window,
+        [(video, tags_by_video[video.pk]) for video in videos],
+        [(collection, items_by_collection[collection.pk]) for collection in collections],
+    )
+    if number is not None:
+        products = _product_views(_page_product_ids(shown_videos, shown_collections, fallbacks))
 
     def shown(product_id: int, video_id: int | None = None) -> StorefrontProduct | None:
         product = products.get(product_id)
@@ -350,9 +434,9 @@ def storefront_page_get(*, handle: str, every_fallback: bool = False) -> Storefr
         return dataclasses.replace(product, fallback=fallback)
 
     video_views = []
-    for video in videos:
+    for video, tags in shown_videos:
         tagged = []
-        for tag in tags_by_video[video.pk]:
+        for tag in tags:
             product = shown(tag.product_id, video.pk)
             if product is not None:
                 tagged.append(StorefrontTag(tag.appears_at_seconds, product))
@@ -369,8 +453,8 @@ def storefront_page_get(*, handle: str, every_fallback: bool = False) -> Storefr
         )
 
     collection_views = []
-    for collection in collections:
-        collected = [shown(i.product_id) for i in items_by_collection[collection.pk]]
+    for collection, items in shown_collections:
+        collected = [shown(i.product_id) for i in items]
         collection_views.append(
             StorefrontCollection(
                 id=collection.pk,
@@ -379,7 +463,7 @@ def storefront_page_get(*, handle: str, every_fallback: bool = False) -> Storefr
             )
         )
 
-    codes, codes_change_at = _live_codes(creator)
+    codes, codes_change_at = _live_codes(creator) if window.number == 1 else ([], None)
     return StorefrontPage(
         creator=creator,
         codes=codes,
@@ -390,4 +474,56 @@ def storefront_page_get(*, handle: str, every_fallback: bool = False) -> Storefr
         social_accounts=_social_accounts(creator.social_accounts),
         videos=video_views,
         collections=collection_views,
+        number=window.number,
+        pages=window.pages,
     )
+
+
+def _on_page(
+    window: _Window,
+    videos: list[tuple[Video, list[VideoProduct]]],
+    collections: list[tuple[Collection, list[CollectionItem]]],
+) -> tuple[list[tuple[Video, list[VideoProduct]]], list[tuple[Collection, list[CollectionItem]]]]:
+    """The sections `window`'s page shows, each with its cards there. A video without
+    products shows where it falls in the order; a collection without any, on no page (the
+    whole storefront lists it, as it always has)."""
+    index = 0
+    shown_videos = []
+    for video, tags in videos:
+        on_page = [t for at, t in enumerate(tags, start=index) if window.shows(at)]
+        if on_page or (not tags and window.page_at(index) == window.number):
+            shown_videos.append((video, on_page))
+        index += len(tags)
+    shown_collections = []
+    for collection, items in collections:
+        listed_here = [i for at, i in enumerate(items, start=index) if window.shows(at)]
+        if listed_here or (not items and window.size is None):
+            shown_collections.append((collection, listed_here))
+        index += len(items)
+    return shown_videos, shown_collections
+
+
+def _page_product_ids(
+    videos: list[tuple[Video, list[VideoProduct]]],
+    collections: list[tuple[Collection, list[CollectionItem]]],
+    fallbacks: _Fallbacks,
+) -> set[int]:
+    """The products a page's cards show, and their fallbacks."""
+    places: list[tuple[int, int | None]] = [
+        (t.product_id, video.pk) for video, tags in videos for t in tags
+    ]
+    places += [(i.product_id, None) for _collection, items in collections for i in items]
+    wanted = {product_id for product_id, _video_id in places}
+    for product_id, video_id in places:
+        fallback = fallbacks.for_product(product_id, video_id)
+        if fallback is not None:
+            wanted.add(fallback)
+    return wanted
+
+
+def _product_views(ids: set[int]) -> dict[int, StorefrontProduct]:
+    """The public ones of these products, as a storefront shows them. One query and its
+    two prefetches."""
+    return {
+        p.pk: product_view(p) for p in shop_selectors.product_public_queryset().filter(pk__in=ids)
+    }

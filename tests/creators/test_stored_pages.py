@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
@@ -66,9 +67,11 @@ def queries(client: Client, path: str, query: dict[str, str] | None = None) -> i
 def test_storefront_and_product_page_cost_one_query_with_10_or_200_products(client):
     small = make_storefront_of("small.shop", 10)
     big = make_storefront_of("big.shop", 200)
+    # 205 cards (a video of 5, a collection of 200) on pages of 48: the last is page 5.
     for path in (
         "/@small.shop",
         "/@big.shop",
+        "/@big.shop/page/5",
         f"/@small.shop/p/{small[3].pk}",
         f"/@big.shop/p/{big[3].pk}",
     ):
@@ -76,9 +79,11 @@ def test_storefront_and_product_page_cost_one_query_with_10_or_200_products(clie
 
     assert queries(client, "/@small.shop") == 1
     assert queries(client, "/@big.shop") == 1
+    assert queries(client, "/@big.shop/page/5") == 1
     assert queries(client, f"/@small.shop/p/{small[3].pk}") == 1
     assert queries(client, f"/@big.shop/p/{big[3].pk}") == 1
-    assert client.get("/@big.shop").content.decode().count(f'data-product-id="{big[199].pk}"') == 1
+    last = client.get("/@big.shop/page/5").content.decode()
+    assert last.count(f'data-product-id="{big[199].pk}"') == 1
 
 
 def test_a_fan_landing_from_a_link_with_a_cart_costs_the_same_with_10_or_200_products(client):
@@ -124,7 +129,8 @@ def test_a_links_kept_terms_follow_the_brands_window_and_the_link_itself(client)
     assert landed_token(client, "/@kept.terms", token) is None
 
 
-def test_two_visitors_never_get_each_others_tokens_from_the_stored_pages():
+def test_two_visitors_never_get_each_others_tokens_from_the_stored_pages(settings):
+    settings.STOREFRONT_PAGE_PRODUCTS = 2  # its 5 cards on 3 pages
     showcase = make_showcase()
     link = AffiliateLink.objects.get(creator=showcase.creator, product=showcase.spf)
     link_token = token_for_click(click_id="click-a", link_id=link.pk)
@@ -142,6 +148,7 @@ def test_two_visitors_never_get_each_others_tokens_from_the_stored_pages():
     own = [{link_token, carts[0].token}, {storefront_token, carts[1].token}]
     paths = [
         "/@maya.glows",
+        "/@maya.glows/page/2",
         f"/@maya.glows/p/{showcase.serum.pk}",
         f"/@maya.glows/p/{showcase.spf.pk}",
     ]
@@ -155,11 +162,15 @@ def test_two_visitors_never_get_each_others_tokens_from_the_stored_pages():
     for index in (0, 1):
         other = own[1 - index]
         assert all(token not in page for page in pages[index] for token in other)
-        assert [carts[index].token in page for page in pages[index]] == [True] * 6
+        assert [carts[index].token in page for page in pages[index]] == [True] * 8
     assert link_token in pages[0][0]
     assert storefront_token in pages[1][0]
+    # The next page's links carry each visitor's own tokens.
+    carried = urlencode({"atk": link_token, "cart": carts[0].token}).replace("&", "&amp;")
+    assert f'href="/@maya.glows/page/3?{carried}" rel="next"' in pages[0][1]
     stored = [
         stored_text(storefront_stored_get(handle="maya.glows")),
+        stored_text(storefront_stored_get(handle="maya.glows", number=2)),
         product_stored_get(handle="maya.glows", product_id=showcase.serum.pk).html,
         product_stored_get(handle="maya.glows", product_id=showcase.spf.pk).featured_html,
     ]

@@ -33,8 +33,8 @@ pytestmark = pytest.mark.django_db
 
 # Building the stored storefront, whatever its size; 3 of them the build's lock (one
 # statement) in the SAVEPOINT pair a test's transaction gives it (`creators.pages.locks`),
-# one the page's versions.
-MAX_QUERIES = 16
+# one the page's versions, one which of its products are public (a page loads only its own).
+MAX_QUERIES = 17
 _codes = count(1)
 
 # --- builders (shared with test_storefront_api.py and test_storefront_browser.py) ----------
@@ -513,8 +513,9 @@ def test_a_javascript_url_entered_as_a_video_link_is_never_rendered(client):
 
 
 def test_query_count_is_fixed_however_many_videos_and_products(
-    client, django_assert_max_num_queries
+    client, django_assert_max_num_queries, settings
 ):
+    settings.STOREFRONT_PAGE_PRODUCTS = 100  # every product on the one page
     make_showcase("small.one")
     make_big_storefront("big.one")
 
