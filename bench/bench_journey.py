@@ -70,7 +70,7 @@ from bench.common import (
     write_results,
 )
 from bench.journey_data import HOT_SKU, hot_stock, hot_stock_set, journey_seeded, seed_journey
-from bench.load import cpu_seconds, wait_idle
+from bench.load import cpu_between, cpu_snapshot, wait_idle
 from bench.server import Server, free_port, server_for
 
 NAME = "journey"
@@ -323,7 +323,7 @@ def _load(
     elapsed time and the CPU seconds each party used meanwhile."""
     stop = time.monotonic() + seconds
     wait_idle(server)
-    before, started = cpu_seconds(server, database), time.monotonic()
+    before, started = cpu_snapshot(server, database), time.monotonic()
 
     def loop(index: int) -> None:
         while time.monotonic() < stop:
@@ -335,8 +335,7 @@ def _load(
     for thread in pool:
         thread.join()
     elapsed = time.monotonic() - started
-    after = cpu_seconds(server, database)
-    return elapsed, {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
+    return elapsed, cpu_between(before, cpu_snapshot(server, database))
 
 
 def _cores(used: dict[str, float]) -> float:

@@ -140,17 +140,16 @@ def _jiffies(path: str) -> list[str]:
     return Path(path).read_text().rpartition(")")[2].split()
 
 
-def cpu_seconds(server: Server, database: str = "") -> dict[str, float]:
-    """CPU seconds used so far by the whole machine and by each party to the measurement.
-
-    Processes that exit in between are counted in "machine" only, so "other" (machine minus
-    the parties) also covers whatever else ran: other tests on a shared box.
+def cpu_snapshot(server: Server, database: str = "") -> dict[tuple[str, int], float]:
+    """CPU seconds used so far by the whole machine (`("machine", 0)`) and by each process of
+    each party to the measurement, by (party, pid); `cpu_between` makes two of them a
+    measurement.
     """
     tick = os.sysconf("SC_CLK_TCK")
     with open("/proc/stat") as stat:
         fields = [int(n) for n in stat.readline().split()[1:]]
     idle = fields[3] + fields[4]  # idle + iowait
-    used = {"machine": (sum(fields[:8]) - idle) / tick}
+    used = {("machine", 0): (sum(fields[:8]) - idle) / tick}
     server_pid = server.process.pid if server.process else -1
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -170,8 +169,32 @@ def cpu_seconds(server: Server, database: str = "") -> dict[str, float]:
             group = program.removesuffix("-server")
         else:
             continue
-        used[group] = used.get(group, 0.0) + (int(stat_fields[11]) + int(stat_fields[12])) / tick
+        used[(group, pid)] = (int(stat_fields[11]) + int(stat_fields[12])) / tick
     return used
+
+
+def cpu_between(
+    before: dict[tuple[str, int], float], after: dict[tuple[str, int], float]
+) -> dict[str, float]:
+    """CPU seconds each party used from `before` to `after`, process by process: one started
+    since counts whole. One that ended in between is left out, its time since `before` lost
+    with it (it shows in "other", from the machine's count): subtracting its whole life
+    instead, as a sum per party did, took a PostgreSQL backend's minutes of CPU off the
+    round in which Django closed it (`CONN_MAX_AGE`), and a round's CPU came out negative.
+    """
+    used: dict[str, float] = {}
+    for key, seconds in after.items():
+        used[key[0]] = used.get(key[0], 0.0) + seconds - before.get(key, 0.0)
+    return used
+
+
+def cpu_seconds(server: Server, database: str = "") -> dict[str, float]:
+    """CPU seconds used so far by the whole machine and by each party's live processes.
+
+    Processes that exit in between are counted in "machine" only, so "other" (machine minus
+    the parties) also covers whatever else ran: other tests on a shared box.
+    """
+    return cpu_between({}, cpu_snapshot(server, database))
 
 
 def tree_cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
@@ -340,12 +363,12 @@ def measure_rounds(
     for round_index in range(rounds):
         for label, (_path, run) in runs.items():
             wait_idle(server)
-            before, started = cpu_seconds(server, database), time.monotonic()
+            before, started = cpu_snapshot(server, database), time.monotonic()
             results[label].append(run(round_index))
-            after = cpu_seconds(server, database)
+            after = cpu_snapshot(server, database)
             elapsed[label] += time.monotonic() - started
-            for group, used in after.items():
-                cpu[label][group] = cpu[label].get(group, 0.0) + used - before.get(group, 0.0)
+            for group, used in cpu_between(before, after).items():
+                cpu[label][group] = cpu[label].get(group, 0.0) + used
     measurements = {}
     for label, (path, _run) in runs.items():
         cores = {group: used / elapsed[label] for group, used in cpu[label].items()}
