@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from common import visitor
@@ -90,6 +91,24 @@ class PublicStorefrontCodeSerializer(serializers.Serializer):
     ends_at = serializers.DateTimeField(allow_null=True)
 
 
+class PublicStorefrontPageSerializer(serializers.Serializer):
+    number = serializers.IntegerField(help_text="This page, from 1.")
+    pages = serializers.IntegerField(help_text="How many pages the storefront has now.")
+    next = serializers.CharField(allow_null=True, help_text="The next page's URL, or null.")
+    previous = serializers.CharField(allow_null=True, help_text="The previous page's URL, or null.")
+
+
+class StorefrontQuery(serializers.Serializer):
+    page = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=9999,
+        help_text="One page of the storefront's products, as the web storefront shows them: "
+        "48 product cards, its videos' tagged products then its collections', in order (the "
+        "codes on page 1). Without it, the whole storefront.",
+    )
+
+
 class PublicStorefrontSerializer(serializers.Serializer):
     storefront_token = serializers.CharField(
         allow_null=True,
@@ -104,10 +123,16 @@ class PublicStorefrontSerializer(serializers.Serializer):
     codes = PublicStorefrontCodeSerializer(
         many=True, help_text="The creator's codes a shopper can use now, newest first."
     )
+    page = PublicStorefrontPageSerializer(
+        allow_null=True,
+        default=None,  # filled in by the view
+        help_text="With `?page=`: which page this is. Null otherwise.",
+    )
 
 
 class StorefrontView(APIView):
-    """An active creator's storefront; suspended and unknown creators are 404."""
+    """An active creator's storefront, whole or one page of it; suspended and unknown
+    creators are 404, as a page past the last (`storefront_page_not_found`)."""
 
     permission_classes = [permissions.AllowAny]
 
@@ -118,18 +143,37 @@ class StorefrontView(APIView):
                 "atk",
                 str,
                 description="The attribution token the shopper arrived with (from a click).",
-            )
+            ),
+            StorefrontQuery,
         ],
-        responses={200: PublicStorefrontSerializer, 404: ErrorSchema},
+        responses={200: PublicStorefrontSerializer, 400: ErrorSchema, 404: ErrorSchema},
     )
     def get(self, request: Request, handle: str) -> Response:
-        page = storefront_page_get(handle=handle.lower())
+        # A plain dict: DRF reads a QueryDict as a form, where `?page=` means "not sent".
+        query = StorefrontQuery(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        number = query.validated_data.get("page")
+        page = storefront_page_get(handle=handle.lower(), number=number)
         landing = landing_token_get(
             token=visitor.url_token(request._request, visitor.ATK_PARAM),
             creator_id=page.creator.pk,
         )
         body = PublicStorefrontSerializer(page).data
         body["storefront_token"] = landing.storefront_token if landing is not None else None
+        if number is not None:
+            here = request.build_absolute_uri()
+            body["page"] = {
+                "number": page.number,
+                "pages": page.pages,
+                "next": (
+                    replace_query_param(here, "page", page.number + 1)
+                    if page.number < page.pages
+                    else None
+                ),
+                "previous": (
+                    replace_query_param(here, "page", page.number - 1) if page.number > 1 else None
+                ),
+            }
         response = Response(body)
         if landing is not None:
             visitor.token_page(response)

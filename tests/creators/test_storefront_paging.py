@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import connection
@@ -162,3 +163,54 @@ def test_the_api_still_returns_the_whole_storefront(api_client):
     shown = [t["product"]["id"] for v in body["videos"] for t in v["products"]]
     shown += [p["id"] for c in body["collections"] for p in c["products"]]
     assert shown == [p.pk for p in (*tagged, *collected)]
+    assert body["page"] is None
+
+
+def test_the_api_gives_the_same_pages_with_links_to_the_next(api_client):
+    _creator, tagged, collected, _newest, _bare = shelf()
+
+    first = api_client.get("/api/v1/storefronts/maya.glows/", {"page": 1, "atk": "x"}).json()
+    second = api_client.get(first["page"]["next"]).json()
+    last = api_client.get("/api/v1/storefronts/maya.glows/", {"page": 4, "atk": "x"}).json()
+
+    shown = [t["product"]["id"] for v in first["videos"] for t in v["products"]]
+    shown += [p["id"] for c in first["collections"] for p in c["products"]]
+    assert shown == [p.pk for p in (*tagged, collected[0])]
+    assert [c["code"] for c in first["codes"]] == ["MAYA10"]
+    assert {k: v for k, v in first["page"].items() if k != "next"} == {
+        "number": 1,
+        "pages": 4,
+        "previous": None,
+    }
+    following = urlsplit(first["page"]["next"])
+    assert following.path == "/api/v1/storefronts/maya.glows/"
+    assert parse_qs(following.query) == {"page": ["2"], "atk": ["x"]}  # the token carried
+    assert second["page"]["number"] == 2
+    assert [p["id"] for c in second["collections"] for p in c["products"]] == [
+        p.pk for p in collected[1:5]
+    ]
+    assert [p["id"] for c in last["collections"] for p in c["products"]] == [collected[9].pk]
+    assert last["codes"] == []
+    assert last["page"]["next"] is None
+    assert parse_qs(urlsplit(last["page"]["previous"]).query)["page"] == ["3"]
+
+
+@pytest.mark.parametrize("page", ["0", "two", "", "10000", "1.5"])
+def test_the_api_refuses_a_page_that_is_no_number_of_one(api_client, page):
+    shelf()
+
+    response = api_client.get("/api/v1/storefronts/maya.glows/", {"page": page})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert "page" in response.json()["error"]["fields"]
+
+
+def test_the_api_answers_a_page_past_the_last_with_how_many_there_are(api_client):
+    shelf()
+
+    response = api_client.get("/api/v1/storefronts/maya.glows/", {"page": 5})
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "storefront_page_not_found"
+    assert response.json()["error"]["details"] == {"pages": 4}
