@@ -1,8 +1,9 @@
 """`/@handle` and `/@handle/page/N` from a stored shared part.
 
 A storefront shows its products in pages of `STOREFRONT_PAGE_PRODUCTS` cards (48): a page
-stays the same size, to build, store and serve, however many products the creator shows;
-at 2,000 products on one page a request cost 3.4 of the bare view against 2.0 for 200.
+stays the same size, to build, store and serve, however many products the creator shows.
+With 2,000 products on one page a request cost 2.6-3.2 bare views of CPU, against 1.6-2.0
+for 200 (bench/README, eighth pass).
 
 Stored per storefront page (`StoredStorefront`): the page rendered without the visitor, every
 card in stock, as encoded parts with an empty part at each slot and where each product's
