@@ -5,7 +5,9 @@
 Seeds storefronts of 10, 200 and 2,000 products (`journey_data`), then one server measures
 in turns: the bare view; each storefront `/@shop.N` as a visitor without tokens sees it (its
 first page of 48 products); the 200-product storefront as a fan landing from a link
-(`?atk=`, the linked product open); page 40 of the 2,000; and a product page of each.
+(`?atk=`, the linked product open); page 40 of the 2,000; a product page of each; and
+the apps' JSON storefront (`/api/v1/storefronts/...`: the first page of the 200 and the
+2,000, and the 200 whole).
 Every page is fetched once first, which stores it. In-process, the SQL statements one
 stored request makes are counted per page. Reports rps, p50/p99, CPU per request (server,
 PostgreSQL and Redis) and both ratios to the bare view (rps and CPU); goal: the 200-product
@@ -61,6 +63,10 @@ def page_paths(seeded: dict[int, dict[str, int]]) -> dict[str, str]:
     paths[f"storefront {SIZES[-1]} page 40"] = f"/@{handle_for(SIZES[-1])}/page/40"
     for size in SIZES:
         paths[f"product ({size})"] = f"/@{handle_for(size)}/p/{seeded[size]['product_id']}"
+    # The apps' JSON of the same storefronts: a page, and the 200 whole.
+    for size in SIZES[1:]:
+        paths[f"api {size} page 1"] = f"/api/v1/storefronts/{handle_for(size)}/?page=1"
+    paths["api 200 whole"] = f"/api/v1/storefronts/{handle_for(200)}/"
     return paths
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.request import Request
@@ -11,8 +13,10 @@ from rest_framework.views import APIView
 
 from common import visitor
 from common.serializers import ErrorSchema, MoneyField
+from creators.pages.links import link_terms_reader
+from creators.pages.storefront_json import storefront_json_body, storefront_json_get
 from creators.selectors.landing import landing_token_get
-from creators.selectors.storefront import storefront_page_get
+from creators.selectors.storefront import StorefrontPage
 from shop.api.serializers import BrandSummarySerializer, ImageSerializer
 
 
@@ -130,9 +134,14 @@ class PublicStorefrontSerializer(serializers.Serializer):
     )
 
 
+def _representation(page: StorefrontPage) -> Any:
+    return PublicStorefrontSerializer(page).data
+
+
 class StorefrontView(APIView):
     """An active creator's storefront, whole or one page of it; suspended and unknown
-    creators are 404, as a page past the last (`storefront_page_not_found`)."""
+    creators are 404, as a page past the last (`storefront_page_not_found`). Served from
+    its stored body with live stock (`creators.pages.storefront_json`)."""
 
     permission_classes = [permissions.AllowAny]
 
@@ -153,25 +162,32 @@ class StorefrontView(APIView):
         query = StorefrontQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         number = query.validated_data.get("page")
-        page = storefront_page_get(handle=handle.lower(), number=number)
+        stored, read = storefront_json_get(
+            handle=handle.lower(), number=number, render=_representation
+        )
         landing = landing_token_get(
             token=visitor.url_token(request._request, visitor.ATK_PARAM),
-            creator_id=page.creator.pk,
+            creator_id=stored.creator_id,
+            link_terms=link_terms_reader(
+                catalog_version=stored.catalog_version, creator_version=stored.creator_version
+            ),
         )
-        body = PublicStorefrontSerializer(page).data
+        body = storefront_json_body(stored, read.stock)
         body["storefront_token"] = landing.storefront_token if landing is not None else None
         if number is not None:
             here = request.build_absolute_uri()
             body["page"] = {
-                "number": page.number,
-                "pages": page.pages,
+                "number": stored.number,
+                "pages": stored.pages,
                 "next": (
-                    replace_query_param(here, "page", page.number + 1)
-                    if page.number < page.pages
+                    replace_query_param(here, "page", stored.number + 1)
+                    if stored.number < stored.pages
                     else None
                 ),
                 "previous": (
-                    replace_query_param(here, "page", page.number - 1) if page.number > 1 else None
+                    replace_query_param(here, "page", stored.number - 1)
+                    if stored.number > 1
+                    else None
                 ),
             }
         response = Response(body)

@@ -66,6 +66,7 @@ class StorefrontProduct:
     stock_state: str
     notify_variant_id: int | None
     fallback: StorefrontProduct | None = None
+    variant_ids: tuple[int, ...] = ()  # whose units `available` sums
 
     @property
     def image(self) -> ProductImage | None:
@@ -169,12 +170,12 @@ class StorefrontPage:
         """The avatar, else the first product image on the page."""
         if self.avatar_url:
             return self.avatar_url
-        for product in self._products():
+        for product in self.shown_products():
             if product.image is not None and http_url(product.image.url):
                 return product.image.url
         return ""
 
-    def _products(self) -> Iterable[StorefrontProduct]:
+    def shown_products(self) -> Iterable[StorefrontProduct]:
         for video in self.videos:
             for tag in video.products:
                 yield tag.product
@@ -209,6 +210,7 @@ def product_view(product: Product) -> StorefrontProduct:
         available=available,
         stock_state=state,
         notify_variant_id=variants[0].pk if variants else None,
+        variant_ids=tuple(v.pk for v in variants),
     )
 
 
@@ -477,6 +479,16 @@ def storefront_page_get(
         number=window.number,
         pages=window.pages,
     )
+
+
+def storefront_variant_ids(page: StorefrontPage) -> dict[int, tuple[int, ...]]:
+    """Each product the page shows, and each fallback it offers: its variants."""
+    variants: dict[int, tuple[int, ...]] = {}
+    for product in page.shown_products():
+        variants[product.id] = product.variant_ids
+        if product.fallback is not None:
+            variants[product.fallback.id] = product.fallback.variant_ids
+    return variants
 
 
 def _on_page(

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 
+from creators.api.storefront import PublicStorefrontSerializer
+from creators.attribution.tokens import token_for_click, token_for_storefront, token_read
 from creators.models import Creator
+from creators.pages.storefront_json import storefront_json_key
+from creators.selectors.storefront import storefront_page_get
+from shop.models import Variant
 from tests.creators.test_storefront_page import (
     MAX_QUERIES,
     make_big_storefront,
@@ -157,7 +166,7 @@ def test_query_count_is_fixed_however_many_videos_and_products(
     make_showcase("small.one")
     make_big_storefront("big.one")
 
-    with CaptureQueriesContext(connection) as small:
+    with django_assert_max_num_queries(MAX_QUERIES):
         assert api_client.get(URL.format("small.one")).status_code == 200
     with django_assert_max_num_queries(MAX_QUERIES):
         response = api_client.get(URL.format("big.one"))
@@ -168,6 +177,86 @@ def test_query_count_is_fixed_however_many_videos_and_products(
     assert all(len(v["products"]) == 5 for v in data["videos"])
     assert len(data["collections"]) == 3
     assert any(t["product"]["fallback_product"] for v in data["videos"] for t in v["products"])
-    with CaptureQueriesContext(connection) as big:
-        api_client.get(URL.format("big.one"))
-    assert len(big.captured_queries) == len(small.captured_queries)
+    # Served from the stored body: the versions and the stock, in one statement.
+    for handle in ("small.one", "big.one"):
+        with CaptureQueriesContext(connection) as stored:
+            assert api_client.get(URL.format(handle)).status_code == 200
+        assert len(stored.captured_queries) == 1
+
+
+@pytest.mark.parametrize("query", [{}, {"page": 1}])
+def test_the_stored_body_with_live_stock_says_what_the_rows_say_in_every_stock_state(
+    api_client, query
+):
+    showcase = make_showcase()  # in stock, low, sold out beside its fallback in stock
+    make_link(showcase.creator, showcase.lip_mask, fallback=showcase.spf)
+
+    def from_rows() -> dict:
+        page = storefront_page_get(handle="maya.glows")
+        return json.loads(JSONRenderer().render(PublicStorefrontSerializer(page).data))
+
+    def served() -> dict:
+        body = api_client.get(URL.format("maya.glows"), query).json()
+        assert body.pop("storefront_token") is None
+        assert (body.pop("page") is None) == (not query)
+        return body
+
+    def without_answer_only_keys(body: dict) -> dict:
+        return {k: v for k, v in body.items() if k not in ("storefront_token", "page")}
+
+    states, offered = [], []
+    for change in (
+        lambda: None,
+        # Stock moves by statements that bump no version: each state is read live.
+        lambda: Variant.objects.filter(product=showcase.serum).update(reserved=F("on_hand")),
+        lambda: Variant.objects.filter(product=showcase.lip_mask).update(reserved=F("on_hand")),
+        lambda: Variant.objects.filter(product=showcase.spf).update(on_hand=1, reserved=0),
+        lambda: Variant.objects.filter(product=showcase.serum).update(reserved=0),
+    ):
+        change()
+        body = served()
+        assert body == without_answer_only_keys(from_rows())
+        tagged = body["videos"][0]["products"]
+        states.append({t["product"]["title"]: t["product"]["stock_state"] for t in tagged})
+        offered.append(_products(body)["Overnight lip mask"]["product"]["fallback_product"])
+    assert states[0]["Dewy SPF 50"] == "sold_out"
+    assert states[2]["Overnight lip mask"] == "sold_out"  # beside the SPF, sold out too
+    assert states[3]["Dewy SPF 50"] == "low_stock"  # 2 left: offered beside the lip mask
+    assert offered[2] is None
+    assert offered[3]["id"] == showcase.spf.pk
+    assert offered[3]["available"] == 2
+    assert states[4]["Vitamin C serum"] == "in_stock"
+
+
+def test_two_apps_get_their_own_storefront_tokens_from_one_stored_body(api_client):
+    showcase = make_showcase()
+    link = make_link(showcase.creator, showcase.serum)
+    # A link's click now, and this creator's storefront credit from an hour before.
+    tokens = [
+        token_for_click(click_id="click-a", link_id=link.pk),
+        token_for_storefront(
+            creator_id=showcase.creator.pk, issued_at=timezone.now() - timedelta(hours=1)
+        ),
+    ]
+
+    answers = [api_client.get(URL.format("maya.glows"), {"atk": t}).json() for t in tokens * 2]
+
+    given = [answer["storefront_token"] for answer in answers]
+    assert given[0] == given[2] != given[1] == given[3] == tokens[1]
+    assert token_read(given[0]).creator_id == showcase.creator.pk
+    stored = cache.get(storefront_json_key("maya.glows", None))
+    assert not any(t in json.dumps(stored.body) for t in [*tokens, *given])
+
+
+def test_a_write_retires_the_stored_body_at_once(api_client):
+    showcase = make_showcase()
+    assert "Vitamin C serum" in api_client.get(URL.format("maya.glows")).content.decode()
+
+    showcase.serum.title = "Vitamin C serum, new formula"
+    showcase.serum.save()
+    showcase.video.caption = "Updated routine"
+    showcase.video.save()
+
+    body = api_client.get(URL.format("maya.glows")).json()
+    assert "Vitamin C serum, new formula" in _products(body)
+    assert body["videos"][0]["caption"] == "Updated routine"
