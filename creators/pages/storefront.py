@@ -55,6 +55,7 @@ from creators.selectors.storefront import (
     StorefrontProduct,
     storefront_creator_id,
     storefront_page_get,
+    storefront_page_missing,
 )
 from creators.templatetags.storefront_cards import CARD_SLOT_PATTERN
 from shop.selectors import IdArray, StockLevel, StockState
@@ -260,11 +261,7 @@ def _existing(stored: StoredStorefront) -> StoredStorefront:
     if stored.creator_id is None:
         raise NotFound("No such storefront.", code="storefront_not_found")
     if stored.number > stored.pages:
-        raise NotFound(
-            f"This storefront has {stored.pages} page{'s' if stored.pages > 1 else ''}.",
-            code="storefront_page_not_found",
-            details={"pages": stored.pages},
-        )
+        raise storefront_page_missing(stored.pages)
     return stored
 
 

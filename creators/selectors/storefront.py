@@ -306,6 +306,15 @@ def _live_codes(creator: Creator) -> tuple[list[StorefrontCode], datetime | None
     return codes, min(moments, default=None)
 
 
+def storefront_page_missing(pages: int) -> NotFound:
+    """A page past a storefront's last: 404 `storefront_page_not_found`, with how many."""
+    return NotFound(
+        f"This storefront has {pages} page{'s' if pages > 1 else ''}.",
+        code="storefront_page_not_found",
+        details={"pages": pages},
+    )
+
+
 def page_products() -> int:
     """How many product cards one page of a storefront shows."""
     return int(settings.STOREFRONT_PAGE_PRODUCTS)
@@ -328,11 +337,7 @@ class _Window:
         size = page_products()
         pages = max(1, -(-cards // size))
         if not 1 <= number <= pages:
-            raise NotFound(
-                f"This storefront has {pages} page{'s' if pages > 1 else ''}.",
-                code="storefront_page_not_found",
-                details={"pages": pages},
-            )
+            raise storefront_page_missing(pages)
         return cls(number=number, pages=pages, start=(number - 1) * size, size=size)
 
     def page_at(self, index: int) -> int:
