@@ -147,6 +147,33 @@ class StoredStorefront:
     number: int = 1  # which of its pages
     pages: int = 1  # how many it has; a page past them is stored with no parts
 
+    @classmethod
+    def nothing(
+        cls,
+        *,
+        handle: str,
+        creator_id: int | None,
+        catalog_version: str,
+        creator_version: str,
+        number: int = 1,
+        pages: int = 1,
+    ) -> StoredStorefront:
+        """An entry with nothing to show: no storefront at `handle` (`creator_id` None), or
+        a page past its last (`number` > `pages`)."""
+        return cls(
+            catalog_version=catalog_version,
+            creator_version=creator_version,
+            creator_id=creator_id,
+            handle=handle,
+            parts=(),
+            slots={},
+            cards={},
+            product_ids=IdArray.of(()),
+            empty=False,
+            number=number,
+            pages=pages,
+        )
+
     @property
     def pieces(self) -> tuple[str | Card, ...]:
         """The page as static HTML (a slot is its name) and cards, in order."""
@@ -353,16 +380,11 @@ def _build(handle: str, number: int = 1, *, scarce: dict[int, StockLevel] | None
     if creator_id is None:
         # Stored too, so unknown handles cost no query, until a creator takes the handle
         # and bumps its version (`creators.signals`).
-        missing = StoredStorefront(
+        missing = StoredStorefront.nothing(
+            handle=handle,
+            creator_id=None,
             catalog_version="",  # not stamped with it: only a creator taking it retires it
             creator_version=handle_version,
-            creator_id=None,
-            handle=handle,
-            parts=(),
-            slots={},
-            cards={},
-            product_ids=IdArray.of(()),
-            empty=False,
         )
         cache.set(key, missing, timeout=entry_seconds())
         raise NotFound("No such storefront.", code="storefront_not_found")
@@ -403,16 +425,11 @@ def _render(handle: str, creator_id: int, number: int) -> Built:
     except NotFound as error:
         if error.code != "storefront_page_not_found":
             raise
-        past = StoredStorefront(
+        past = StoredStorefront.nothing(
+            handle=handle,
+            creator_id=creator_id,
             catalog_version=catalog_version,
             creator_version=creator_version,
-            creator_id=creator_id,
-            handle=handle,
-            parts=(),
-            slots={},
-            cards={},
-            product_ids=IdArray.of(()),
-            empty=False,
             number=number,
             pages=error.details["pages"],
         )
