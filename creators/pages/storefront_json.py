@@ -30,6 +30,7 @@ from creators.pages.versions import (
     CATALOG_VERSION_KEY,
     FORMAT,
     LiveRead,
+    LocalEntries,
     creator_version_key,
     entries_get,
     entry_seconds,
@@ -45,6 +46,9 @@ from creators.selectors.storefront import (
 from shop.selectors import IdArray, LiveStock, StockState, stock_level_state
 
 _NO_PRODUCTS = IdArray.of(())
+# Bodies this process has served: a request whose live read finds their versions unchanged
+# skips the cache's round trip and the unpickling.
+_LOCAL = LocalEntries(64)
 
 
 def storefront_json_key(handle: str, number: int | None) -> str:
@@ -85,14 +89,20 @@ def storefront_json_get(
     *, handle: str, number: int | None, render: Render
 ) -> tuple[StoredStorefrontJson, LiveRead]:
     """The stored body of the storefront (or of its page `number`) and a live read of its
-    versions and stock: one cache read and one statement while the body holds, else a
-    build (`render` turns the page into the API's representation). NotFound as
-    `storefront_page_get`."""
+    versions and stock: one statement while the body this process keeps holds, a cache
+    read as well when it keeps none, else a build (`render` turns the page into the API's
+    representation). NotFound as `storefront_page_get`."""
     key = storefront_json_key(handle, number)
+    kept = _LOCAL.get(key)
+    if isinstance(kept, StoredStorefrontJson):
+        read = _live(kept)
+        if not kept.stale(read.versions):
+            return kept, read
     stored = entries_get([key]).get(key)
     if isinstance(stored, StoredStorefrontJson):
         read = _live(stored)
         if not stored.stale(read.versions):
+            _LOCAL.put(key, stored)
             return stored, read
     stored = _build(handle, number, render)
     return stored, _live(stored)
@@ -178,4 +188,5 @@ def _build(handle: str, number: int | None, render: Render) -> StoredStorefrontJ
         # Not stored when the handle changed hands meanwhile: its stamp is the other one's.
         if held and stored.creator_id == creator_id:
             cache.set(key, stored, timeout=entry_seconds())
+            _LOCAL.put(key, stored)
         return stored

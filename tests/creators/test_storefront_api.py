@@ -260,3 +260,17 @@ def test_a_write_retires_the_stored_body_at_once(api_client):
     body = api_client.get(URL.format("maya.glows")).json()
     assert "Vitamin C serum, new formula" in _products(body)
     assert body["videos"][0]["caption"] == "Updated routine"
+
+
+def test_a_body_this_process_keeps_is_served_without_the_cache(api_client):
+    make_showcase()
+    key = storefront_json_key("maya.glows", None)
+    api_client.get(URL.format("maya.glows"))  # built, stored and kept
+    cache.delete(key)
+
+    with CaptureQueriesContext(connection) as served:
+        response = api_client.get(URL.format("maya.glows"))
+
+    assert response.status_code == 200
+    assert len(served.captured_queries) == 1  # the versions and the stock: no build
+    assert cache.get(key) is None
