@@ -41,6 +41,7 @@ from creators.selectors.storefront import (
     StorefrontPage,
     storefront_creator_id,
     storefront_page_get,
+    storefront_page_missing,
     storefront_variant_ids,
 )
 from shop.selectors import IdArray, LiveStock, StockState, stock_level_state
@@ -91,7 +92,8 @@ def storefront_json_get(
     """The stored body of the storefront (or of its page `number`) and a live read of its
     versions and stock: one statement while the body this process keeps holds, a cache
     read as well when it keeps none, else a build (`render` turns the page into the API's
-    representation). NotFound as `storefront_page_get`."""
+    representation). NotFound as `storefront_page_get`; a page past the last is stored as
+    such and answered from the cache."""
     key = storefront_json_key(handle, number)
     kept = _LOCAL.get(key)
     if isinstance(kept, StoredStorefrontJson):
@@ -102,9 +104,13 @@ def storefront_json_get(
     if isinstance(stored, StoredStorefrontJson):
         read = _live(stored)
         if not stored.stale(read.versions):
+            if stored.number > stored.pages:
+                raise storefront_page_missing(stored.pages)
             _LOCAL.put(key, stored)
             return stored, read
     stored = _build(handle, number, render)
+    if stored.number > stored.pages:
+        raise storefront_page_missing(stored.pages)
     return stored, _live(stored)
 
 
@@ -171,11 +177,31 @@ def _build(handle: str, number: int | None, render: Render) -> StoredStorefrontJ
             return current
         # The versions before the rows: a write meanwhile leaves this entry stale.
         versions = versions_get([CATALOG_VERSION_KEY, creator_version_key(creator_id)])
-        page = storefront_page_get(handle=handle, every_fallback=True, number=number)
+        catalog_version = versions[CATALOG_VERSION_KEY]
+        creator_version = versions[creator_version_key(creator_id)]
+        try:
+            page = storefront_page_get(handle=handle, every_fallback=True, number=number)
+        except NotFound as error:
+            if error.code != "storefront_page_not_found":
+                raise
+            # Stored too, so asking for it again costs no build (as the web page's).
+            past = StoredStorefrontJson(
+                catalog_version=catalog_version,
+                creator_version=creator_version,
+                creator_id=creator_id,
+                body={},
+                variants={},
+                variant_product_ids=_NO_PRODUCTS,
+                number=number or 1,
+                pages=error.details["pages"],
+            )
+            if held:
+                cache.set(key, past, timeout=entry_seconds())
+            return past
         variants = storefront_variant_ids(page)
         stored = StoredStorefrontJson(
-            catalog_version=versions[CATALOG_VERSION_KEY],
-            creator_version=versions[creator_version_key(creator_id)],
+            catalog_version=catalog_version,
+            creator_version=creator_version,
             creator_id=page.creator.pk,
             # Plain types, as the client gets them: what DRF returns keeps its serializer.
             body=json.loads(json.dumps(render(page), cls=DjangoJSONEncoder)),

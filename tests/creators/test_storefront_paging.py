@@ -207,10 +207,22 @@ def test_the_api_refuses_a_page_that_is_no_number_of_one(api_client, page):
 
 
 def test_the_api_answers_a_page_past_the_last_with_how_many_there_are(api_client):
-    shelf()
+    creator, _tagged, collected, _newest, _bare = shelf()
+    api_client.get("/api/v1/storefronts/maya.glows/", {"page": 5})
 
-    response = api_client.get("/api/v1/storefronts/maya.glows/", {"page": 5})
+    with CaptureQueriesContext(connection) as again:
+        response = api_client.get("/api/v1/storefronts/maya.glows/", {"page": 5})
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "storefront_page_not_found"
     assert response.json()["error"]["details"] == {"pages": 4}
+    assert len(again.captured_queries) == 1  # stored: its versions, no build
+    # Four more products make a fifth page, at once.
+    for i in range(4):
+        CollectionItem.objects.create(
+            collection=creator.storefront.collections.get(),
+            product=make_product(f"More {i}", brand=collected[0].brand),
+            position=20 + i,
+        )
+    fifth = api_client.get("/api/v1/storefronts/maya.glows/", {"page": 5}).json()
+    assert [p["title"] for c in fifth["collections"] for p in c["products"]] == ["More 3"]
