@@ -444,7 +444,7 @@ def _render(handle: str, creator_id: int, number: int) -> Built:
         parts=parts,
         slots=slots,
         cards=cards,
-        product_ids=IdArray.of(_products(page)),
+        product_ids=IdArray.of(page.offered_products()),
         empty=not page.videos and not page.collections and not page.codes,
         changes_at=page.codes_change_at,
         number=page.number,
@@ -464,20 +464,6 @@ def _store(built: Built) -> None:
     cache.set(key, stored, timeout=entry_seconds())
     if stored.number <= stored.pages:
         _LOCAL.put(key, stored)
-
-
-def _products(page: StorefrontPage) -> dict[int, StorefrontProduct]:
-    products: dict[int, StorefrontProduct] = {}
-    for video in page.videos:
-        for tag in video.products:
-            products[tag.product.id] = tag.product
-    for collection in page.collections:
-        for product in collection.products:
-            products[product.id] = product
-    for product in list(products.values()):
-        if product.fallback is not None:
-            products.setdefault(product.fallback.id, product.fallback)
-    return products
 
 
 def _layout(
@@ -535,7 +521,7 @@ def _pieces(page: StorefrontPage) -> tuple[tuple[str | Card, ...], dict[str, Car
             "shared": shared,
         },
     )
-    products = _products(page)
+    products = page.offered_products()
     cards: dict[str, tuple[Card, CardStates]] = {}
     pieces: list[str | Card] = []
     parts = _SPLIT.split(html)

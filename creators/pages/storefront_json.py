@@ -42,7 +42,6 @@ from creators.selectors.storefront import (
     storefront_creator_id,
     storefront_page_get,
     storefront_page_missing,
-    storefront_variant_ids,
 )
 from shop.selectors import IdArray, LiveStock, StockState, stock_level_state
 
@@ -198,7 +197,7 @@ def _build(handle: str, number: int | None, render: Render) -> StoredStorefrontJ
             if held:
                 cache.set(key, past, timeout=entry_seconds())
             return past
-        variants = storefront_variant_ids(page)
+        variants = {pk: product.variant_ids for pk, product in page.offered_products().items()}
         stored = StoredStorefrontJson(
             catalog_version=catalog_version,
             creator_version=creator_version,

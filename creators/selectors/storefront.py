@@ -182,6 +182,14 @@ class StorefrontPage:
         for collection in self.collections:
             yield from collection.products
 
+    def offered_products(self) -> dict[int, StorefrontProduct]:
+        """Every product the page shows, and every fallback it offers, by id."""
+        products = {product.id: product for product in self.shown_products()}
+        for product in list(products.values()):
+            if product.fallback is not None:
+                products.setdefault(product.fallback.id, product.fallback)
+        return products
+
 
 def _product_stock(product: Product) -> tuple[int, str]:
     """Units available over all variants, and the product's stock state.
@@ -484,16 +492,6 @@ def storefront_page_get(
         number=window.number,
         pages=window.pages,
     )
-
-
-def storefront_variant_ids(page: StorefrontPage) -> dict[int, tuple[int, ...]]:
-    """Each product the page shows, and each fallback it offers: its variants."""
-    variants: dict[int, tuple[int, ...]] = {}
-    for product in page.shown_products():
-        variants[product.id] = product.variant_ids
-        if product.fallback is not None:
-            variants[product.fallback.id] = product.fallback.variant_ids
-    return variants
 
 
 def _on_page(
