@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from common.db import models_insert
 from common.errors import Conflict
 from orders.models import Order, OrderEvent, OrderLine
 
@@ -63,21 +64,24 @@ def order_transition(
             "The order changed meanwhile.", details={"from": from_status, "to": to_status}
         )
     order.status = to_status
-    OrderEvent.objects.create(
-        order=order,
-        kind=kind or to_status,
-        from_status=from_status,
-        to_status=to_status,
-        data=data or {},
-    )
+    _event(order, kind or to_status, from_status, to_status, data)
     return order
+
+
+def _event(
+    order: Order, kind: str, from_status: str, to_status: str, data: dict[str, Any] | None
+) -> OrderEvent:
+    """The order's audit entry, written by one fixed INSERT (`models_insert`)."""
+    event = OrderEvent(
+        order=order, kind=kind, from_status=from_status, to_status=to_status, data=data or {}
+    )
+    models_insert([event])
+    return event
 
 
 def order_note(*, order: Order, kind: str, data: dict[str, Any] | None = None) -> OrderEvent:
     """Record a fact about an order that does not change its state (a decline, a retry)."""
-    return OrderEvent.objects.create(
-        order=order, kind=kind, from_status=order.status, to_status=order.status, data=data or {}
-    )
+    return _event(order, kind, order.status, order.status, data)
 
 
 def line_outstanding(line: OrderLine) -> int:

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from common.db import models_insert
 from common.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 from creators.selectors.attribution import (
     attribution_token_choose,
@@ -54,10 +55,16 @@ def _lock_open_cart(cart_id: int) -> Cart:
     return cart
 
 
+def _cart_new() -> Cart:
+    """A new anonymous cart, written by one fixed INSERT (`models_insert`)."""
+    (cart,) = models_insert([Cart()])
+    return cart
+
+
 def cart_create(*, user: User | None) -> Cart:
     """A new cart; signed-in users reuse their open cart."""
     if user is None or not user.is_authenticated:
-        return Cart.objects.create()  # one INSERT: no transaction needed around it
+        return _cart_new()  # one INSERT: no transaction needed around it
     with transaction.atomic(durable=True):
         return _open_cart_of(user)
 
@@ -261,7 +268,7 @@ def cart_create_with_lines(
         _check_quantity(quantity)
     signed_in = user is not None and user.is_authenticated
     with transaction.atomic(durable=True):
-        cart = _open_cart_of(user) if signed_in and user is not None else Cart.objects.create()
+        cart = _open_cart_of(user) if signed_in and user is not None else _cart_new()
         for sku, quantity in lines:
             contents = _line_set(cart.pk, sku, quantity, attribution_tokens, owner=None)
         return contents

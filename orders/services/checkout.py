@@ -17,7 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from common.db import in_transaction, model_columns, model_from_row, prefetched
+from common.db import in_transaction, model_columns, model_from_row, models_insert, prefetched
 from common.errors import ApplicationError, Conflict, NotFound, UnprocessableEntity
 from common.idempotency import body_fingerprint
 from common.money import quantize
@@ -315,39 +315,47 @@ def _create_order(
 
         expires_at = now + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
         buyer = user if user is not None and user.is_authenticated else None
-        order = Order.objects.create(
-            user=buyer,
-            cart=locked,
-            checkout_scope=scope,
-            checkout_key=key,
-            checkout_fingerprint=fingerprint,
-            email=email,
-            shipping_address=shipping_address,
-            currency=currency,
-            items_total=quantize(totals.items, currency),
-            discount_total=quantize(totals.discount, currency),
-            shipping_total=quantize(totals.shipping, currency),
-            grand_total=quantize(totals.grand, currency),
-            reservation_expires_at=expires_at,
-            client_ip_hash=client.ip_hash,
-            device_hash=client.device_hash,
-            shipping_hash=risk_shipping_hash(shipping_address),
+        (order,) = models_insert(
+            [
+                Order(
+                    user=buyer,
+                    cart=locked,
+                    checkout_scope=scope,
+                    checkout_key=key,
+                    checkout_fingerprint=fingerprint,
+                    email=email,
+                    shipping_address=shipping_address,
+                    currency=currency,
+                    items_total=quantize(totals.items, currency),
+                    discount_total=quantize(totals.discount, currency),
+                    shipping_total=quantize(totals.shipping, currency),
+                    grand_total=quantize(totals.grand, currency),
+                    reservation_expires_at=expires_at,
+                    client_ip_hash=client.ip_hash,
+                    device_hash=client.device_hash,
+                    shipping_hash=risk_shipping_hash(shipping_address),
+                )
+            ]
         )
         buyer_id = buyer.pk if buyer is not None else None
-        order_lines = OrderLine.objects.bulk_create(
-            _order_line(
-                order,
-                line,
-                buyer_id=buyer_id,
-                email=email,
-                at=now,
-                code=applied.get(line.variant.product.brand_id),
-            )
-            for line in cart_lines
+        order_lines = models_insert(
+            [
+                _order_line(
+                    order,
+                    line,
+                    buyer_id=buyer_id,
+                    email=email,
+                    at=now,
+                    code=applied.get(line.variant.product.brand_id),
+                )
+                for line in cart_lines
+            ]
         )
-        shipping = OrderShipping.objects.bulk_create(
-            OrderShipping(order=order, brand=entry.brand, amount=entry.shipping)
-            for entry in totals.brands
+        shipping = models_insert(
+            [
+                OrderShipping(order=order, brand=entry.brand, amount=entry.shipping)
+                for entry in totals.brands
+            ]
         )
         order_note(order=order, kind="created", data={"hold_until": expires_at.isoformat()})
         # A refused use (cap reached meanwhile) rolls all of it back: nothing stays reserved.
