@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
@@ -14,7 +17,7 @@ from rest_framework.views import APIView
 from common import visitor
 from common.serializers import ErrorSchema, MoneyField
 from creators.pages.links import link_terms_reader
-from creators.pages.storefront_json import storefront_json_body, storefront_json_get
+from creators.pages.storefront_json import storefront_json_bytes, storefront_json_get
 from creators.selectors.landing import landing_token_get
 from creators.selectors.storefront import StorefrontPage
 from shop.api.serializers import BrandSummarySerializer, ImageSerializer
@@ -141,7 +144,8 @@ def _representation(page: StorefrontPage) -> Any:
 class StorefrontView(APIView):
     """An active creator's storefront, whole or one page of it; suspended and unknown
     creators are 404, as a page past the last (`storefront_page_not_found`). Served from
-    its stored body with live stock (`creators.pages.storefront_json`)."""
+    its stored body with live stock, as JSON joined from its stored encoding
+    (`creators.pages.storefront_json`)."""
 
     permission_classes = [permissions.AllowAny]
 
@@ -157,7 +161,7 @@ class StorefrontView(APIView):
         ],
         responses={200: PublicStorefrontSerializer, 400: ErrorSchema, 404: ErrorSchema},
     )
-    def get(self, request: Request, handle: str) -> Response:
+    def get(self, request: Request, handle: str) -> HttpResponse:
         # A plain dict: DRF reads a QueryDict as a form, where `?page=` means "not sent".
         query = StorefrontQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
@@ -172,11 +176,11 @@ class StorefrontView(APIView):
                 catalog_version=stored.catalog_version, creator_version=stored.creator_version
             ),
         )
-        body = storefront_json_body(stored, read.stock)
-        body["storefront_token"] = landing.storefront_token if landing is not None else None
+        token = landing.storefront_token if landing is not None else None
+        page: dict[str, Any] | None = None
         if number is not None:
             here = request.build_absolute_uri()
-            body["page"] = {
+            page = {
                 "number": stored.number,
                 "pages": stored.pages,
                 "next": (
@@ -190,7 +194,15 @@ class StorefrontView(APIView):
                     else None
                 ),
             }
-        response = Response(body)
+        content = storefront_json_bytes(stored, read.stock, storefront_token=token, page=page)
+        renderer = request.accepted_renderer
+        response: HttpResponse
+        if type(renderer) is JSONRenderer and (
+            renderer.get_indent(request.accepted_media_type, {}) is None
+        ):
+            response = HttpResponse(content, content_type=renderer.media_type)
+        else:  # the browsable API, or indented JSON: the renderer writes it again
+            response = Response(json.loads(content))
         if landing is not None:
             visitor.token_page(response)
         return response

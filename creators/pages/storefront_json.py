@@ -9,19 +9,25 @@ rendered once with every product's fallback, and kept without live stock. A requ
 the versions and the stock of every variant shown in one statement (`live_read`), then
 fills each product's units and state and keeps a fallback only where the product is sold
 out and the fallback is not: what `storefront_page_get` decides, decided on live stock.
+
+The body is kept encoded, as DRF's `JSONRenderer` writes it, cut where the live values go
+(`Encoded`), so a request joins bytes (`storefront_json_bytes`) where it copied every
+product's dict and rendered them again.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 
 from common.errors import NotFound
 from common.replica import primary_reads
@@ -57,15 +63,89 @@ def storefront_json_key(handle: str, number: int | None) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Encoded:
+    """A JSON document as `JSONRenderer` writes it, cut at its live values: `parts` around
+    `slots`, one part more than slots. A slot is (kind, product id, fallback id): "u" the
+    product's units, "s" its stock state, "f" its fallback (the fallback's own `Encoded`,
+    or null), "t" the storefront token, "p" the page."""
+
+    parts: tuple[bytes, ...]
+    slots: tuple[tuple[str, int, int], ...]
+
+
+_NOTHING = Encoded(parts=(b"",), slots=())
+# A slot's mark, a string no stored text can hold (PostgreSQL's text has no NUL), which
+# the renderer writes as "\u0000...".
+_SLOT = re.compile(r'"\\u0000([a-z]):([0-9]*):([0-9]*)"')
+
+
+def _mark(kind: str, product_id: int = 0, fallback_id: int = 0) -> str:
+    return f"\x00{kind}:{product_id}:{fallback_id}"
+
+
+def _encoded(document: Any) -> Encoded:
+    pieces = _SLOT.split(JSONRenderer().render(document).decode())
+    return Encoded(
+        parts=tuple(piece.encode() for piece in pieces[0::4]),
+        slots=tuple(
+            (pieces[at], int(pieces[at + 1]), int(pieces[at + 2]))
+            for at in range(1, len(pieces), 4)
+        ),
+    )
+
+
+def _encode(body: dict[str, Any]) -> tuple[Encoded, dict[int, Encoded]]:
+    """The body, and each fallback product in it, encoded with marks where the live values
+    go."""
+    fallbacks: dict[int, Encoded] = {}
+
+    def marked(product: dict[str, Any]) -> dict[str, Any]:
+        product_id = product["id"]
+        shown = {
+            **product,
+            "available": _mark("u", product_id),
+            "stock_state": _mark("s", product_id),
+        }
+        fallback = product.get("fallback_product")
+        if fallback is not None:
+            fallback_id = fallback["id"]
+            shown["fallback_product"] = _mark("f", product_id, fallback_id)
+            fallbacks[fallback_id] = _encoded(
+                {
+                    **fallback,
+                    "available": _mark("u", fallback_id),
+                    "stock_state": _mark("s", fallback_id),
+                }
+            )
+        return shown
+
+    document = dict(body)
+    document["storefront_token"] = _mark("t")
+    document["videos"] = [
+        {**video, "products": [{**t, "product": marked(t["product"])} for t in video["products"]]}
+        for video in body["videos"]
+    ]
+    document["collections"] = [
+        {**collection, "products": [marked(product) for product in collection["products"]]}
+        for collection in body["collections"]
+    ]
+    document["page"] = _mark("p")
+    return _encoded(document), fallbacks
+
+
+@dataclass(frozen=True, slots=True)
 class StoredStorefrontJson:
     catalog_version: str
     creator_version: str
     creator_id: int
-    body: dict[str, Any]  # plain JSON types; every product with its fallback, if it has one
     variants: dict[int, tuple[int, ...]]  # each product shown (fallbacks too): its variants
     variant_product_ids: IdArray  # whose variants a request reads
     number: int
     pages: int
+    # The body encoded (`Encoded`), every product with its fallback if it has one, and each
+    # fallback product in it.
+    encoded: Encoded = _NOTHING
+    fallbacks: dict[int, Encoded] = field(default_factory=dict)
     # The codes shown change by the clock then (one ends or starts): stale from that moment.
     changes_at: datetime | None = None
 
@@ -121,9 +201,11 @@ def _live(stored: StoredStorefrontJson) -> LiveRead:
     )
 
 
-def storefront_json_body(stored: StoredStorefrontJson, stock: LiveStock) -> dict[str, Any]:
-    """The stored body with each product's live units and state, and its fallback only
-    while the product is sold out and the fallback is not; the stored body is not touched."""
+_SOLD_OUT = (0, StockState.SOLD_OUT)
+
+
+def _levels(stored: StoredStorefrontJson, stock: LiveStock) -> dict[int, tuple[int, str]]:
+    """Each product shown (fallbacks too): its units and stock state now."""
     levels: dict[int, tuple[int, str]] = {}
     for product_id, variant_ids in stored.variants.items():
         units = threshold = 0
@@ -133,30 +215,54 @@ def storefront_json_body(stored: StoredStorefrontJson, stock: LiveStock) -> dict
                 units += level.available
                 threshold = max(threshold, level.low_stock_threshold)
         levels[product_id] = (units, stock_level_state(units, threshold))
+    return levels
 
-    def live(product: dict[str, Any]) -> dict[str, Any]:
-        units, state = levels.get(product["id"], (0, StockState.SOLD_OUT))
-        shown = {**product, "available": units, "stock_state": state}
-        fallback = product.get("fallback_product")
-        if fallback is not None:
-            offered = levels.get(fallback["id"], (0, StockState.SOLD_OUT))
-            sold_out = StockState.SOLD_OUT
-            keep = state == sold_out and offered[1] != sold_out
-            shown["fallback_product"] = (
-                {**fallback, "available": offered[0], "stock_state": offered[1]} if keep else None
-            )
-        return shown
 
-    body = dict(stored.body)
-    body["videos"] = [
-        {**video, "products": [{**t, "product": live(t["product"])} for t in video["products"]]}
-        for video in body["videos"]
-    ]
-    body["collections"] = [
-        {**collection, "products": [live(product) for product in collection["products"]]}
-        for collection in body["collections"]
-    ]
-    return body
+def _offered(product: tuple[int, str], fallback: tuple[int, str]) -> bool:
+    """Whether a product's fallback is shown: while it is sold out and the fallback is not."""
+    return product[1] == StockState.SOLD_OUT and fallback[1] != StockState.SOLD_OUT
+
+
+def _json(value: Any) -> bytes:
+    return b"null" if value is None else JSONRenderer().render(value)
+
+
+def storefront_json_bytes(
+    stored: StoredStorefrontJson,
+    stock: LiveStock,
+    *,
+    storefront_token: str | None,
+    page: dict[str, Any] | None,
+) -> bytes:
+    """The answer as `JSONRenderer` writes it, joined from the stored encoding: each
+    product's live units and state, its fallback only while the product is sold out and the
+    fallback is not, and this request's token and page."""
+    levels = _levels(stored, stock)
+    token, shown_page = _json(storefront_token), _json(page)
+    out: list[bytes] = []
+
+    def fill(encoded: Encoded) -> None:
+        parts = encoded.parts
+        out.append(parts[0])
+        for at, (kind, product_id, fallback_id) in enumerate(encoded.slots, start=1):
+            if kind == "u":
+                out.append(b"%d" % levels.get(product_id, _SOLD_OUT)[0])
+            elif kind == "s":
+                out.append(b'"%s"' % levels.get(product_id, _SOLD_OUT)[1].encode())
+            elif kind == "f":
+                product = levels.get(product_id, _SOLD_OUT)
+                if _offered(product, levels.get(fallback_id, _SOLD_OUT)):
+                    fill(stored.fallbacks[fallback_id])
+                else:
+                    out.append(b"null")
+            elif kind == "t":
+                out.append(token)
+            else:
+                out.append(shown_page)
+            out.append(parts[at])
+
+    fill(stored.encoded)
+    return b"".join(out)
 
 
 # Stored for as long as its versions hold: built from the primary, never from a replica
@@ -188,7 +294,6 @@ def _build(handle: str, number: int | None, render: Render) -> StoredStorefrontJ
                 catalog_version=catalog_version,
                 creator_version=creator_version,
                 creator_id=creator_id,
-                body={},
                 variants={},
                 variant_product_ids=_NO_PRODUCTS,
                 number=number or 1,
@@ -198,12 +303,15 @@ def _build(handle: str, number: int | None, render: Render) -> StoredStorefrontJ
                 cache.set(key, past, timeout=entry_seconds())
             return past
         variants = {pk: product.variant_ids for pk, product in page.offered_products().items()}
+        # Plain types, as the client gets them: what DRF returns keeps its serializer.
+        body = json.loads(json.dumps(render(page), cls=DjangoJSONEncoder))
+        encoded, fallbacks = _encode(body)
         stored = StoredStorefrontJson(
             catalog_version=catalog_version,
             creator_version=creator_version,
             creator_id=page.creator.pk,
-            # Plain types, as the client gets them: what DRF returns keeps its serializer.
-            body=json.loads(json.dumps(render(page), cls=DjangoJSONEncoder)),
+            encoded=encoded,
+            fallbacks=fallbacks,
             variants=variants,
             variant_product_ids=IdArray.of(variants),
             number=page.number,

@@ -33,7 +33,7 @@ from shop.selectors import IdArray, LiveStock, stock_live_rows, stock_live_state
 CATALOG_VERSION_KEY = "pages:v:catalog"
 # In the entries' keys: bumped when what an entry holds changes shape, so a deploy never
 # reads what the code before it stored.
-FORMAT = 6
+FORMAT = 7
 
 
 def creator_version_key(creator_id: int) -> str:

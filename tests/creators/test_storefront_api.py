@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from creators.selectors.storefront import storefront_page_get
 from shop.models import Variant
 from tests.creators.test_storefront_page import (
     MAX_QUERIES,
+    Showcase,
     make_big_storefront,
     make_creator,
     make_link,
@@ -184,6 +186,19 @@ def test_query_count_is_fixed_however_many_videos_and_products(
         assert len(stored.captured_queries) == 1
 
 
+def _stock_states(showcase: Showcase) -> list[Callable[[], object]]:
+    """Five stock states of the showcase in turn, the lip mask's fallback the SPF: in
+    stock, low and sold out beside each other, each fallback offered and not."""
+    return [
+        lambda: None,
+        # Stock moves by statements that bump no version: each state is read live.
+        lambda: Variant.objects.filter(product=showcase.serum).update(reserved=F("on_hand")),
+        lambda: Variant.objects.filter(product=showcase.lip_mask).update(reserved=F("on_hand")),
+        lambda: Variant.objects.filter(product=showcase.spf).update(on_hand=1, reserved=0),
+        lambda: Variant.objects.filter(product=showcase.serum).update(reserved=0),
+    ]
+
+
 @pytest.mark.parametrize("query", [{}, {"page": 1}])
 def test_the_stored_body_with_live_stock_says_what_the_rows_say_in_every_stock_state(
     api_client, query
@@ -205,14 +220,7 @@ def test_the_stored_body_with_live_stock_says_what_the_rows_say_in_every_stock_s
         return {k: v for k, v in body.items() if k not in ("storefront_token", "page")}
 
     states, offered = [], []
-    for change in (
-        lambda: None,
-        # Stock moves by statements that bump no version: each state is read live.
-        lambda: Variant.objects.filter(product=showcase.serum).update(reserved=F("on_hand")),
-        lambda: Variant.objects.filter(product=showcase.lip_mask).update(reserved=F("on_hand")),
-        lambda: Variant.objects.filter(product=showcase.spf).update(on_hand=1, reserved=0),
-        lambda: Variant.objects.filter(product=showcase.serum).update(reserved=0),
-    ):
+    for change in _stock_states(showcase):
         change()
         body = served()
         assert body == without_answer_only_keys(from_rows())
@@ -226,6 +234,32 @@ def test_the_stored_body_with_live_stock_says_what_the_rows_say_in_every_stock_s
     assert offered[3]["id"] == showcase.spf.pk
     assert offered[3]["available"] == 2
     assert states[4]["Vitamin C serum"] == "in_stock"
+
+
+@pytest.mark.parametrize("query", [{}, {"page": 1}])
+def test_the_joined_answer_is_byte_for_byte_what_the_renderer_writes(api_client, query):
+    showcase = make_showcase()
+    link = make_link(showcase.creator, showcase.lip_mask, fallback=showcase.spf)
+    # Text beyond ASCII, and a line separator the renderer escapes.
+    showcase.video.caption = "Crème, jour et nuit \u2028✨"
+    showcase.video.save()
+    token = token_for_click(click_id="click-a", link_id=link.pk)
+
+    for change in _stock_states(showcase):
+        change()
+        for params in (query, {**query, "atk": token}):
+            joined = api_client.get(URL.format("maya.glows"), params)
+            assert joined.status_code == 200
+            assert joined["Content-Type"] == "application/json"
+            assert joined.content == JSONRenderer().render(json.loads(joined.content))
+            # Asked indented, DRF's renderer writes the same data again.
+            indented = api_client.get(
+                URL.format("maya.glows"), params, HTTP_ACCEPT="application/json; indent=2"
+            )
+            assert b"\n" in indented.content
+            assert json.loads(indented.content) == json.loads(joined.content)
+    assert "Crème, jour et nuit \\u2028✨" in joined.content.decode()
+    assert json.loads(joined.content)["storefront_token"] is not None
 
 
 def test_two_apps_get_their_own_storefront_tokens_from_one_stored_body(api_client):
@@ -245,7 +279,9 @@ def test_two_apps_get_their_own_storefront_tokens_from_one_stored_body(api_clien
     assert given[0] == given[2] != given[1] == given[3] == tokens[1]
     assert token_read(given[0]).creator_id == showcase.creator.pk
     stored = cache.get(storefront_json_key("maya.glows", None))
-    assert not any(t in json.dumps(stored.body) for t in [*tokens, *given])
+    encoded = b"".join(stored.encoded.parts)
+    assert b'"storefront_token":' in encoded
+    assert not any(t.encode() in encoded for t in [*tokens, *given])
 
 
 def test_a_write_retires_the_stored_body_at_once(api_client):
