@@ -325,6 +325,34 @@ class StockReservation(models.Model):
         return f"{self.quantity} x {self.variant_id} ({self.status})"
 
 
+class LinkPaidHour(models.Model):
+    """How many distinct orders were paid through a link in one hour (UTC) of their payment.
+
+    A link's pace (`orders.selectors.link_pace`, read by every checkout through the link)
+    counted the link's paid orders of the last eight days from their lines on each
+    checkout, so a viral link's checkouts cost more with every sale. It now sums these
+    hours and counts live only the parts of hours at its windows' edges.
+
+    Database triggers (migration 0013) keep the counts in the writer's statement, on every
+    write path of the order lines: from each (order, link, hour) a statement touches, by
+    whether the order has a paid line through the link in that hour before and after it, so
+    an order paid with two lines through one link counts once, however its lines are
+    written. Django never writes these rows.
+    """
+
+    link_id = models.PositiveBigIntegerField()
+    hour_start = models.DateTimeField()
+    orders = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["link_id", "hour_start"], name="link_paid_hour_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"link {self.link_id} at {self.hour_start:%Y-%m-%d %H}:00: {self.orders}"
+
+
 class OrderEvent(models.Model):
     """The audit trail: every state change and every payment fact about an order."""
 
@@ -365,6 +393,7 @@ __all__ = [
     "DisputeEvidenceFile",
     "DisputeLine",
     "Fulfilment",
+    "LinkPaidHour",
     "Notification",
     "Order",
     "OrderEvent",

@@ -318,8 +318,6 @@ def order_mark_paid(
             paid_at = timezone.now()
             fingerprint = {"card_fingerprint": payment_fingerprint} if payment_fingerprint else {}
             Order.objects.filter(pk=order.pk).update(paid_at=paid_at, **fingerprint)
-            # With its order: a link's pace counts paid lines (orders.selectors.link_pace).
-            OrderLine.objects.filter(order_id=order.pk).update(order_paid_at=paid_at)
             if order.cart_id:
                 from orders.models import Cart
 
@@ -333,6 +331,11 @@ def order_mark_paid(
             # Stock last, as checkout holds it: a viral SKU's variant row stays locked only
             # from here to the commit, not through the order's other writes, so the next
             # fans' holds on it do not wait for them. A shortage still rolls all of it back.
+            # The lines take their order's paid_at just before: a link's pace counts them
+            # (orders.selectors.link_pace), and writing them moves the link's count for this
+            # hour (`LinkPaidHour`, by trigger), a row every payment through the link locks
+            # until it commits, as the SKU's.
+            OrderLine.objects.filter(order_id=order.pk).update(order_paid_at=paid_at)
             _sell_lines(order)
             transaction.on_commit(CHECKOUTS_PAID.inc)
     except _Unfulfillable as exc:
