@@ -100,6 +100,8 @@ def _encode(body: dict[str, Any]) -> tuple[Encoded, dict[int, Encoded]]:
     fallbacks: dict[int, Encoded] = {}
 
     def marked(product: dict[str, Any]) -> dict[str, Any]:
+        """The product with its live values marked; a fallback (a product with none of its
+        own) is encoded apart, once, and marked in its place."""
         product_id = product["id"]
         shown = {
             **product,
@@ -110,13 +112,8 @@ def _encode(body: dict[str, Any]) -> tuple[Encoded, dict[int, Encoded]]:
         if fallback is not None:
             fallback_id = fallback["id"]
             shown["fallback_product"] = _mark("f", product_id, fallback_id)
-            fallbacks[fallback_id] = _encoded(
-                {
-                    **fallback,
-                    "available": _mark("u", fallback_id),
-                    "stock_state": _mark("s", fallback_id),
-                }
-            )
+            if fallback_id not in fallbacks:
+                fallbacks[fallback_id] = _encoded(marked(fallback))
         return shown
 
     document = dict(body)
@@ -303,7 +300,9 @@ def _build(handle: str, number: int | None, render: Render) -> StoredStorefrontJ
                 cache.set(key, past, timeout=entry_seconds())
             return past
         variants = {pk: product.variant_ids for pk, product in page.offered_products().items()}
-        # Plain types, as the client gets them: what DRF returns keeps its serializer.
+        # Plain types first, in DjangoJSONEncoder's forms (a Decimal as a string, where the
+        # renderer's own encoder would write a number): the answer's values as they were
+        # when the body was stored as dicts.
         body = json.loads(json.dumps(render(page), cls=DjangoJSONEncoder))
         encoded, fallbacks = _encode(body)
         stored = StoredStorefrontJson(
